@@ -1,0 +1,166 @@
+// The forwarding loop of l2fwd, run on each worker lcore (DPDK's l2fwd_main_loop).
+// Receives bursts from this lcore's ports, optionally rewrites the MACs, and buffers each packet for the paired
+// port. Buffers are drained when full, when a poll came back short, and at least every drain period.
+import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/eal/index.js';
+import { rxBurst, txBuffer, txBufferFlush, txBufferInit, txBufferSetErrCallback, type TxBuffer } from '../../src/ethdev/ethdev.js';
+import { pktmbufFreeBulk, M } from '../../src/mempool/mbuf.js';
+import * as v8 from 'node:v8';
+
+export const MAX_PKT_BURST = 32;
+export const MAX_PORTS = 32;
+/** per-port app counters in the "l2fwd" memzone: f64 [tx, rx, dropped] */
+export const ST_TX = 0;
+export const ST_RX = 1;
+export const ST_DROP = 2;
+/** i32 words after the counters: mark request (bench), mark seen; f64 mark results */
+export const CTL_WORD = MAX_PORTS * 4 * 2; // i32 index
+export const MARK_F64 = MAX_PORTS * 4 + 8; // f64 index: per mark [heapUsed, gcCount, gcFreed]
+
+export interface FwdArgs {
+  /** RX ports polled by this lcore */
+  rxPorts: number[];
+  /** destination port of every port id */
+  dst: number[];
+  macUpdating: boolean;
+  /** MAC of every port (6 bytes each), for the source address */
+  macs: number[][];
+  drainUs: number;
+}
+
+interface Ctx {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  st: Float64Array;
+  ctl: Int32Array;
+  bufs: TxBuffer[];
+  srcMac: Uint16Array;
+}
+
+/** Rewrites the Ethernet addresses: dst 02:00:00:00:00:<dst port>, src = the TX port's MAC. */
+function macUpdate(c: Ctx, m: number, dstPort: number): void {
+  const e = c.u32[m + M.BUF_OFF] + c.u16[(m << 1) + M.H_DATA_OFF];
+  if ((e & 1) === 0) {
+    const h = e >> 1;
+    const u16 = c.u16;
+    u16[h] = 0x0002;
+    u16[h + 1] = 0;
+    u16[h + 2] = dstPort << 8;
+    const s = dstPort * 3;
+    u16[h + 3] = c.srcMac[s];
+    u16[h + 4] = c.srcMac[s + 1];
+    u16[h + 5] = c.srcMac[s + 2];
+  } else {
+    const u8 = c.u8;
+    u8[e] = 2; u8[e + 1] = 0; u8[e + 2] = 0; u8[e + 3] = 0; u8[e + 4] = 0; u8[e + 5] = dstPort;
+    const s = dstPort * 3;
+    for (let i = 0; i < 3; i++) {
+      u8[e + 6 + 2 * i] = c.srcMac[s + i] & 0xff;
+      u8[e + 7 + 2 * i] = c.srcMac[s + i] >> 8;
+    }
+  }
+}
+
+function takeMark(c: Ctx, mark: number, prof: { p: v8.GCProfiler | null }): void {
+  // outside the measured window: allocation here is fine
+  const base = MARK_F64 + (mark & 1) * 4;
+  if ((mark & 1) === 1) {
+    prof.p = new v8.GCProfiler();
+    prof.p.start();
+    c.st[base] = v8.getHeapStatistics().used_heap_size;
+    c.st[base + 1] = 0;
+    c.st[base + 2] = 0;
+  } else {
+    const used = v8.getHeapStatistics().used_heap_size;
+    const r = prof.p?.stop();
+    prof.p = null;
+    let freed = 0;
+    for (const g of r?.statistics ?? []) {
+      freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+    }
+    c.st[base] = used;
+    c.st[base + 1] = r?.statistics.length ?? 0;
+    c.st[base + 2] = freed;
+  }
+  Atomics.store(c.ctl, CTL_WORD + 1, mark);
+}
+
+function loop(c: Ctx, a: FwdArgs, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, drainUs: number): number {
+  const st = c.st;
+  const bufs = c.bufs;
+  let prev = clockUs();
+  let seen = 0;
+  const prof: { p: v8.GCProfiler | null } = { p: null };
+  const nrx = rx.length;
+  let iterations = 0;
+  while (!quitRequested()) {
+    iterations++;
+    const now = clockUs();
+    if (now - prev > drainUs) {
+      for (let i = 0; i < nrx; i++) {
+        const d = dst[rx[i]];
+        const b = bufs[d];
+        const sent = txBufferFlush(d, 0, b);
+        if (sent > 0) st[d * 4 + ST_TX] += sent;
+      }
+      prev = now;
+    }
+    for (let i = 0; i < nrx; i++) {
+      const p = rx[i];
+      const n = rxBurst(p, 0, pkts, MAX_PKT_BURST);
+      if (n === 0) continue;
+      st[p * 4 + ST_RX] += n;
+      const d = dst[p];
+      const b = bufs[d];
+      let sent = 0;
+      for (let j = 0; j < n; j++) {
+        const m = pkts[j];
+        if (mac) macUpdate(c, m, d);
+        sent += txBuffer(d, 0, b, m);
+      }
+      if (n < MAX_PKT_BURST) sent += txBufferFlush(d, 0, b);
+      if (sent > 0) st[d * 4 + ST_TX] += sent;
+    }
+    const mark = Atomics.load(c.ctl, CTL_WORD);
+    if (mark !== seen) {
+      seen = mark;
+      takeMark(c, mark, prof);
+    }
+  }
+  void a;
+  return iterations;
+}
+
+/** Entry point for remoteLaunch: forwards until quitRequested(). Returns iterations and drops. */
+export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: number } {
+  const z = memzoneLookup('l2fwd');
+  if (!z) throw new Error('l2fwd: memzone missing');
+  const r = mem();
+  const srcMac = new Uint16Array(MAX_PORTS * 3);
+  a.macs.forEach((m, p) => {
+    if (!m) return;
+    for (let i = 0; i < 3; i++) srcMac[p * 3 + i] = m[2 * i] | (m[2 * i + 1] << 8);
+  });
+  const bufs: TxBuffer[] = [];
+  const st = new Float64Array(r.buf, z.off, MAX_PORTS * 4 + 16);
+  for (let p = 0; p < MAX_PORTS; p++) {
+    const b = txBufferInit(MAX_PKT_BURST);
+    // unsent packets are freed and counted as dropped for their TX port (made once, not per packet)
+    txBufferSetErrCallback(b, (pkts, from, n) => {
+      pktmbufFreeBulk(pkts, n, from);
+      st[p * 4 + ST_DROP] += n;
+    });
+    bufs.push(b);
+  }
+  const c: Ctx = { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), bufs, srcMac };
+  const rx = Int32Array.from(a.rxPorts);
+  const dst = Int32Array.from(a.dst);
+  const iterations = loop(c, a, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.drainUs);
+  // final drain, and count what the buffers dropped
+  for (const p of a.rxPorts) {
+    const d = a.dst[p];
+    const sent = txBufferFlush(d, 0, bufs[d]);
+    st[d * 4 + ST_TX] += sent;
+  }
+  return { lcore: lcoreId(), iterations };
+}

@@ -1,0 +1,267 @@
+// l2fwd: DPDK's layer-2 forwarding sample, on pktio.
+//
+//   node dist/examples/l2fwd/main.js [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD]
+//        [--[no-]mac-updating] [--portmap="(0,1),(2,3)"] [--duration SECONDS]
+//
+// Each RX port is paired with a TX port (0<->1, 2<->3, ... or --portmap). Worker lcores forward; the main lcore
+// prints statistics every PERIOD seconds and stops everything cleanly on SIGINT/SIGTERM. Unlike DPDK, the main
+// lcore does not forward: its event loop must stay free for timers and signals.
+import * as pktio from '../../src/index.js';
+import { ST_TX, ST_RX, ST_DROP, MAX_PORTS, MAX_PKT_BURST, type FwdArgs } from './fwd.js';
+
+interface L2fwdOpts {
+  portmask: number | null;
+  promisc: boolean;
+  rxPerLcore: number;
+  period: number;
+  macUpdating: boolean;
+  portmap: Array<[number, number]> | null;
+  duration: number;
+}
+
+const USAGE = `l2fwd [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"]
+  -p PORTMASK: hexadecimal bitmask of ports to use (default: every port)
+  -P: enable promiscuous mode
+  -q NQ: number of RX ports per lcore (default 1)
+  -T PERIOD: statistics every PERIOD seconds (0 to disable, default 10)
+  --[no-]mac-updating: rewrite MAC addresses (default) or forward frames unchanged
+  --portmap: pairs of ports (RX,TX), e.g. --portmap="(0,1),(1,0)"
+  --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)`;
+
+export class UsageError extends Error {}
+
+export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
+  const o: L2fwdOpts = { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0 };
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i];
+    let v: string | undefined;
+    if (a.startsWith('--') && a.includes('=')) {
+      v = a.slice(a.indexOf('=') + 1);
+      a = a.slice(0, a.indexOf('='));
+    }
+    const val = (): string => {
+      const x = v ?? args[++i];
+      if (x === undefined) throw new UsageError(`option ${a} needs a value`);
+      return x;
+    };
+    switch (a) {
+      case '-p': {
+        const x = val();
+        if (!/^(0x)?[0-9a-fA-F]+$/.test(x) || parseInt(x, 16) === 0) throw new UsageError(`invalid portmask '${x}'`);
+        o.portmask = parseInt(x, 16);
+        break;
+      }
+      case '-P': o.promisc = true; break;
+      case '-q': {
+        const x = val();
+        if (!/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 16) throw new UsageError(`invalid queue number '${x}': 1..16`);
+        o.rxPerLcore = Number(x);
+        break;
+      }
+      case '-T': {
+        const x = val();
+        if (!/^\d+$/.test(x) || Number(x) > 86400) throw new UsageError(`invalid timer period '${x}'`);
+        o.period = Number(x);
+        break;
+      }
+      case '--mac-updating': o.macUpdating = true; break;
+      case '--no-mac-updating': o.macUpdating = false; break;
+      case '--portmap': {
+        const x = val();
+        const pairs: Array<[number, number]> = [];
+        const re = /\(\s*(\d+)\s*,\s*(\d+)\s*\)/g;
+        let m: RegExpExecArray | null;
+        let rest = x;
+        while ((m = re.exec(x)) !== null) {
+          pairs.push([Number(m[1]), Number(m[2])]);
+          rest = rest.replace(m[0], '');
+        }
+        if (pairs.length === 0 || rest.replace(/[,\s]/g, '') !== '') throw new UsageError(`invalid portmap '${x}': expected (rx,tx),(rx,tx)`);
+        o.portmap = pairs;
+        break;
+      }
+      case '--duration': {
+        const x = val();
+        if (!/^\d+(\.\d+)?$/.test(x)) throw new UsageError(`invalid duration '${x}'`);
+        o.duration = Number(x);
+        break;
+      }
+      default: throw new UsageError(`unknown option '${args[i]}'`);
+    }
+  }
+  return o;
+}
+
+/** Pairs ports: explicit portmap, else consecutive enabled ports. Returns dst by port id. */
+export function pairPorts(enabled: number[], portmap: Array<[number, number]> | null): number[] {
+  const dst: number[] = new Array(MAX_PORTS).fill(-1);
+  if (portmap) {
+    for (const [a, b] of portmap) {
+      if (!enabled.includes(a) || !enabled.includes(b)) throw new UsageError(`portmap (${a},${b}) names a port that is not enabled`);
+      if (dst[a] >= 0) throw new UsageError(`port ${a} is mapped twice`);
+      dst[a] = b;
+      if (dst[b] < 0 && !portmap.some(([x]) => x === b)) dst[b] = a;
+    }
+    for (const p of enabled) if (dst[p] < 0) throw new UsageError(`port ${p} is enabled but not in the portmap`);
+    return dst;
+  }
+  if (enabled.length % 2 !== 0) throw new UsageError(`the number of enabled ports is odd (${enabled.join(',')}): use an even number or --portmap`);
+  for (let i = 0; i < enabled.length; i += 2) {
+    dst[enabled[i]] = enabled[i + 1];
+    dst[enabled[i + 1]] = enabled[i];
+  }
+  return dst;
+}
+
+function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: number, last: Float64Array): void {
+  const out: string[] = [];
+  if (clear) out.push('\x1b[2J\x1b[1;1H');
+  out.push('\nPort statistics ====================================');
+  let tx = 0;
+  let rx = 0;
+  let drop = 0;
+  for (const p of ports) {
+    const t = st[p * 4 + ST_TX];
+    const r = st[p * 4 + ST_RX];
+    const d = st[p * 4 + ST_DROP];
+    const pps = elapsed > 0 ? (r - last[p]) / elapsed : 0;
+    last[p] = r;
+    out.push(`\nStatistics for port ${p} ------------------------------` +
+      `\nPackets sent: ${t.toFixed(0).padStart(24)}` +
+      `\nPackets received: ${r.toFixed(0).padStart(20)}` +
+      `\nPackets dropped: ${d.toFixed(0).padStart(21)}` +
+      `\nRX rate (Mpps): ${(pps / 1e6).toFixed(3).padStart(22)}`);
+    tx += t;
+    rx += r;
+    drop += d;
+  }
+  out.push('\nAggregate statistics ===============================' +
+    `\nTotal packets sent: ${tx.toFixed(0).padStart(18)}` +
+    `\nTotal packets received: ${rx.toFixed(0).padStart(14)}` +
+    `\nTotal packets dropped: ${drop.toFixed(0).padStart(15)}` +
+    '\n====================================================\n');
+  process.stdout.write(out.join(''));
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let init;
+  try {
+    init = await pktio.init(argv);
+  } catch (e) {
+    process.stderr.write(`EAL: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (init.config.help) {
+    process.stdout.write(`\n${USAGE}\n`);
+    return 0;
+  }
+  let o: L2fwdOpts;
+  let enabled: number[];
+  let dst: number[];
+  try {
+    o = parseL2fwdArgs(init.appArgs);
+    const all = pktio.portIds();
+    if (all.length === 0) throw new UsageError('no Ethernet ports: add some with --vdev (e.g. --vdev net_null0 --vdev net_null1) or -a BDF');
+    enabled = all.filter((p) => o.portmask === null || (o.portmask & (1 << p)) !== 0);
+    if (o.portmask !== null) {
+      const bad = [...Array(32).keys()].filter((p) => (o.portmask! & (1 << p)) !== 0 && !all.includes(p));
+      if (bad.length) throw new UsageError(`portmask names port(s) ${bad.join(',')} that do not exist (ports: ${all.join(',')})`);
+    }
+    dst = pairPorts(enabled, o.portmap);
+  } catch (e) {
+    process.stderr.write(`l2fwd: ${(e as Error).message}\n\n${USAGE}\n`);
+    await pktio.cleanup();
+    return 1;
+  }
+  const workers = pktio.workerLcores();
+  const rxPorts = enabled.filter((p) => dst[p] >= 0);
+  const need = Math.ceil(rxPorts.length / o.rxPerLcore);
+  if (workers.length < need) {
+    process.stderr.write(`l2fwd: ${rxPorts.length} RX ports at ${o.rxPerLcore} per lcore need ${need} worker lcore(s), ` +
+      `${workers.length} given: add lcores with -l (e.g. -l 0-${need}) or raise -q\n`);
+    await pktio.cleanup();
+    return 1;
+  }
+  const nbRxd = 1024;
+  const nbTxd = 1024;
+  const nbLcores = workers.length + 1;
+  const nbMbufs = Math.max(enabled.length * (nbRxd + nbTxd + MAX_PKT_BURST + nbLcores * 256), 8192);
+  const pool = pktio.pktmbufPoolCreate('mbuf_pool', nbMbufs, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
+  const macs: number[][] = [];
+  for (const p of enabled) {
+    const info = pktio.devInfoGet(p);
+    pktio.devConfigure(p, 1, 1, {});
+    pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
+    pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
+    pktio.devStart(p);
+    if (o.promisc) pktio.promiscuousEnable(p);
+    macs[p] = Array.from(pktio.macAddrGet(p));
+    process.stdout.write(`Port ${p} (${pktio.portName(p)}), MAC address: ${pktio.formatMac(macs[p]).toUpperCase()}\n`);
+  }
+  process.stdout.write('\nChecking link status');
+  for (const p of enabled) {
+    const l = pktio.linkGet(p, true);
+    process.stdout.write(`\nPort ${p} Link ${l.up ? `up at ${l.speed} Mbps ${l.fullDuplex ? 'FDX' : 'HDX'}` : 'down'}`);
+  }
+  process.stdout.write('\ndone\n');
+  const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
+  const st = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
+
+  const fwdModule = new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  let w = 0;
+  for (let i = 0; i < rxPorts.length; i += o.rxPerLcore) {
+    const mine = rxPorts.slice(i, i + o.rxPerLcore);
+    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, drainUs: 100 };
+    process.stdout.write(`Lcore ${workers[w]}: RX port ${mine.join(',')} TX port ${mine.map((p) => dst[p]).join(',')}\n`);
+    pktio.remoteLaunch(workers[w++], fwdModule, args);
+  }
+  process.stdout.write(`L2FWD: MAC updating ${o.macUpdating ? 'enabled' : 'disabled'}\n`);
+
+  const onSig = (sig: string) => {
+    process.stdout.write(`\n\nSignal ${sig} received, preparing to exit...\n`);
+    pktio.requestQuit();
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  const last = new Float64Array(MAX_PORTS);
+  let lastT = performance.now();
+  const timer = o.period > 0 ? setInterval(() => {
+    const now = performance.now();
+    printStats(enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last);
+    lastT = now;
+  }, o.period * 1000) : null;
+  const stopper = o.duration > 0 ? setTimeout(() => pktio.requestQuit(), o.duration * 1000) : null;
+  let rc = 0;
+  for (const l of workers.slice(0, w)) {
+    try {
+      await pktio.waitLcore(l);
+    } catch (e) {
+      process.stderr.write(`lcore ${l}: ${(e as Error).message}\n`);
+      pktio.requestQuit();
+      rc = 1;
+    }
+  }
+  if (timer) clearInterval(timer);
+  if (stopper) clearTimeout(stopper);
+  printStats(enabled, st, false, (performance.now() - lastT) / 1000, last);
+  for (const p of enabled) {
+    process.stdout.write(`Closing port ${p}...`);
+    pktio.devStop(p);
+    pktio.devClose(p);
+    process.stdout.write(' Done\n');
+  }
+  const lost = pool.size - pool.availCount();
+  if (lost !== 0) process.stderr.write(`l2fwd: ${lost} mbufs were not returned to the pool\n`);
+  process.off('SIGINT', onSig);
+  process.off('SIGTERM', onSig);
+  await pktio.cleanup();
+  process.stdout.write('Bye...\n');
+  return rc;
+}
+
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
+  process.exitCode = await main(process.argv.slice(2));
+}

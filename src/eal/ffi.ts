@@ -1,0 +1,114 @@
+// libc through koffi: the only place pktio declares native functions.
+// Control path only: nothing here is called per packet. Pointers are BigInt (koffi 3).
+import koffi from 'koffi';
+
+export { koffi };
+
+const libc = koffi.load('libc.so.6');
+
+// Linux x86-64 constants (asm-generic/fcntl.h, asm-generic/mman-common.h, bits/mman-linux.h)
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_CLOEXEC = 0o2000000;
+export const O_NONBLOCK = 0o4000;
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_HUGETLB = 0x40000;
+export const MAP_FAILED = 0xffffffffffffffffn;
+export const EINTR = 4;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const ENOTTY = 25;
+export const ENOSPC = 28;
+export const EPERM = 1;
+export const ENOENT = 2;
+
+export const open = libc.func('int open(const char *path, int flags, uint32_t mode)') as
+  (path: string, flags: number, mode: number) => number;
+export const close = libc.func('int close(int fd)') as (fd: number) => number;
+export const ftruncate = libc.func('int ftruncate(int fd, int64_t len)') as (fd: number, len: number | bigint) => number;
+export const unlink = libc.func('int unlink(const char *path)') as (path: string) => number;
+export const mmap = libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)') as
+  (addr: bigint | null, len: number | bigint, prot: number, flags: number, fd: number, off: number | bigint) => bigint;
+export const munmap = libc.func('int munmap(void *addr, size_t len)') as (addr: bigint, len: number | bigint) => number;
+export const madvise = libc.func('int madvise(void *addr, size_t len, int advice)') as
+  (addr: bigint, len: number | bigint, advice: number) => number;
+export const pread = libc.func('intptr_t pread(int fd, _Out_ void *buf, size_t n, int64_t off)') as
+  (fd: number, buf: ArrayBufferView | ArrayBuffer, n: number, off: number | bigint) => number;
+export const pwrite = libc.func('intptr_t pwrite(int fd, const void *buf, size_t n, int64_t off)') as
+  (fd: number, buf: ArrayBufferView | ArrayBuffer, n: number, off: number | bigint) => number;
+export const read = libc.func('intptr_t read(int fd, _Out_ void *buf, size_t n)') as
+  (fd: number, buf: ArrayBufferView | ArrayBuffer, n: number) => number;
+export const write = libc.func('intptr_t write(int fd, const void *buf, size_t n)') as
+  (fd: number, buf: ArrayBufferView | ArrayBuffer, n: number) => number;
+/** ioctl whose argument is a pointer to a struct the kernel may read and write (pass a Buffer or typed array). */
+export const ioctlPtr = libc.func('ioctl', 'int', ['int', 'unsigned long', 'void *']) as
+  (fd: number, req: number, arg: ArrayBufferView | ArrayBuffer | null) => number;
+/** ioctl whose argument is a plain integer (VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU, ...). */
+export const ioctlInt = libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as
+  (fd: number, req: number, arg: number) => number;
+export const sched_setaffinity = libc.func('int sched_setaffinity(int pid, size_t len, const void *mask)') as
+  (pid: number, len: number, mask: ArrayBufferView) => number;
+export const sched_getaffinity = libc.func('int sched_getaffinity(int pid, size_t len, _Out_ void *mask)') as
+  (pid: number, len: number, mask: ArrayBufferView) => number;
+export const sched_getcpu = libc.func('int sched_getcpu(void)') as () => number;
+export const gettid = libc.func('int gettid(void)') as () => number;
+export const getpid = libc.func('int getpid(void)') as () => number;
+const strerror_ = libc.func('const char *strerror(int errnum)') as (e: number) => string;
+
+export function errno(): number {
+  return koffi.errno() as number;
+}
+
+export function strerror(e: number): string {
+  return strerror_(e);
+}
+
+/** An Error carrying the errno of a failed libc call. */
+export class SysError extends Error {
+  readonly errno: number;
+  constructor(what: string, err: number, hint?: string) {
+    super(`${what}: ${strerror(err)} (errno ${err})${hint ? `. ${hint}` : ''}`);
+    this.name = 'SysError';
+    this.errno = err;
+  }
+}
+
+/** Throws a SysError when a libc call returned a negative number. Returns rc otherwise. */
+export function check(rc: number, what: string, hint?: string): number {
+  if (rc < 0) throw new SysError(what, errno(), hint);
+  return rc;
+}
+
+/** mmap that throws a SysError instead of returning MAP_FAILED. */
+export function mmapChecked(addr: bigint | null, len: number, prot: number, flags: number, fd: number,
+  off: number | bigint, what: string, hint?: string): bigint {
+  const p = mmap(addr, len, prot, flags, fd, off);
+  if (p === MAP_FAILED || p === null) throw new SysError(what, errno(), hint);
+  return p;
+}
+
+/** A zero-copy ArrayBuffer over native memory. Every thread may make its own over the same address. */
+export function view(addr: bigint, len: number): ArrayBuffer {
+  return koffi.view(addr, len) as ArrayBuffer;
+}
+
+/** The native address of an ArrayBuffer or typed array (e.g. a Buffer passed to the kernel). */
+export function addressOf(buf: ArrayBuffer | ArrayBufferView): bigint {
+  return koffi.address(buf) as bigint;
+}

@@ -1,0 +1,37 @@
+// Bootstrap of a worker lcore: pin this thread, view the shared EAL region, then run what remoteLaunch sends.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ffi from './ffi.js';
+import { pinThread, setThisLcore } from './lcore.js';
+import { attachMemory } from './memory.js';
+import { setLogLevel } from './log.js';
+
+interface Boot { lcore: number; main: number; cpus: number[]; base: bigint; len: number; logLevel: string }
+interface Launch { type: 'launch'; module: string; fn: string; args: unknown }
+
+const boot = workerData as Boot;
+const port = parentPort!;
+try {
+  setThisLcore(boot.lcore, boot.main);
+  setLogLevel(boot.logLevel);
+  pinThread(boot.cpus);
+  attachMemory(boot.base, boot.len);
+  port.postMessage({ type: 'ready', tid: ffi.gettid() });
+} catch (e) {
+  port.postMessage({ type: 'fail', error: (e as Error).message });
+}
+
+port.on('message', (m: Launch) => {
+  if (m.type !== 'launch') return;
+  void (async () => {
+    try {
+      const mod = (await import(m.module)) as Record<string, unknown>;
+      const fn = mod[m.fn];
+      if (typeof fn !== 'function') throw new Error(`${m.module} has no exported function '${m.fn}'`);
+      const result = await (fn as (a: unknown) => unknown)(m.args);
+      port.postMessage({ type: 'done', result });
+    } catch (e) {
+      const err = e as Error;
+      port.postMessage({ type: 'error', error: err?.message ?? String(e), stack: err?.stack });
+    }
+  })();
+});

@@ -1,0 +1,292 @@
+// Lcores: the main thread is the main lcore; every other lcore is a worker_thread pinned to its CPUs, started at
+// EAL init and idle until remoteLaunch() gives it a function to run (DPDK's rte_eal_remote_launch/rte_eal_wait_lcore).
+//
+// A busy-polling lcore never returns to its event loop, so timers and messages do not reach it while it runs:
+// lcores coordinate through words in the shared EAL region (quitRequested(), rings, mempools) instead.
+import { Worker, isMainThread } from 'node:worker_threads';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import * as ffi from './ffi.js';
+import { log } from './log.js';
+import { CTL, mem } from './memory.js';
+
+export const MAX_LCORES = 128;
+
+export class LcoreError extends Error {
+  constructor(msg: string) {
+    super(msg);
+    this.name = 'LcoreError';
+  }
+}
+
+let thisLcore = -1;
+let mainLcoreId = -1;
+
+/** The lcore id of the calling thread (DPDK's rte_lcore_id()); -1 on a thread that is not an lcore. */
+export function lcoreId(): number {
+  return thisLcore;
+}
+
+export function mainLcore(): number {
+  return mainLcoreId;
+}
+
+/** @internal set by EAL init (main) and the worker bootstrap. */
+export function setThisLcore(id: number, main: number): void {
+  thisLcore = id;
+  mainLcoreId = main;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// CPU affinity of the calling thread
+
+const CPUSET_BYTES = 128; // 1024 CPUs
+
+export function cpusAllowed(): number[] {
+  const mask = new Uint8Array(CPUSET_BYTES);
+  ffi.check(ffi.sched_getaffinity(0, CPUSET_BYTES, mask), 'sched_getaffinity');
+  const out: number[] = [];
+  for (let i = 0; i < CPUSET_BYTES * 8; i++) if (mask[i >> 3] & (1 << (i & 7))) out.push(i);
+  return out;
+}
+
+/** Pins the calling thread (not the process) to these CPUs. */
+export function pinThread(cpus: readonly number[]): void {
+  const mask = new Uint8Array(CPUSET_BYTES);
+  for (const c of cpus) mask[c >> 3] |= 1 << (c & 7);
+  ffi.check(ffi.sched_setaffinity(0, CPUSET_BYTES, mask), `sched_setaffinity to CPUs ${cpus.join(',')}`);
+}
+
+/** The CPU list of one thread as the kernel reports it (/proc/self/task/TID/status Cpus_allowed_list). */
+export function threadCpusAllowedList(tid: number): string {
+  const s = fs.readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+  const m = /Cpus_allowed_list:\s*(\S+)/.exec(s);
+  return m ? m[1] : '';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quit flag and coarse clock, in the shared control area
+
+/** True once requestQuit() was called on any lcore. One Atomics.load: cheap enough for every loop iteration. */
+export function quitRequested(): boolean {
+  return Atomics.load(mem().i32, CTL.QUIT >> 2) !== 0;
+}
+
+export function requestQuit(): void {
+  Atomics.store(mem().i32, CTL.QUIT >> 2, 1);
+}
+
+export function clearQuit(): void {
+  Atomics.store(mem().i32, CTL.QUIT >> 2, 0);
+}
+
+/**
+ * A coarse monotonic clock in microseconds, readable on any lcore without allocating (performance.now() allocates
+ * a heap number per call). The main lcore refreshes it every millisecond while its event loop runs.
+ */
+export function clockUs(): number {
+  return mem().f64[CTL.CLOCK_US >> 3];
+}
+
+let clockTimer: NodeJS.Timeout | null = null;
+
+function startClock(): void {
+  const f64 = mem().f64;
+  const tick = () => {
+    f64[CTL.CLOCK_US >> 3] = performance.now() * 1000;
+  };
+  tick();
+  clockTimer = setInterval(tick, 1);
+  clockTimer.unref();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Workers (main lcore side)
+
+export type LcoreState = 'WAIT' | 'RUNNING' | 'FINISHED';
+
+interface Lcore {
+  id: number;
+  cpus: number[];
+  worker: Worker | null;
+  state: LcoreState;
+  tid: number;
+  done: Promise<unknown> | null;
+  settle: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | null;
+  dead: Error | null;
+}
+
+const lcores = new Map<number, Lcore>();
+
+function workerUrl(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./lcore-worker${ext}`, import.meta.url);
+}
+
+export interface LcoreStartOptions {
+  lcores: Record<number, number[]>;
+  mainLcore: number;
+  logLevel: string;
+  memBase: bigint;
+  memLen: number;
+}
+
+/** Starts one pinned worker per non-main lcore and pins the main thread. Resolves when every worker is ready. */
+export async function startLcores(o: LcoreStartOptions): Promise<void> {
+  if (!isMainThread) throw new LcoreError('startLcores runs on the main thread');
+  const allowed = cpusAllowed();
+  const ids = Object.keys(o.lcores).map(Number).sort((a, b) => a - b);
+  for (const id of ids) {
+    if (id >= MAX_LCORES) throw new LcoreError(`lcore ${id}: lcore ids must be below ${MAX_LCORES}`);
+    for (const c of o.lcores[id]) {
+      if (!allowed.includes(c)) {
+        throw new LcoreError(`lcore ${id} -> CPU ${c}: this process may only run on CPUs ${allowed.join(',')}; ` +
+          `choose lcores among them with -l (e.g. -l ${allowed.slice(0, 2).join(',')})`);
+      }
+    }
+  }
+  setThisLcore(o.mainLcore, o.mainLcore);
+  pinThread(o.lcores[o.mainLcore]);
+  lcores.set(o.mainLcore, {
+    id: o.mainLcore, cpus: o.lcores[o.mainLcore], worker: null, state: 'WAIT', tid: ffi.gettid(), done: null, settle: null, dead: null,
+  });
+  startClock();
+  const lg = log('eal.lcore');
+  const ready: Promise<void>[] = [];
+  for (const id of ids) {
+    if (id === o.mainLcore) continue;
+    const rec: Lcore = { id, cpus: o.lcores[id], worker: null, state: 'WAIT', tid: 0, done: null, settle: null, dead: null };
+    const w = new Worker(workerUrl(), {
+      workerData: { lcore: id, main: o.mainLcore, cpus: rec.cpus, base: o.memBase, len: o.memLen, logLevel: o.logLevel },
+      stdout: false, stderr: false,
+    });
+    rec.worker = w;
+    lcores.set(id, rec);
+    ready.push(new Promise<void>((resolve, reject) => {
+      const onErr = (e: Error) => reject(new LcoreError(`lcore ${id} failed to start: ${e.message}`));
+      w.once('error', onErr);
+      w.once('message', (m: { type: string; tid: number; error?: string }) => {
+        w.off('error', onErr);
+        if (m.type === 'ready') {
+          rec.tid = m.tid;
+          w.unref(); // idle lcores do not keep the process alive
+          resolve();
+        } else reject(new LcoreError(`lcore ${id} failed to start: ${m.error}`));
+      });
+    }));
+    w.on('message', (m: { type: string; result?: unknown; error?: string; stack?: string }) => {
+      if (m.type === 'done' || m.type === 'error') {
+        rec.state = 'FINISHED';
+        w.unref();
+        const s = rec.settle;
+        rec.settle = null;
+        if (m.type === 'done') s?.resolve(m.result);
+        else {
+          const e = new LcoreError(`lcore ${id}: ${m.error}`);
+          if (m.stack) e.stack = m.stack;
+          s?.reject(e);
+        }
+      }
+    });
+    w.on('error', (e) => {
+      rec.dead = e;
+      rec.state = 'FINISHED';
+      lg.error({ lcore: id, err: e }, 'lcore died');
+      rec.settle?.reject(new LcoreError(`lcore ${id} died: ${e.message}`));
+      rec.settle = null;
+    });
+    w.on('exit', (code) => {
+      if (rec.settle) rec.settle.reject(new LcoreError(`lcore ${id} exited with code ${code}`));
+      rec.settle = null;
+      rec.worker = null;
+    });
+  }
+  await Promise.all(ready);
+  lg.debug({ lcores: ids, main: o.mainLcore }, 'lcores started');
+}
+
+/** Every lcore id, main included, ascending. */
+export function lcoreList(): number[] {
+  return [...lcores.keys()].sort((a, b) => a - b);
+}
+
+/** Worker lcore ids (DPDK's RTE_LCORE_FOREACH_WORKER). */
+export function workerLcores(): number[] {
+  return lcoreList().filter((l) => l !== mainLcoreId);
+}
+
+export function lcoreInfo(id: number): { id: number; cpus: number[]; tid: number; state: LcoreState } {
+  const l = lcores.get(id);
+  if (!l) throw new LcoreError(`lcore ${id} is not enabled (see -l)`);
+  return { id, cpus: l.cpus, tid: l.tid, state: l.state };
+}
+
+function resolveModule(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  if (/^(file|data|node):/.test(module)) return module;
+  return pathToFileURL(path.resolve(module)).href;
+}
+
+/**
+ * Runs `exportName` (default: the default export) of `module` on a worker lcore with `args` (structured-cloned).
+ * The lcore must be idle (WAIT or FINISHED). Collect the result with waitLcore().
+ */
+export function remoteLaunch(lcore: number, module: string | URL, args?: unknown, exportName = 'default'): void {
+  const l = lcores.get(lcore);
+  if (!l) throw new LcoreError(`lcore ${lcore} is not enabled (see -l)`);
+  if (lcore === mainLcoreId) {
+    throw new LcoreError(`lcore ${lcore} is the main lcore: run the function directly, remoteLaunch targets worker lcores`);
+  }
+  if (l.dead || !l.worker) throw new LcoreError(`lcore ${lcore} is not running${l.dead ? `: ${l.dead.message}` : ''}`);
+  if (l.state === 'RUNNING') throw new LcoreError(`lcore ${lcore} is busy: waitLcore(${lcore}) first`);
+  l.state = 'RUNNING';
+  l.worker.ref();
+  l.done = new Promise((resolve, reject) => {
+    l.settle = { resolve, reject };
+  });
+  l.done.catch(() => undefined); // reported through waitLcore
+  l.worker.postMessage({ type: 'launch', module: resolveModule(module), fn: exportName, args });
+}
+
+/** Resolves with the launched function's return value (DPDK's rte_eal_wait_lcore); rejects if it threw. */
+export async function waitLcore(lcore: number): Promise<unknown> {
+  const l = lcores.get(lcore);
+  if (!l) throw new LcoreError(`lcore ${lcore} is not enabled (see -l)`);
+  if (!l.done) return undefined;
+  try {
+    return await l.done;
+  } finally {
+    l.state = 'WAIT';
+    l.done = null;
+  }
+}
+
+/** Waits for every worker lcore; resolves with their results by lcore id. */
+export async function mpWaitLcore(): Promise<Map<number, unknown>> {
+  const out = new Map<number, unknown>();
+  for (const id of workerLcores()) out.set(id, await waitLcore(id));
+  return out;
+}
+
+export function lcoreState(lcore: number): LcoreState {
+  const l = lcores.get(lcore);
+  if (!l) throw new LcoreError(`lcore ${lcore} is not enabled (see -l)`);
+  return l.state;
+}
+
+/** Terminates every worker (a busy loop included) and stops the clock. */
+export async function stopLcores(): Promise<void> {
+  if (clockTimer) clearInterval(clockTimer);
+  clockTimer = null;
+  const ws: Promise<number>[] = [];
+  for (const l of lcores.values()) {
+    l.settle?.reject(new LcoreError(`lcore ${l.id} was stopped by EAL cleanup`));
+    l.settle = null;
+    if (l.worker) ws.push(l.worker.terminate());
+  }
+  await Promise.all(ws);
+  lcores.clear();
+  thisLcore = -1;
+  mainLcoreId = -1;
+}

@@ -1,0 +1,354 @@
+// Packet buffers (DPDK's rte_mbuf). An mbuf is an integer handle: the u32 index of its 64-byte header in the EAL
+// region. The header holds what every lcore and every driver needs; the private area, the headroom and the data
+// follow it in the same mempool object:
+//
+//   [ header 64 B | private area (privSize) | headroom (128 B) + data room ]
+//
+// Header words (u32 index = handle + word; 16-bit fields at u16 index = handle * 2 + half-word):
+//   0  buf IOVA, low 32 bits          1  buf IOVA, high bits
+//   2  byte offset of the buffer in the EAL region
+//   3  data_off (u16 6)  | refcnt (u16 7)
+//   4  nb_segs (u16 8)   | port (u16 9)
+//   5  ol_flags low      6  ol_flags high
+//   7  packet_type       8  pkt_len
+//   9  data_len (u16 18) | vlan_tci (u16 19)
+//   10 RSS hash          11 buf_len (u16 22) | priv_size (u16 23)
+//   12 next segment (handle, 0 = none)
+//   13 pool id           14 vlan_tci_outer (u16 28) | tx offload lengths (u16 29)
+//   15 free for the application (DPDK's dynfield)
+import { mem, type Region } from '../eal/memory.js';
+import { Mempool, mempoolCreate, mempoolById, MEMPOOL_F_PKTMBUF, MempoolError } from './mempool.js';
+
+export const MBUF_HDR = 64;
+export const PKTMBUF_HEADROOM = 128;
+export const MBUF_DEFAULT_DATAROOM = 2048;
+export const MBUF_DEFAULT_BUF_SIZE = MBUF_DEFAULT_DATAROOM + PKTMBUF_HEADROOM;
+export const MBUF_PORT_INVALID = 0xffff;
+
+export const M = {
+  BUF_IOVA_LO: 0,
+  BUF_IOVA_HI: 1,
+  BUF_OFF: 2,
+  OL_FLAGS: 5,
+  OL_FLAGS_HI: 6,
+  PACKET_TYPE: 7,
+  PKT_LEN: 8,
+  RSS: 10,
+  NEXT: 12,
+  POOL: 13,
+  DYN: 15,
+  // u16 half-word offsets from handle * 2
+  H_DATA_OFF: 6,
+  H_REFCNT: 7,
+  H_NB_SEGS: 8,
+  H_PORT: 9,
+  H_DATA_LEN: 18,
+  H_VLAN_TCI: 19,
+  H_BUF_LEN: 22,
+  H_PRIV_SIZE: 23,
+  H_VLAN_TCI_OUTER: 28,
+  H_TX_OFFLOAD: 29,
+} as const;
+
+// Offload flags (low word), DPDK's RTE_MBUF_F_* names
+export const RX_VLAN = 1 << 0;
+export const RX_RSS_HASH = 1 << 1;
+export const RX_IP_CKSUM_BAD = 1 << 4;
+export const RX_L4_CKSUM_BAD = 1 << 3;
+export const RX_IP_CKSUM_GOOD = 1 << 7;
+export const RX_L4_CKSUM_GOOD = 1 << 8;
+export const RX_VLAN_STRIPPED = 1 << 6;
+
+let U32: Uint32Array = new Uint32Array(0);
+let U16: Uint16Array = new Uint16Array(0);
+let U8: Uint8Array = new Uint8Array(0);
+let bound: Region | null = null;
+
+/** Binds the accessors to this thread's view of the EAL region (done by pool create/lookup). */
+export function mbufBind(r: Region = mem()): void {
+  if (bound === r) return;
+  bound = r;
+  U32 = r.u32;
+  U16 = r.u16;
+  U8 = r.u8;
+}
+
+// --- accessors (small, monomorphic, inlined by the JIT) ---------------------------------------------------------
+export function dataOff(m: number): number { return U16[(m << 1) + M.H_DATA_OFF]; }
+export function setDataOff(m: number, v: number): void { U16[(m << 1) + M.H_DATA_OFF] = v; }
+export function dataLen(m: number): number { return U16[(m << 1) + M.H_DATA_LEN]; }
+export function setDataLen(m: number, v: number): void { U16[(m << 1) + M.H_DATA_LEN] = v; }
+export function pktLen(m: number): number { return U32[m + M.PKT_LEN]; }
+export function setPktLen(m: number, v: number): void { U32[m + M.PKT_LEN] = v; }
+export function port(m: number): number { return U16[(m << 1) + M.H_PORT]; }
+export function setPort(m: number, v: number): void { U16[(m << 1) + M.H_PORT] = v; }
+export function nbSegs(m: number): number { return U16[(m << 1) + M.H_NB_SEGS]; }
+export function next(m: number): number { return U32[m + M.NEXT]; }
+export function refcnt(m: number): number { return U16[(m << 1) + M.H_REFCNT]; }
+export function setRefcnt(m: number, v: number): void { U16[(m << 1) + M.H_REFCNT] = v; }
+export function refcntUpdate(m: number, d: number): number {
+  const i = (m << 1) + M.H_REFCNT;
+  return (Atomics.add(U16, i, d) + d) & 0xffff;
+}
+export function olFlags(m: number): number { return U32[m + M.OL_FLAGS]; }
+export function setOlFlags(m: number, v: number): void { U32[m + M.OL_FLAGS] = v; }
+export function packetType(m: number): number { return U32[m + M.PACKET_TYPE]; }
+export function setPacketType(m: number, v: number): void { U32[m + M.PACKET_TYPE] = v; }
+export function rssHash(m: number): number { return U32[m + M.RSS]; }
+export function vlanTci(m: number): number { return U16[(m << 1) + M.H_VLAN_TCI]; }
+export function setVlanTci(m: number, v: number): void { U16[(m << 1) + M.H_VLAN_TCI] = v; }
+export function bufLen(m: number): number { return U16[(m << 1) + M.H_BUF_LEN]; }
+export function poolId(m: number): number { return U32[m + M.POOL]; }
+/** Byte offset in the EAL region of the buffer's first byte. */
+export function bufOff(m: number): number { return U32[m + M.BUF_OFF]; }
+/** Byte offset in the EAL region of the packet's first byte (rte_pktmbuf_mtod). */
+export function mtod(m: number): number { return U32[m + M.BUF_OFF] + U16[(m << 1) + M.H_DATA_OFF]; }
+/** IOVA of the packet data (rte_pktmbuf_iova) as a Number. */
+export function dataIova(m: number): number {
+  return U32[m + M.BUF_IOVA_HI] * 4294967296 + U32[m + M.BUF_IOVA_LO] + U16[(m << 1) + M.H_DATA_OFF];
+}
+export function headroom(m: number): number { return U16[(m << 1) + M.H_DATA_OFF]; }
+export function tailroom(m: number): number {
+  return U16[(m << 1) + M.H_BUF_LEN] - U16[(m << 1) + M.H_DATA_OFF] - U16[(m << 1) + M.H_DATA_LEN];
+}
+/** Byte offset of the private area. */
+export function privOff(m: number): number { return m * 4 + MBUF_HDR; }
+
+/** The packet data of one segment, as a fresh Uint8Array view (allocates: control path and tests only). */
+export function dataView(m: number): Uint8Array {
+  const o = mtod(m);
+  return U8.subarray(o, o + dataLen(m));
+}
+
+/** Copies a whole (possibly chained) packet out (allocates: control path and tests only). */
+export function packetBytes(m: number): Uint8Array {
+  const out = new Uint8Array(pktLen(m));
+  let at = 0;
+  for (let s = m; s !== 0; s = next(s)) {
+    const o = mtod(s);
+    out.set(U8.subarray(o, o + dataLen(s)), at);
+    at += dataLen(s);
+  }
+  return out;
+}
+
+/** Resets a header to a fresh one-segment empty packet (rte_pktmbuf_reset). */
+export function reset(m: number): void {
+  U32[m + M.NEXT] = 0;
+  U32[m + M.PKT_LEN] = 0;
+  U32[m + 4] = 1 | (MBUF_PORT_INVALID << 16); // nb_segs = 1, port invalid
+  U32[m + M.OL_FLAGS] = 0;
+  U32[m + M.OL_FLAGS_HI] = 0;
+  U32[m + M.PACKET_TYPE] = 0;
+  U32[m + 9] = 0; // data_len, vlan_tci
+  U32[m + 14] = 0;
+  const buf = U16[(m << 1) + M.H_BUF_LEN];
+  U16[(m << 1) + M.H_DATA_OFF] = buf < PKTMBUF_HEADROOM ? buf : PKTMBUF_HEADROOM;
+}
+
+/** Appends len bytes to the last segment; returns the byte offset of the new room or -1 (rte_pktmbuf_append). */
+export function append(m: number, len: number): number {
+  let last = m;
+  while (U32[last + M.NEXT] !== 0) last = U32[last + M.NEXT];
+  if (len > tailroom(last)) return -1;
+  const at = mtod(last) + dataLen(last);
+  setDataLen(last, dataLen(last) + len);
+  U32[m + M.PKT_LEN] += len;
+  return at;
+}
+
+/** Removes len bytes from the front; returns the new data offset in the region, or -1 (rte_pktmbuf_adj). */
+export function adj(m: number, len: number): number {
+  if (len > dataLen(m)) return -1;
+  setDataOff(m, dataOff(m) + len);
+  setDataLen(m, dataLen(m) - len);
+  U32[m + M.PKT_LEN] -= len;
+  return mtod(m);
+}
+
+/** Prepends len bytes; returns the new data offset in the region, or -1 (rte_pktmbuf_prepend). */
+export function prepend(m: number, len: number): number {
+  if (len > headroom(m)) return -1;
+  setDataOff(m, dataOff(m) - len);
+  setDataLen(m, dataLen(m) + len);
+  U32[m + M.PKT_LEN] += len;
+  return mtod(m);
+}
+
+/** Chains tail's segments after head's (rte_pktmbuf_chain). false when the segment count would overflow. */
+export function chain(head: number, tail: number): boolean {
+  const segs = nbSegs(head) + nbSegs(tail);
+  if (segs > 0xffff) return false;
+  let last = head;
+  while (U32[last + M.NEXT] !== 0) last = U32[last + M.NEXT];
+  U32[last + M.NEXT] = tail;
+  U16[(head << 1) + M.H_NB_SEGS] = segs;
+  U32[head + M.PKT_LEN] += U32[tail + M.PKT_LEN];
+  return true;
+}
+
+/** Copies bytes into the packet at its data start (single segment; tests and control path). */
+export function writeData(m: number, bytes: ArrayLike<number>, at = 0): void {
+  const o = mtod(m) + at;
+  for (let i = 0; i < bytes.length; i++) U8[o + i] = bytes[i];
+}
+
+// --- pools ----------------------------------------------------------------------------------------------------
+
+/**
+ * Creates a pool of packet buffers (rte_pktmbuf_pool_create). dataRoomSize includes the 128-byte headroom
+ * (DPDK's RTE_MBUF_DEFAULT_BUF_SIZE = 2176). Each buffer's IOVA is computed here, once.
+ */
+export function pktmbufPoolCreate(name: string, n: number, cacheSize = 0, privSize = 0,
+  dataRoomSize: number = MBUF_DEFAULT_BUF_SIZE): Mempool {
+  if (!Number.isInteger(privSize) || privSize < 0 || privSize % 8 !== 0 || privSize > 0xffff) {
+    throw new MempoolError(`bad private size ${privSize}: a multiple of 8 below 65536`);
+  }
+  if (!Number.isInteger(dataRoomSize) || dataRoomSize < 0 || dataRoomSize > 0xffff) {
+    throw new MempoolError(`bad data room size ${dataRoomSize}: 0 to 65535 bytes`);
+  }
+  const r = mem();
+  mbufBind(r);
+  let id = 0;
+  const pool = mempoolCreate(name, n, {
+    eltSize: MBUF_HDR + privSize + dataRoomSize, cacheSize, flags: MEMPOOL_F_PKTMBUF, privSize, dataRoom: dataRoomSize,
+    objInit: (off) => {
+      const m = off >>> 2;
+      const buf = off + MBUF_HDR + privSize;
+      const iova = r.iova(buf);
+      U32[m + M.BUF_IOVA_LO] = iova >>> 0;
+      U32[m + M.BUF_IOVA_HI] = Math.floor(iova / 4294967296);
+      U32[m + M.BUF_OFF] = buf;
+      U16[(m << 1) + M.H_BUF_LEN] = dataRoomSize;
+      U16[(m << 1) + M.H_PRIV_SIZE] = privSize;
+      U16[(m << 1) + M.H_REFCNT] = 1;
+      U32[m + M.POOL] = 0; // set below, when the id is known
+      reset(m);
+    },
+  });
+  id = pool.id;
+  pool.objIter((m) => {
+    U32[m + M.POOL] = id;
+  });
+  return pool;
+}
+
+/**
+ * Allocates up to n fresh mbufs into mbufs[from..] and resets them; returns how many (rte_pktmbuf_alloc_bulk is
+ * all-or-nothing: use pktmbufAllocBulk for that).
+ */
+export function pktmbufAllocBurst(pool: Mempool, mbufs: Uint32Array, n: number, from = 0): number {
+  mbufBind();
+  const got = pool.getBurst(mbufs, n, from);
+  for (let i = 0; i < got; i++) reset(mbufs[from + i]);
+  return got;
+}
+
+export function pktmbufAllocBulk(pool: Mempool, mbufs: Uint32Array, n: number, from = 0): boolean {
+  mbufBind();
+  if (!pool.getBulk(mbufs, n, from)) return false;
+  for (let i = 0; i < n; i++) reset(mbufs[from + i]);
+  return true;
+}
+
+/** One fresh mbuf, or 0 when the pool is empty (rte_pktmbuf_alloc). */
+export function pktmbufAlloc(pool: Mempool): number {
+  mbufBind();
+  const m = pool.get();
+  if (m < 0) return 0;
+  reset(m);
+  return m;
+}
+
+const freeScratch = new Uint32Array(512);
+
+/**
+ * Drops one reference to each segment; segments that reach zero go back to their pool
+ * (rte_pktmbuf_prefree_seg + put). Returns the next segment.
+ */
+function freeSeg(m: number, out: Uint32Array, at: number): number {
+  const nx = U32[m + M.NEXT];
+  const rc = U16[(m << 1) + M.H_REFCNT];
+  if (rc !== 1) {
+    if (refcntUpdate(m, -1) !== 0) return -1 - nx; // still referenced: not freed
+    U16[(m << 1) + M.H_REFCNT] = 1;
+  }
+  if (nx !== 0) {
+    U32[m + M.NEXT] = 0;
+    U16[(m << 1) + M.H_NB_SEGS] = 1;
+  }
+  out[at] = m;
+  return nx;
+}
+
+/** Frees a packet and all its segments (rte_pktmbuf_free). 0 is ignored. */
+export function pktmbufFree(m: number): void {
+  mbufBind();
+  while (m !== 0) {
+    const r = freeSeg(m, freeScratch, 0);
+    if (r >= 0) {
+      mempoolById(U32[m + M.POOL]).put(m);
+      m = r;
+    } else m = -1 - r;
+  }
+}
+
+/** Frees n packets of mbufs[from..], batching consecutive buffers of one pool (rte_pktmbuf_free_bulk). */
+export function pktmbufFreeBulk(mbufs: Uint32Array, n: number, from = 0): void {
+  mbufBind();
+  let pending = 0;
+  let pid = 0;
+  for (let i = 0; i < n; i++) {
+    let m = mbufs[from + i];
+    while (m !== 0) {
+      const p = U32[m + M.POOL];
+      if (p !== pid || pending === freeScratch.length) {
+        if (pending > 0) mempoolById(pid).putBulk(freeScratch, pending, 0);
+        pending = 0;
+        pid = p;
+      }
+      const r = freeSeg(m, freeScratch, pending);
+      if (r >= 0) {
+        pending++;
+        m = r;
+      } else m = -1 - r;
+    }
+  }
+  if (pending > 0) mempoolById(pid).putBulk(freeScratch, pending, 0);
+}
+
+/** Adds d to the reference count of every segment (rte_pktmbuf_refcnt_update). */
+export function pktmbufRefcntUpdate(m: number, d: number): void {
+  mbufBind();
+  for (let s = m; s !== 0; s = U32[s + M.NEXT]) refcntUpdate(s, d);
+}
+
+/** Deep copy into fresh mbufs of pool (rte_pktmbuf_copy, whole packet, one segment per source segment). 0 on failure. */
+export function pktmbufCopy(m: number, pool: Mempool): number {
+  mbufBind();
+  let head = 0;
+  for (let s = m; s !== 0; s = next(s)) {
+    const c = pktmbufAlloc(pool);
+    if (c === 0) {
+      if (head !== 0) pktmbufFree(head);
+      return 0;
+    }
+    const len = dataLen(s);
+    U8.copyWithin(mtod(c), mtod(s), mtod(s) + len);
+    setDataLen(c, len);
+    U32[c + M.PKT_LEN] = len;
+    if (head === 0) {
+      head = c;
+      U16[(c << 1) + M.H_PORT] = port(m);
+      U32[c + M.OL_FLAGS] = olFlags(m);
+      U32[c + M.PACKET_TYPE] = packetType(m);
+    } else if (!chain(head, c)) {
+      pktmbufFree(c);
+      pktmbufFree(head);
+      return 0;
+    }
+  }
+  return head;
+}
+
+export { Mempool };

@@ -1,0 +1,148 @@
+// net_ring: a port whose queues are rte_rings of mbuf handles (DPDK's net_ring).
+// `--vdev net_ring0` makes one ring per queue pair that the port both sends to and receives from (each port loops
+// to itself, as in DPDK). `rxring=A,txring=B` names the rings instead, created on first use and shared by name:
+// `--vdev net_ring0,rxring=ab,txring=ba --vdev net_ring1,rxring=ba,txring=ab` is a pair where one port's TX is
+// the other's RX. ethFromRings() builds a port from rings the application made (rte_eth_from_rings).
+import { mem } from '../../eal/memory.js';
+import { Ring, ringCreate, ringLookup, ringFree, RING_F_SP_ENQ, RING_F_SC_DEQ } from '../../ring/ring.js';
+import { M } from '../../mempool/mbuf.js';
+import {
+  QS_PACKETS, QS_BYTES, QS_ERRORS, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
+  type DevInfo, type Link,
+} from '../driver.js';
+
+interface RingSpec { ring: string }
+
+class RingRx implements RxQueue {
+  private readonly ring: Ring;
+  private readonly u32: Uint32Array;
+  private readonly stats: QueueStats;
+  constructor(spec: RingSpec, stats: QueueStats) {
+    const r = ringLookup(spec.ring);
+    if (!r) throw new Error(`net_ring: no ring '${spec.ring}'`);
+    this.ring = r;
+    this.u32 = mem().u32;
+    this.stats = stats;
+  }
+  rxBurst(mbufs: Uint32Array, n: number): number {
+    const got = this.ring.dequeueBurst(mbufs, n, 0);
+    const u32 = this.u32;
+    let bytes = 0;
+    for (let i = 0; i < got; i++) bytes += u32[mbufs[i] + M.PKT_LEN];
+    const st = this.stats;
+    st[QS_PACKETS] += got;
+    st[QS_BYTES] += bytes;
+    return got;
+  }
+}
+
+class RingTx implements TxQueue {
+  private readonly ring: Ring;
+  private readonly u32: Uint32Array;
+  private readonly stats: QueueStats;
+  constructor(spec: RingSpec, stats: QueueStats) {
+    const r = ringLookup(spec.ring);
+    if (!r) throw new Error(`net_ring: no ring '${spec.ring}'`);
+    this.ring = r;
+    this.u32 = mem().u32;
+    this.stats = stats;
+  }
+  txBurst(mbufs: Uint32Array, n: number, from: number): number {
+    const sent = this.ring.enqueueBurst(mbufs, n, from);
+    const u32 = this.u32;
+    let bytes = 0;
+    for (let i = 0; i < sent; i++) bytes += u32[mbufs[from + i] + M.PKT_LEN];
+    const st = this.stats;
+    st[QS_PACKETS] += sent;
+    st[QS_BYTES] += bytes;
+    st[QS_ERRORS] += n - sent;
+    return sent;
+  }
+}
+
+const RING_SIZE = 1024;
+
+export class RingPort implements EthDevOps {
+  readonly driverName = 'net_ring';
+  private readonly name: string;
+  private readonly mac: Uint8Array;
+  /** ring names per queue; null = make "ETH_RXTX<q>_<name>" */
+  private readonly rxNames: string[] | null;
+  private readonly txNames: string[] | null;
+  private readonly owned = new Set<string>();
+  private started = false;
+
+  constructor(name: string, index: number, rxNames: string[] | null, txNames: string[] | null) {
+    this.name = name;
+    this.mac = Uint8Array.from([0x02, 0x70, 0x63, 0x61, 0x70, index & 0xff]);
+    this.rxNames = rxNames;
+    this.txNames = txNames;
+  }
+
+  infoGet(): DevInfo {
+    const fixed = this.rxNames !== null;
+    return {
+      driverName: this.driverName, deviceName: this.name,
+      maxRxQueues: fixed ? this.rxNames!.length : 16, maxTxQueues: fixed ? this.txNames!.length : 16,
+      minRxBufSize: 0, maxRxPktLen: 0xffff, maxMacAddrs: 1, rxDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 },
+      txDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 }, speedCapa: [10000], defaultRxRingSize: RING_SIZE,
+      defaultTxRingSize: RING_SIZE, rxOffloadCapa: 0, txOffloadCapa: 0,
+    };
+  }
+
+  configure(): void {}
+
+  private ringFor(names: string[] | null, q: number): string {
+    const name = names ? names[q] : `ETH_RXTX${q}_${this.name}`;
+    if (name === undefined) throw new Error(`net_ring ${this.name}: no ring for queue ${q}`);
+    if (!ringLookup(name)) {
+      ringCreate(name, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
+      this.owned.add(name);
+    }
+    return name;
+  }
+
+  rxQueueSetup(q: number): RingSpec {
+    return { ring: this.ringFor(this.rxNames, q) };
+  }
+
+  txQueueSetup(q: number): RingSpec {
+    return { ring: this.ringFor(this.txNames, q) };
+  }
+
+  start(): void { this.started = true; }
+  stop(): void { this.started = false; }
+  close(): void {
+    // mbufs still queued in rings this port made are the application's to drain before close
+    for (const n of this.owned) {
+      const r = ringLookup(n);
+      if (r) ringFree(r);
+    }
+    this.owned.clear();
+  }
+  linkGet(): Link { return { up: this.started, speed: 10000, fullDuplex: true, autoneg: false }; }
+  macAddr(): Uint8Array { return this.mac; }
+  setPromiscuous(): void {}
+  setAllmulticast(): void {}
+}
+
+let instances = 0;
+
+export function ringPortFromRings(name: string, rx: string[], tx: string[]): RingPort {
+  return new RingPort(name, instances++, rx, tx);
+}
+
+export const ringPmd: PmdInfo = {
+  name: 'net_ring',
+  vdevArgs: ['rxring', 'txring'],
+  dataPlane: {
+    attachRx: (spec, stats) => new RingRx(spec as RingSpec, stats),
+    attachTx: (spec, stats) => new RingTx(spec as RingSpec, stats),
+  },
+  probeVdev(devName, args) {
+    const rx = args.get('rxring');
+    const tx = args.get('txring');
+    if ((rx === undefined) !== (tx === undefined)) throw new Error(`${devName}: give both rxring= and txring=, or neither`);
+    return new RingPort(devName, instances++, rx ? rx.split(':') : null, tx ? tx.split(':') : null);
+  },
+};
