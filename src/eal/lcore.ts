@@ -83,18 +83,19 @@ export function clearQuit(): void {
 
 /**
  * A coarse monotonic clock in microseconds, readable on any lcore without allocating (performance.now() allocates
- * a heap number per call). The main lcore refreshes it every millisecond while its event loop runs.
+ * a heap number per call). It is a wrapping 32-bit count, so it stays a small integer: compare two readings with
+ * `((now - then) | 0) > periodUs`. The main lcore refreshes it every millisecond while its event loop runs.
  */
 export function clockUs(): number {
-  return mem().f64[CTL.CLOCK_US >> 3];
+  return Atomics.load(mem().i32, CTL.CLOCK_US >> 2);
 }
 
 let clockTimer: NodeJS.Timeout | null = null;
 
 function startClock(): void {
-  const f64 = mem().f64;
+  const i32 = mem().i32;
   const tick = () => {
-    f64[CTL.CLOCK_US >> 3] = performance.now() * 1000;
+    Atomics.store(i32, CTL.CLOCK_US >> 2, Math.floor(performance.now() * 1000) | 0);
   };
   tick();
   clockTimer = setInterval(tick, 1);

@@ -23,7 +23,7 @@ export const CTL = {
   PAGE_SHIFT: 12,
   HUGE: 16,
   QUIT: 64, // i32: set when the application asked every lcore to stop
-  CLOCK_US: 128, // f64: coarse monotonic clock in microseconds, ticked by the main lcore
+  CLOCK_US: 128, // i32: coarse monotonic clock in microseconds (wrapping), ticked by the main lcore
   LCORES: 256, // 128 lcores x 64 bytes
   MEMZONES: 8448, // MZ_MAX x 64 bytes
   PAGE_IOVA: 8448 + 512 * 64, // f64 per page

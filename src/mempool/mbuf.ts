@@ -7,15 +7,17 @@
 // Header words (u32 index = handle + word; 16-bit fields at u16 index = handle * 2 + half-word):
 //   0  buf IOVA, low 32 bits          1  buf IOVA, high bits
 //   2  byte offset of the buffer in the EAL region
-//   3  data_off (u16 6)  | refcnt (u16 7)
-//   4  nb_segs (u16 8)   | port (u16 9)
-//   5  ol_flags low      6  ol_flags high
-//   7  packet_type       8  pkt_len
-//   9  data_len (u16 18) | vlan_tci (u16 19)
-//   10 RSS hash          11 buf_len (u16 22) | priv_size (u16 23)
+//   3  refcnt (u16 6)     | nb_segs (u16 7)
+//   4  port (u16 8)       | buf_len (u16 9)
+//   5  ol_flags           6  tx offload lengths (l2_len, l3_len, l4_len, ...)
+//   7  packet_type        8  pkt_len
+//   9  data_len (u16 18)  | data_off (u16 19)
+//   10 RSS hash           11 vlan_tci (u16 22) | vlan_tci_outer (u16 23)
 //   12 next segment (handle, 0 = none)
-//   13 pool id           14 vlan_tci_outer (u16 28) | tx offload lengths (u16 29)
+//   13 pool id            14 priv_size (u16 28)
 //   15 free for the application (DPDK's dynfield)
+// Fields that change together share a word, so a driver initialises a received packet with few stores.
+// A free mbuf (in its pool) always has next = 0, nb_segs = 1 and refcnt = 1.
 import { mem, type Region } from '../eal/memory.js';
 import { Mempool, mempoolCreate, mempoolById, MEMPOOL_F_PKTMBUF, MempoolError } from './mempool.js';
 
@@ -29,25 +31,30 @@ export const M = {
   BUF_IOVA_LO: 0,
   BUF_IOVA_HI: 1,
   BUF_OFF: 2,
+  /** refcnt in the low half, nb_segs in the high half: 0x10001 is an unshared one-segment packet */
+  REFCNT_SEGS: 3,
+  PORT_BUFLEN: 4,
   OL_FLAGS: 5,
-  OL_FLAGS_HI: 6,
+  TX_OFFLOAD: 6,
   PACKET_TYPE: 7,
   PKT_LEN: 8,
+  /** data_len in the low half, data_off in the high half */
+  DATA: 9,
   RSS: 10,
+  VLAN: 11,
   NEXT: 12,
   POOL: 13,
   DYN: 15,
   // u16 half-word offsets from handle * 2
-  H_DATA_OFF: 6,
-  H_REFCNT: 7,
-  H_NB_SEGS: 8,
-  H_PORT: 9,
+  H_REFCNT: 6,
+  H_NB_SEGS: 7,
+  H_PORT: 8,
+  H_BUF_LEN: 9,
   H_DATA_LEN: 18,
-  H_VLAN_TCI: 19,
-  H_BUF_LEN: 22,
-  H_PRIV_SIZE: 23,
-  H_VLAN_TCI_OUTER: 28,
-  H_TX_OFFLOAD: 29,
+  H_DATA_OFF: 19,
+  H_VLAN_TCI: 22,
+  H_VLAN_TCI_OUTER: 23,
+  H_PRIV_SIZE: 28,
 } as const;
 
 // Offload flags (low word), DPDK's RTE_MBUF_F_* names
@@ -96,6 +103,8 @@ export function packetType(m: number): number { return U32[m + M.PACKET_TYPE]; }
 export function setPacketType(m: number, v: number): void { U32[m + M.PACKET_TYPE] = v; }
 export function rssHash(m: number): number { return U32[m + M.RSS]; }
 export function vlanTci(m: number): number { return U16[(m << 1) + M.H_VLAN_TCI]; }
+export function txOffload(m: number): number { return U32[m + M.TX_OFFLOAD]; }
+export function setTxOffload(m: number, v: number): void { U32[m + M.TX_OFFLOAD] = v; }
 export function setVlanTci(m: number, v: number): void { U16[(m << 1) + M.H_VLAN_TCI] = v; }
 export function bufLen(m: number): number { return U16[(m << 1) + M.H_BUF_LEN]; }
 export function poolId(m: number): number { return U32[m + M.POOL]; }
@@ -136,14 +145,14 @@ export function packetBytes(m: number): Uint8Array {
 export function reset(m: number): void {
   U32[m + M.NEXT] = 0;
   U32[m + M.PKT_LEN] = 0;
-  U32[m + 4] = 1 | (MBUF_PORT_INVALID << 16); // nb_segs = 1, port invalid
+  U32[m + M.REFCNT_SEGS] = (U32[m + M.REFCNT_SEGS] & 0xffff) | 0x10000; // nb_segs = 1, refcnt kept
+  U16[(m << 1) + M.H_PORT] = MBUF_PORT_INVALID;
   U32[m + M.OL_FLAGS] = 0;
-  U32[m + M.OL_FLAGS_HI] = 0;
+  U32[m + M.TX_OFFLOAD] = 0;
   U32[m + M.PACKET_TYPE] = 0;
-  U32[m + 9] = 0; // data_len, vlan_tci
-  U32[m + 14] = 0;
+  U32[m + M.VLAN] = 0;
   const buf = U16[(m << 1) + M.H_BUF_LEN];
-  U16[(m << 1) + M.H_DATA_OFF] = buf < PKTMBUF_HEADROOM ? buf : PKTMBUF_HEADROOM;
+  U32[m + M.DATA] = (buf < PKTMBUF_HEADROOM ? buf : PKTMBUF_HEADROOM) << 16; // data_len 0
 }
 
 /** Appends len bytes to the last segment; returns the byte offset of the new room or -1 (rte_pktmbuf_append). */
@@ -221,7 +230,7 @@ export function pktmbufPoolCreate(name: string, n: number, cacheSize = 0, privSi
       U32[m + M.BUF_OFF] = buf;
       U16[(m << 1) + M.H_BUF_LEN] = dataRoomSize;
       U16[(m << 1) + M.H_PRIV_SIZE] = privSize;
-      U16[(m << 1) + M.H_REFCNT] = 1;
+      U32[m + M.REFCNT_SEGS] = 0x10001;
       U32[m + M.POOL] = 0; // set below, when the id is known
       reset(m);
     },
@@ -251,6 +260,47 @@ export function pktmbufAllocBulk(pool: Mempool, mbufs: Uint32Array, n: number, f
   return true;
 }
 
+/**
+ * Allocates up to n mbufs into mbufs[0..) and makes each a one-segment packet of `len` bytes received on `port`,
+ * in one pass over this lcore's cache (what a receive path does). Returns how many.
+ */
+export function pktmbufAllocPackets(pool: Mempool, mbufs: Uint32Array, n: number, len: number, port: number): number {
+  const cl = pool.cacheLen;
+  if (cl < 0 || n > pool.cacheCap) {
+    const got = pktmbufAllocBurst(pool, mbufs, n, 0);
+    for (let i = 0; i < got; i++) {
+      const m = mbufs[i];
+      U32[m + M.PKT_LEN] = len;
+      U16[(m << 1) + M.H_PORT] = port;
+      U16[(m << 1) + M.H_DATA_LEN] = len;
+    }
+    return got;
+  }
+  const u32 = pool.u32;
+  let clen = u32[cl];
+  if (clen < n) {
+    clen = pool.cacheRefill(n);
+    if (clen < n) n = clen;
+  }
+  clen -= n;
+  const co = pool.cacheObjs + clen;
+  const u16 = pool.u16;
+  const data = (len | (Math.min(PKTMBUF_HEADROOM, pool.dataRoom) << 16)) >>> 0;
+  for (let i = 0; i < n; i++) {
+    const m = u32[co + i];
+    mbufs[i] = m;
+    u16[(m << 1) + M.H_PORT] = port;
+    u32[m + M.OL_FLAGS] = 0;
+    u32[m + M.TX_OFFLOAD] = 0;
+    u32[m + M.PACKET_TYPE] = 0;
+    u32[m + M.PKT_LEN] = len;
+    u32[m + M.DATA] = data;
+    u32[m + M.VLAN] = 0;
+  }
+  u32[cl] = clen;
+  return n;
+}
+
 /** One fresh mbuf, or 0 when the pool is empty (rte_pktmbuf_alloc). */
 export function pktmbufAlloc(pool: Mempool): number {
   mbufBind();
@@ -260,61 +310,65 @@ export function pktmbufAlloc(pool: Mempool): number {
   return m;
 }
 
-const freeScratch = new Uint32Array(512);
-
-/**
- * Drops one reference to each segment; segments that reach zero go back to their pool
- * (rte_pktmbuf_prefree_seg + put). Returns the next segment.
- */
-function freeSeg(m: number, out: Uint32Array, at: number): number {
-  const nx = U32[m + M.NEXT];
-  const rc = U16[(m << 1) + M.H_REFCNT];
-  if (rc !== 1) {
-    if (refcntUpdate(m, -1) !== 0) return -1 - nx; // still referenced: not freed
+/** Drops one reference to a segment; true when it reached zero and the segment may go back to its pool. */
+function releaseSeg(m: number): boolean {
+  if (U16[(m << 1) + M.H_REFCNT] !== 1) {
+    if (refcntUpdate(m, -1) !== 0) return false;
     U16[(m << 1) + M.H_REFCNT] = 1;
   }
-  if (nx !== 0) {
-    U32[m + M.NEXT] = 0;
-    U16[(m << 1) + M.H_NB_SEGS] = 1;
-  }
-  out[at] = m;
-  return nx;
+  return true;
 }
 
 /** Frees a packet and all its segments (rte_pktmbuf_free). 0 is ignored. */
 export function pktmbufFree(m: number): void {
   mbufBind();
   while (m !== 0) {
-    const r = freeSeg(m, freeScratch, 0);
-    if (r >= 0) {
+    const nx = U32[m + M.NEXT];
+    if (releaseSeg(m)) {
+      if (nx !== 0) {
+        U32[m + M.NEXT] = 0;
+        U16[(m << 1) + M.H_NB_SEGS] = 1;
+      }
       mempoolById(U32[m + M.POOL]).put(m);
-      m = r;
-    } else m = -1 - r;
+    }
+    m = nx;
   }
 }
 
-/** Frees n packets of mbufs[from..], batching consecutive buffers of one pool (rte_pktmbuf_free_bulk). */
-export function pktmbufFreeBulk(mbufs: Uint32Array, n: number, from = 0): void {
+/**
+ * Frees n packets of mbufs[from..] (rte_pktmbuf_free_bulk) and returns the sum of their pkt_len (drivers count
+ * bytes with it). One-segment, unshared packets of one pool go straight into this lcore's cache in one pass.
+ */
+export function pktmbufFreeBulk(mbufs: Uint32Array, n: number, from = 0): number {
   mbufBind();
-  let pending = 0;
-  let pid = 0;
-  for (let i = 0; i < n; i++) {
-    let m = mbufs[from + i];
-    while (m !== 0) {
-      const p = U32[m + M.POOL];
-      if (p !== pid || pending === freeScratch.length) {
-        if (pending > 0) mempoolById(pid).putBulk(freeScratch, pending, 0);
-        pending = 0;
-        pid = p;
+  const u32 = U32;
+  let bytes = 0;
+  let i = 0;
+  while (i < n) {
+    const pool = mempoolById(u32[mbufs[from + i] + M.POOL]);
+    const cl = pool.cacheLen;
+    if (cl >= 0) {
+      const pid = pool.id;
+      let len = pool.cacheMakeRoom(n - i < pool.cacheCap ? n - i : pool.cacheCap);
+      const co = pool.cacheObjs;
+      const cap = pool.cacheCap;
+      for (; i < n && len < cap; i++) {
+        const m = mbufs[from + i];
+        if (u32[m + M.REFCNT_SEGS] !== 0x10001 || u32[m + M.POOL] !== pid) break;
+        bytes += u32[m + M.PKT_LEN];
+        u32[co + len++] = m;
       }
-      const r = freeSeg(m, freeScratch, pending);
-      if (r >= 0) {
-        pending++;
-        m = r;
-      } else m = -1 - r;
+      u32[cl] = len;
+      if (i === n) break;
+      if (len === cap) continue;
     }
+    // slow path for this packet: chained, shared, another pool, or no cache
+    const m = mbufs[from + i];
+    bytes += u32[m + M.PKT_LEN];
+    pktmbufFree(m);
+    i++;
   }
-  if (pending > 0) mempoolById(pid).putBulk(freeScratch, pending, 0);
+  return bytes;
 }
 
 /** Adds d to the reference count of every segment (rte_pktmbuf_refcnt_update). */

@@ -72,12 +72,16 @@ export class Mempool {
   readonly ring: Ring;
   /** byte offset of the pool's memzone */
   readonly off: number;
-  private readonly u32: Uint32Array;
-  /** u32 index of this lcore's cache length word, or -1 off-lcore */
-  private readonly cacheLen: number;
-  /** u32 index of this lcore's first cache slot */
-  private readonly cacheObjs: number;
-  private readonly cacheCap: number;
+  /** @internal the region's words; drivers with fused alloc/free loops use the cache fields below */
+  readonly u32: Uint32Array;
+  /** @internal */
+  readonly u16: Uint16Array;
+  /** @internal u32 index of this lcore's cache length word, or -1 off-lcore */
+  readonly cacheLen: number;
+  /** @internal u32 index of this lcore's first cache slot */
+  readonly cacheObjs: number;
+  /** @internal slots in a cache */
+  readonly cacheCap: number;
   private readonly objTable: number;
 
   /** Views an existing pool at byte offset `off` (any lcore). Use mempoolCreate / mempoolLookup. */
@@ -87,6 +91,7 @@ export class Mempool {
     if (u32[w + H_MAGIC] !== MAGIC) throw new MempoolError(`no mempool at offset ${off}`);
     this.off = off;
     this.u32 = u32;
+    this.u16 = region.u16;
     this.name = poolName(region.u8, off + H_NAME * 4);
     this.id = u32[w + H_ID];
     this.size = u32[w + H_N];
@@ -165,6 +170,34 @@ export class Mempool {
     }
     for (let i = 0; i < n; i++) u32[co + len + i] = objs[from + i];
     u32[cl] = len + n;
+  }
+
+  /**
+   * @internal Refills this lcore's cache so it holds at least `need` objects if the ring has them.
+   * Returns the new cache length.
+   */
+  cacheRefill(need: number): number {
+    const u32 = this.u32;
+    let len = u32[this.cacheLen];
+    let want = this.cacheSize + need - len;
+    if (len + want > this.cacheCap) want = this.cacheCap - len;
+    len += this.ring.dequeueBurst(u32, want, this.cacheObjs + len);
+    u32[this.cacheLen] = len;
+    return len;
+  }
+
+  /** @internal Makes room for `room` more objects in this lcore's cache; returns the new cache length. */
+  cacheMakeRoom(room: number): number {
+    const u32 = this.u32;
+    let len = u32[this.cacheLen];
+    if (len + room <= this.cacheCap) return len;
+    const out = len > this.cacheSize ? len - this.cacheSize : len;
+    const co = this.cacheObjs;
+    const done = this.ring.enqueueBurst(u32, out, co);
+    u32.copyWithin(co, co + done, co + len);
+    len -= done;
+    u32[this.cacheLen] = len;
+    return len;
   }
 
   /** One object, or -1 when the pool is empty. */

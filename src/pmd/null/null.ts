@@ -4,7 +4,7 @@
 import { mem } from '../../eal/memory.js';
 import { memzoneReserve, memzoneLookup, memzoneFree } from '../../eal/memory.js';
 import { mempoolLookup, type Mempool } from '../../mempool/mempool.js';
-import { M, PKTMBUF_HEADROOM, pktmbufFreeBulk } from '../../mempool/mbuf.js';
+import { M, PKTMBUF_HEADROOM, pktmbufFreeBulk, pktmbufAllocPackets, mbufBind } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_NOMBUF, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
   type DevInfo, type Link,
@@ -16,10 +16,9 @@ interface NullTxSpec { copy: boolean; scratch: number }
 class NullRx implements RxQueue {
   private readonly pool: Mempool;
   private readonly u32: Uint32Array;
-  private readonly u16: Uint16Array;
   private readonly u8: Uint8Array;
   private readonly size: number;
-  private readonly portWord: number;
+  private readonly port: number;
   private readonly dataOff: number;
   private readonly copy: boolean;
   private readonly scratch: number;
@@ -30,12 +29,12 @@ class NullRx implements RxQueue {
     const pool = mempoolLookup(spec.pool);
     if (!pool) throw new Error(`net_null: no mempool '${spec.pool}'`);
     const r = mem();
+    mbufBind(r);
     this.pool = pool;
     this.u32 = r.u32;
-    this.u16 = r.u16;
     this.u8 = r.u8;
     this.size = spec.size;
-    this.portWord = (1 | (spec.port << 16)) >>> 0; // nb_segs = 1, port
+    this.port = spec.port;
     this.dataOff = Math.min(PKTMBUF_HEADROOM, pool.dataRoom);
     this.copy = spec.copy;
     this.scratch = spec.scratch;
@@ -45,26 +44,14 @@ class NullRx implements RxQueue {
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     if (this.noRx) return 0;
-    const got = this.pool.getBurst(mbufs, n, 0);
-    if (got < n) this.stats[QS_NOMBUF] += n - got;
-    const u32 = this.u32;
-    const u16 = this.u16;
     const size = this.size;
-    const pw = this.portWord;
-    const doff = this.dataOff;
-    for (let i = 0; i < got; i++) {
-      const m = mbufs[i];
-      u32[m + M.NEXT] = 0;
-      u32[m + M.PKT_LEN] = size;
-      u32[m + 4] = pw;
-      u32[m + M.OL_FLAGS] = 0;
-      u32[m + M.OL_FLAGS_HI] = 0;
-      u32[m + M.PACKET_TYPE] = 0;
-      u32[m + 9] = size; // data_len, vlan_tci = 0
-      u32[m + 14] = 0;
-      u16[(m << 1) + M.H_DATA_OFF] = doff;
-      if (this.copy) {
-        const d = u32[m + M.BUF_OFF] + doff;
+    const got = pktmbufAllocPackets(this.pool, mbufs, n, size, this.port);
+    if (got < n) this.stats[QS_NOMBUF] += n - got;
+    if (this.copy) {
+      const u32 = this.u32;
+      for (let i = 0; i < got; i++) {
+        const m = mbufs[i];
+        const d = u32[m + M.BUF_OFF] + this.dataOff;
         this.u8.copyWithin(d, this.scratch, this.scratch + size);
       }
     }
@@ -94,19 +81,16 @@ class NullTx implements TxQueue {
   }
 
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
-    const u32 = this.u32;
-    let bytes = 0;
-    for (let i = 0; i < n; i++) {
-      const m = mbufs[from + i];
-      const len = u32[m + M.PKT_LEN];
-      bytes += len;
-      if (this.copy) {
+    if (this.copy) {
+      const u32 = this.u32;
+      for (let i = 0; i < n; i++) {
+        const m = mbufs[from + i];
         const d = u32[m + M.BUF_OFF] + this.u16[(m << 1) + M.H_DATA_OFF];
         const l = this.u16[(m << 1) + M.H_DATA_LEN];
         this.u8.copyWithin(this.scratch, d, d + (l < SCRATCH ? l : SCRATCH));
       }
     }
-    pktmbufFreeBulk(mbufs, n, from);
+    const bytes = pktmbufFreeBulk(mbufs, n, from);
     const st = this.stats;
     st[QS_PACKETS] += n;
     st[QS_BYTES] += bytes;

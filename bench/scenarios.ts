@@ -1,0 +1,77 @@
+// Bench scenarios that run on a worker lcore or on the main lcore. Each returns plain numbers.
+import * as v8 from 'node:v8';
+import { ringLookup } from '../src/ring/ring.js';
+import { mempoolLookup } from '../src/mempool/mempool.js';
+import { quitRequested } from '../src/eal/index.js';
+
+/** Heap and GC accounting over a window: allocated bytes = growth + what the collector freed. */
+export class HeapWindow {
+  private prof: v8.GCProfiler | null = null;
+  private used0 = 0;
+  start(): void {
+    this.prof = new v8.GCProfiler();
+    this.prof.start();
+    this.used0 = v8.getHeapStatistics().used_heap_size;
+  }
+  stop(): { gcCount: number; allocated: number } {
+    const used = v8.getHeapStatistics().used_heap_size;
+    const r = this.prof?.stop();
+    this.prof = null;
+    let freed = 0;
+    for (const g of r?.statistics ?? []) freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+    return { gcCount: r?.statistics.length ?? 0, allocated: Math.max(0, used - this.used0 + freed) };
+  }
+}
+
+/** Single-core enqueue+dequeue of `burst` items, like DPDK's ring_perf_autotest. */
+export function ringOneCore(args: { ring: string; burst: number; iterations: number }): { ns: number; items: number } {
+  const r = ringLookup(args.ring)!;
+  const a = new Uint32Array(args.burst);
+  for (let i = 0; i < a.length; i++) a[i] = i;
+  const b = args.burst;
+  // warm up the JIT
+  for (let i = 0; i < 100000; i++) {
+    r.enqueueBulk(a, b);
+    r.dequeueBulk(a, b);
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < args.iterations; i++) {
+    r.enqueueBulk(a, b);
+    r.dequeueBulk(a, b);
+  }
+  const t1 = performance.now();
+  return { ns: (t1 - t0) * 1e6, items: args.iterations * b };
+}
+
+/** Producer side of the two-lcore ring test: enqueues bursts until told to stop. Returns items sent. */
+export function ringProducer(args: { ring: string; burst: number }): number {
+  const r = ringLookup(args.ring)!;
+  const a = new Uint32Array(args.burst);
+  let sent = 0;
+  let seq = 0;
+  while (!quitRequested()) {
+    for (let i = 0; i < a.length; i++) a[i] = seq++ >>> 0;
+    let n = 0;
+    while (n < a.length && !quitRequested()) n += r.enqueueBurst(a, a.length - n, n);
+    sent += n;
+    seq -= a.length - n;
+  }
+  return sent;
+}
+
+/** get+put bulk from one lcore's cache, like DPDK's mempool_perf_autotest. */
+export function mempoolBulk(args: { pool: string; burst: number; iterations: number }): { ns: number; objs: number } {
+  const p = mempoolLookup(args.pool)!;
+  const a = new Uint32Array(args.burst);
+  for (let i = 0; i < 100000; i++) {
+    p.getBulk(a, args.burst);
+    p.putBulk(a, args.burst);
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < args.iterations; i++) {
+    p.getBulk(a, args.burst);
+    p.putBulk(a, args.burst);
+  }
+  const t1 = performance.now();
+  return { ns: (t1 - t0) * 1e6, objs: args.iterations * args.burst * 2 };
+}
