@@ -10,6 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import { mem, memzoneReserve, memzoneLookup, memzoneFree, memzoneList, CTL, type Region } from '../eal/memory.js';
 import { lcoreId, MAX_LCORES } from '../eal/lcore.js';
 import { Ring, ringInitAt, ringMemSize } from '../ring/ring.js';
+import { copyU32 } from '../eal/copy.js';
 
 export class MempoolError extends Error {
   constructor(msg: string) {
@@ -133,7 +134,7 @@ export class Mempool {
       if (len < n) n = len;
     }
     len -= n;
-    for (let i = 0; i < n; i++) objs[from + i] = u32[co + len + i];
+    copyU32(objs, from, u32, co + len, n);
     u32[cl] = len;
     return n;
   }
@@ -168,7 +169,7 @@ export class Mempool {
         return;
       }
     }
-    for (let i = 0; i < n; i++) u32[co + len + i] = objs[from + i];
+    copyU32(u32, co + len, objs, from, n);
     u32[cl] = len + n;
   }
 

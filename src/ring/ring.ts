@@ -8,6 +8,7 @@
 //
 // Layout (u32 words from the ring's offset): 0 magic, 1 flags, 2 size, 3 mask, 4 capacity;
 // cache line 1: producer head, tail; cache line 2: consumer head, tail; slots from cache line 3.
+import { copyU32 } from '../eal/copy.js';
 import { mem, memzoneReserve, memzoneLookup, memzoneFree, MemoryError, type Region } from '../eal/memory.js';
 
 export const RING_F_SP_ENQ = 1;
@@ -71,6 +72,14 @@ export class Ring {
   readonly sp: boolean;
   readonly sc: boolean;
   private readonly u32: Uint32Array;
+  private readonly i32: Int32Array;
+  /**
+   * This thread's last view of the other side's tail, for a single producer (the consumer tail) and a single
+   * consumer (the producer tail). Tails only move forward, so a stale copy underestimates what is possible and
+   * is reloaded with one Atomics.load only when a request does not fit.
+   */
+  private cachedConsTail = 0;
+  private cachedProdTail = 0;
   private readonly ph: number;
   private readonly pt: number;
   private readonly ch: number;
@@ -84,6 +93,7 @@ export class Ring {
     this.name = name;
     this.off = off;
     this.u32 = region.u32;
+    this.i32 = region.i32;
     const flags = region.u32[w + W_FLAGS];
     this.size = region.u32[w + W_SIZE];
     this.mask = region.u32[w + W_MASK];
@@ -98,88 +108,105 @@ export class Ring {
   }
 
   /** Enqueues all n values of objs[from..from+n) or none. Returns n or 0. */
-  enqueueBulk(objs: Uint32Array | Int32Array, n: number, from = 0): number {
+  enqueueBulk(objs: Uint32Array, n: number, from = 0): number {
     return this.enqueue(objs, from, n, true);
   }
 
   /** Enqueues as many of objs[from..from+n) as fit. Returns how many. */
-  enqueueBurst(objs: Uint32Array | Int32Array, n: number, from = 0): number {
+  enqueueBurst(objs: Uint32Array, n: number, from = 0): number {
     return this.enqueue(objs, from, n, false);
   }
 
   /** Dequeues exactly n values into objs[from..] or none. Returns n or 0. */
-  dequeueBulk(objs: Uint32Array | Int32Array, n: number, from = 0): number {
+  dequeueBulk(objs: Uint32Array, n: number, from = 0): number {
     return this.dequeue(objs, from, n, true);
   }
 
   /** Dequeues up to n values into objs[from..]. Returns how many. */
-  dequeueBurst(objs: Uint32Array | Int32Array, n: number, from = 0): number {
+  dequeueBurst(objs: Uint32Array, n: number, from = 0): number {
     return this.dequeue(objs, from, n, false);
   }
 
-  private enqueue(objs: Uint32Array | Int32Array, from: number, n: number, fixed: boolean): number {
-    const u32 = this.u32;
+  // Indexes are handled as wrapping int32 (x | 0) so they stay small integers in the JIT.
+  private enqueue(objs: Uint32Array, from: number, n: number, fixed: boolean): number {
+    const i32 = this.i32;
     let head: number;
     let next: number;
     if (this.sp) {
-      head = u32[this.ph];
-      const free = (this.capacity + Atomics.load(u32, this.ct) - head) >>> 0;
+      head = i32[this.ph];
+      let free = (this.capacity + this.cachedConsTail - head) | 0;
       if (n > free) {
-        if (fixed || free === 0) return 0;
-        n = free;
-      }
-      next = (head + n) >>> 0;
-      u32[this.ph] = next;
-    } else {
-      for (;;) {
-        head = Atomics.load(u32, this.ph);
-        const free = (this.capacity + Atomics.load(u32, this.ct) - head) >>> 0;
+        this.cachedConsTail = Atomics.load(i32, this.ct);
+        free = (this.capacity + this.cachedConsTail - head) | 0;
         if (n > free) {
           if (fixed || free === 0) return 0;
           n = free;
         }
-        next = (head + n) >>> 0;
-        if (Atomics.compareExchange(u32, this.ph, head, next) === head) break;
+      }
+      next = (head + n) | 0;
+      i32[this.ph] = next;
+    } else {
+      for (;;) {
+        head = Atomics.load(i32, this.ph);
+        const free = (this.capacity + Atomics.load(i32, this.ct) - head) | 0;
+        if (n > free) {
+          if (fixed || free === 0) return 0;
+          n = free;
+        }
+        next = (head + n) | 0;
+        if (Atomics.compareExchange(i32, this.ph, head, next) === head) break;
       }
     }
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let i = 0; i < n; i++) u32[slots + ((head + i) & mask)] = objs[from + i];
-    if (!this.sp) while (Atomics.load(u32, this.pt) !== head);
-    Atomics.store(u32, this.pt, next);
+    const idx = head & this.mask;
+    const first = this.size - idx;
+    if (n <= first) copyU32(this.u32, this.slots + idx, objs, from, n);
+    else {
+      copyU32(this.u32, this.slots + idx, objs, from, first);
+      copyU32(this.u32, this.slots, objs, from + first, n - first);
+    }
+    if (!this.sp) while (Atomics.load(i32, this.pt) !== head);
+    Atomics.store(i32, this.pt, next);
     return n;
   }
 
-  private dequeue(objs: Uint32Array | Int32Array, from: number, n: number, fixed: boolean): number {
-    const u32 = this.u32;
+  private dequeue(objs: Uint32Array, from: number, n: number, fixed: boolean): number {
+    const i32 = this.i32;
     let head: number;
     let next: number;
     if (this.sc) {
-      head = u32[this.ch];
-      const avail = (Atomics.load(u32, this.pt) - head) >>> 0;
+      head = i32[this.ch];
+      let avail = (this.cachedProdTail - head) | 0;
       if (n > avail) {
-        if (fixed || avail === 0) return 0;
-        n = avail;
-      }
-      next = (head + n) >>> 0;
-      u32[this.ch] = next;
-    } else {
-      for (;;) {
-        head = Atomics.load(u32, this.ch);
-        const avail = (Atomics.load(u32, this.pt) - head) >>> 0;
+        this.cachedProdTail = Atomics.load(i32, this.pt);
+        avail = (this.cachedProdTail - head) | 0;
         if (n > avail) {
           if (fixed || avail === 0) return 0;
           n = avail;
         }
-        next = (head + n) >>> 0;
-        if (Atomics.compareExchange(u32, this.ch, head, next) === head) break;
+      }
+      next = (head + n) | 0;
+      i32[this.ch] = next;
+    } else {
+      for (;;) {
+        head = Atomics.load(i32, this.ch);
+        const avail = (Atomics.load(i32, this.pt) - head) | 0;
+        if (n > avail) {
+          if (fixed || avail === 0) return 0;
+          n = avail;
+        }
+        next = (head + n) | 0;
+        if (Atomics.compareExchange(i32, this.ch, head, next) === head) break;
       }
     }
-    const slots = this.slots;
-    const mask = this.mask;
-    for (let i = 0; i < n; i++) objs[from + i] = u32[slots + ((head + i) & mask)];
-    if (!this.sc) while (Atomics.load(u32, this.ct) !== head);
-    Atomics.store(u32, this.ct, next);
+    const idx = head & this.mask;
+    const first = this.size - idx;
+    if (n <= first) copyU32(objs, from, this.u32, this.slots + idx, n);
+    else {
+      copyU32(objs, from, this.u32, this.slots + idx, first);
+      copyU32(objs, from + first, this.u32, this.slots, n - first);
+    }
+    if (!this.sc) while (Atomics.load(i32, this.ct) !== head);
+    Atomics.store(i32, this.ct, next);
     return n;
   }
 
@@ -196,7 +223,7 @@ export class Ring {
 
   /** Entries in the ring (rte_ring_count). */
   count(): number {
-    return (Atomics.load(this.u32, this.pt) - Atomics.load(this.u32, this.ct)) >>> 0;
+    return (Atomics.load(this.i32, this.pt) - Atomics.load(this.i32, this.ct)) | 0;
   }
 
   freeCount(): number {
