@@ -25,6 +25,8 @@ export interface EalConfig {
   logLevel: LogLevel;
   vfioNoIommu: boolean;
   vfioFlow: VfioFlow;
+  /** where to map EAL memory (--base-virtaddr), null: let the kernel choose */
+  baseVirtaddr: bigint | null;
   help: boolean;
 }
 
@@ -53,6 +55,7 @@ EAL options:
   --log-level LEVEL       trace, debug, info, warn, error, fatal or silent (default: info)
   --vfio-noiommu          allow VFIO no-IOMMU mode (unsafe: the device can DMA anywhere)
   --vfio-flow MODE        auto, legacy (container/group) or cdev (iommufd) (default: auto)
+  --base-virtaddr ADDR    map EAL memory at this address, e.g. 0x4000000000 (for IOMMUs with few address bits)
   -h, --help              this help`;
 }
 
@@ -122,7 +125,7 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
   const c: EalConfig = {
     lcores: { 0: [0] }, mainLcore: -1, allow: [], block: [], vdevs: [], noHuge: false, noPci: false,
     hugeDir: null, memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info',
-    vfioNoIommu: false, vfioFlow: 'auto', help: false,
+    vfioNoIommu: false, vfioFlow: 'auto', baseVirtaddr: null, help: false,
   };
   let lcoresGiven = false;
   for (let i = 0; i < eal.length; i++) {
@@ -188,6 +191,16 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
         const v = need();
         if (v !== 'auto' && v !== 'legacy' && v !== 'cdev') throw new EalArgError(`invalid --vfio-flow '${v}': expected auto, legacy or cdev`);
         c.vfioFlow = v;
+        break;
+      }
+      case '--base-virtaddr': {
+        const v = need();
+        if (!/^(0x)?[0-9a-fA-F]+$/.test(v)) throw new EalArgError(`invalid --base-virtaddr '${v}': expected a hexadecimal address`);
+        const a = BigInt(v.startsWith('0x') ? v : `0x${v}`);
+        if (a === 0n || a % 0x200000n !== 0n || a >= 1n << 47n) {
+          throw new EalArgError(`invalid --base-virtaddr '${v}': a non-zero multiple of 2 MiB below 0x800000000000`);
+        }
+        c.baseVirtaddr = a;
         break;
       }
       case '-n': need(); break; // memory channels: accepted for DPDK compatibility, no meaning here

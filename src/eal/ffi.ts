@@ -24,6 +24,7 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 export const MAP_POPULATE = 0x8000;
 export const MAP_HUGETLB = 0x40000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
 export const MAP_FAILED = 0xffffffffffffffffn;
 export const EINTR = 4;
 export const EAGAIN = 11;

@@ -39,11 +39,19 @@ export function chooseIovaMode(c: EalConfig): IovaModeName {
   return 'va';
 }
 
+/** What the bus layer decides before memory is mapped (VFIO: no-IOMMU needs PA; narrow IOMMUs need low VAs). */
+export interface MemoryPlan {
+  iovaMode?: IovaModeName;
+  baseVirtaddr?: bigint;
+}
+
 /**
  * Parses the EAL options, maps memory and starts the lcores. Returns the arguments after "--".
  * With -h/--help it prints the usage and returns config.help = true without initialising anything.
+ * `planMemory` runs after parsing and before memory is mapped (src/index.ts plugs the PCI/VFIO scan in here).
  */
-export async function ealInit(argv: readonly string[]): Promise<{ config: EalConfig; appArgs: string[] }> {
+export async function ealInit(argv: readonly string[],
+  planMemory?: (c: EalConfig) => MemoryPlan): Promise<{ config: EalConfig; appArgs: string[] }> {
   if (current) throw new Error('EAL is already initialised');
   const { config, appArgs } = parseEalArgs(argv);
   if (config.help) {
@@ -51,12 +59,21 @@ export async function ealInit(argv: readonly string[]): Promise<{ config: EalCon
     return { config, appArgs };
   }
   setLogLevel(config.logLevel);
-  const iovaMode = chooseIovaMode(config);
   if (config.vfioNoIommu && config.noHuge) {
     throw new EalArgError('--vfio-noiommu needs hugepages (no-IOMMU DMA uses physical addresses): drop --no-huge');
   }
+  const plan = planMemory?.(config) ?? {};
+  let iovaMode = chooseIovaMode(config);
+  if (plan.iovaMode && plan.iovaMode !== iovaMode) {
+    if (config.iovaMode) {
+      throw new EalArgError(`--iova-mode ${config.iovaMode} does not fit the devices: they need IOVA as ${plan.iovaMode.toUpperCase()}`);
+    }
+    if (plan.iovaMode === 'pa' && config.noHuge) throw new EalArgError('these devices need IOVA = PA, which needs hugepages: drop --no-huge');
+    iovaMode = plan.iovaMode;
+  }
   const region = initMemory({
     noHuge: config.noHuge, hugeDir: config.hugeDir, memoryMb: config.memoryMb, iovaMode, filePrefix: config.filePrefix,
+    baseVirtaddr: config.baseVirtaddr ?? plan.baseVirtaddr ?? null,
   });
   try {
     clearQuit();

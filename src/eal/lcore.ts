@@ -119,6 +119,7 @@ interface Lcore {
 }
 
 const lcores = new Map<number, Lcore>();
+let mainAffinity: number[] | null = null;
 
 function workerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -137,6 +138,8 @@ export interface LcoreStartOptions {
 export async function startLcores(o: LcoreStartOptions): Promise<void> {
   if (!isMainThread) throw new LcoreError('startLcores runs on the main thread');
   const allowed = cpusAllowed();
+  // the main thread's affinity before pinning: restored by stopLcores so a later init may use every CPU again
+  mainAffinity ??= allowed;
   const ids = Object.keys(o.lcores).map(Number).sort((a, b) => a - b);
   for (const id of ids) {
     if (id >= MAX_LCORES) throw new LcoreError(`lcore ${id}: lcore ids must be below ${MAX_LCORES}`);
@@ -288,6 +291,10 @@ export async function stopLcores(): Promise<void> {
   }
   await Promise.all(ws);
   lcores.clear();
+  if (mainAffinity) {
+    pinThread(mainAffinity);
+    mainAffinity = null;
+  }
   thisLcore = -1;
   mainLcoreId = -1;
 }

@@ -223,6 +223,8 @@ export interface MemoryOptions {
   memoryMb: number | null;
   iovaMode: IovaModeName;
   filePrefix: string;
+  /** map at exactly this address (MAP_FIXED_NOREPLACE); an error if it is taken */
+  baseVirtaddr?: bigint | null;
   procRoot?: string;
   sysRoot?: string;
 }
@@ -235,6 +237,8 @@ export function initMemory(o: MemoryOptions): Region {
   if (region) throw new MemoryError('EAL memory is already initialised');
   const lg = log('eal.mem');
   const wantMb = o.memoryMb ?? 256;
+  const fixed = o.baseVirtaddr ? ffi.MAP_FIXED_NOREPLACE : 0;
+  const at = o.baseVirtaddr ? ` at 0x${o.baseVirtaddr.toString(16)}` : '';
   let base: bigint;
   let len: number;
   let pageSize: number;
@@ -242,9 +246,9 @@ export function initMemory(o: MemoryOptions): Region {
     if (o.iovaMode === 'pa') throw new MemoryError('--no-huge gives IOVA = VA only: drop --iova-mode pa or use hugepages');
     pageSize = 4096;
     len = wantMb * 1048576;
-    base = ffi.mmapChecked(null, len, ffi.PROT_READ | ffi.PROT_WRITE,
-      ffi.MAP_SHARED | ffi.MAP_ANONYMOUS | ffi.MAP_POPULATE, -1, 0, `mmap ${wantMb} MiB of anonymous memory`,
-      'ask for less memory with -m');
+    base = ffi.mmapChecked(o.baseVirtaddr ?? null, len, ffi.PROT_READ | ffi.PROT_WRITE,
+      ffi.MAP_SHARED | ffi.MAP_ANONYMOUS | ffi.MAP_POPULATE | fixed, -1, 0, `mmap ${wantMb} MiB of anonymous memory${at}`,
+      o.baseVirtaddr ? 'choose another --base-virtaddr' : 'ask for less memory with -m');
     lg.info({ mb: wantMb }, 'no hugepages: using anonymous memory, IOVA = VA');
   } else {
     const mounts = hugetlbfsMounts(o.procRoot);
@@ -280,8 +284,8 @@ export function initMemory(o: MemoryOptions): Region {
     }
     try {
       ffi.check(ffi.ftruncate(fd, len), `ftruncate ${file} to ${len} bytes`);
-      base = ffi.mmapChecked(null, len, ffi.PROT_READ | ffi.PROT_WRITE, ffi.MAP_SHARED | ffi.MAP_POPULATE, fd, 0,
-        `mmap ${pages} hugepages`, fixHint(pages, pageSize));
+      base = ffi.mmapChecked(o.baseVirtaddr ?? null, len, ffi.PROT_READ | ffi.PROT_WRITE, ffi.MAP_SHARED | ffi.MAP_POPULATE | fixed,
+        fd, 0, `mmap ${pages} hugepages${at}`, o.baseVirtaddr ? 'choose another --base-virtaddr' : fixHint(pages, pageSize));
     } finally {
       // unlinked at once: the pages go back to the pool when the process exits, however it exits
       ffi.unlink(file);

@@ -8,6 +8,7 @@
 //   that thread, whose rxBurst/txBurst only touch typed arrays over shared memory (no FFI, no allocation).
 // Software counters of a queue live in shared memory (QueueStats) so the main lcore can read what workers count.
 import type { Mempool } from '../mempool/mempool.js';
+import type { Vfio } from '../vfio/index.js';
 
 /** Per-queue counters, a Float64Array over shared memory: see QS_*. Written by the one lcore that polls the queue. */
 export type QueueStats = Float64Array;
@@ -141,7 +142,8 @@ export interface PmdInfo {
   probeVdev?(devName: string, args: Map<string, string>): EthDevOps;
   /** PCI IDs this driver takes */
   pciIds?: Array<{ vendor: number; device: number }>;
-  probePci?(bdf: string): EthDevOps;
+  /** hardware probe: the device is bound to vfio-pci; `vfio` has EAL memory mapped for DMA already */
+  probePci?(bdf: string, vfio: Vfio): EthDevOps;
   /** valid vdev argument keys (for clear errors) */
   vdevArgs?: string[];
 }
