@@ -9,6 +9,7 @@
 //   ring-spsc    single-producer/single-consumer ring: enqueue+dequeue bulk on one core in cycles per element
 //                (DPDK: ring_perf_autotest), and two-lcore throughput.
 //   mempool-bulk get+put bulk through one lcore's cache (DPDK: mempool_perf_autotest), million objects/s.
+//   mem-view     copy rate through koffi.view of EAL memory vs SharedArrayBuffer vs ArrayBuffer (design check).
 // With --json the last line is one JSON object. Every run is also written to bench/results/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as pktio from '../src/index.js';
 import { CTL_WORD, MARK_F64, MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
-import { ringOneCore, mempoolBulk } from './scenarios.js';
+import { ringOneCore, mempoolBulk, memViewCopy } from './scenarios.js';
 
 // lcores started from here get a gc() to begin measured windows with a clean heap
 v8.setFlagsFromString('--expose-gc');
@@ -48,7 +49,7 @@ export interface BenchResult {
   [k: string]: unknown;
 }
 
-const USAGE = 'usage: npm run bench -- l2fwd-null|ring-spsc|mempool-bulk [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]';
+const USAGE = 'usage: npm run bench -- l2fwd-null|ring-spsc|mempool-bulk|mem-view [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]';
 
 function parse(argv: string[]): Opts {
   const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1 };
@@ -67,7 +68,7 @@ function parse(argv: string[]): Opts {
     else if (!a.startsWith('-') && !o.scenario) o.scenario = a;
     else throw new Error(`unknown argument '${a}'\n${USAGE}`);
   }
-  if (!['l2fwd-null', 'ring-spsc', 'mempool-bulk'].includes(o.scenario)) throw new Error(`unknown scenario '${o.scenario}'\n${USAGE}`);
+  if (!['l2fwd-null', 'ring-spsc', 'mempool-bulk', 'mem-view'].includes(o.scenario)) throw new Error(`unknown scenario '${o.scenario}'\n${USAGE}`);
   return o;
 }
 
@@ -329,6 +330,15 @@ async function main(): Promise<number> {
       scenario: o.scenario, ...last!, mpps, dpdkMpps, ratio: dpdkMpps ? mpps / dpdkMpps : null,
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
     };
+  } else if (o.scenario === 'mem-view') {
+    await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
+    try {
+      const ns = memViewCopy(pktio.mem().u32, Math.floor(o.seconds * 2e6));
+      if (!o.json) for (const [k, v] of Object.entries(ns)) process.stdout.write(`${k.padEnd(26)} ${v.toFixed(3)} ns per element copied\n`);
+      res = { scenario: 'mem-view', mpps: null, dpdkMpps: null, ratio: null, packets: 0, seconds: o.seconds, gcCount: 0, heapBytesPerPacket: 0, nsPerElement: ns };
+    } finally {
+      await pktio.cleanup();
+    }
   } else if (o.scenario === 'ring-spsc') {
     res = await ringSpsc(o);
   } else {
@@ -340,7 +350,7 @@ async function main(): Promise<number> {
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${o.scenario}-${String(res.date).replace(/[:.]/g, '-')}.json`), JSON.stringify(res, null, 2) + '\n');
-  if (!o.json) {
+  if (!o.json && res.mpps !== null) {
     process.stdout.write(`${o.scenario}: ${res.mpps?.toFixed(2)} ${o.scenario === 'mempool-bulk' ? 'M objs/s' : 'Mpps'}` +
       (res.dpdkMpps ? `, DPDK ${res.dpdkMpps.toFixed(2)}, ratio ${res.ratio?.toFixed(3)}` : '') +
       (o.scenario === 'ring-spsc' ? `, ${(res.cyclesPerElement as number).toFixed(2)} cycles/element (DPDK ${res.dpdkCyclesPerElement}), ratio ${res.ratio?.toFixed(2)}` : '') +

@@ -75,3 +75,42 @@ export function mempoolBulk(args: { pool: string; burst: number; iterations: num
   const t1 = performance.now();
   return { ns: (t1 - t0) * 1e6, objs: args.iterations * args.burst * 2 };
 }
+
+/**
+ * Typed-array copy rate over three kinds of backing memory: the EAL region (koffi.view of hugepage or anonymous
+ * memory), a SharedArrayBuffer and a plain ArrayBuffer. The design question it answers: does viewing shared native
+ * memory through koffi.view cost anything on the hot path compared with a real SharedArrayBuffer?
+ */
+export function memViewCopy(region: Uint32Array, iterations: number): Record<string, number> {
+  const kinds: Record<string, Uint32Array> = {
+    'koffi.view (EAL region)': region,
+    SharedArrayBuffer: new Uint32Array(new SharedArrayBuffer(region.byteLength > 64 << 20 ? 64 << 20 : region.byteLength)),
+    ArrayBuffer: new Uint32Array(new ArrayBuffer(region.byteLength > 64 << 20 ? 64 << 20 : region.byteLength)),
+  };
+  const out: Record<string, number> = {};
+  const src = new Uint32Array(32);
+  for (const [name, u] of Object.entries(kinds)) {
+    const base = (u.length >> 1) & ~1023;
+    const run = (it: number) => {
+      for (let k = 0; k < it; k++) {
+        const b = base + ((k & 1023) << 5);
+        for (let i = 0; i < 32; i += 4) {
+          const x0 = src[i];
+          const x1 = src[i + 1];
+          const x2 = src[i + 2];
+          const x3 = src[i + 3];
+          u[b + i] = x0;
+          u[b + i + 1] = x1;
+          u[b + i + 2] = x2;
+          u[b + i + 3] = x3;
+        }
+        Atomics.store(u, b, k);
+      }
+    };
+    run(100000);
+    const t0 = performance.now();
+    run(iterations);
+    out[name] = ((performance.now() - t0) * 1e6) / (iterations * 32);
+  }
+  return out;
+}
