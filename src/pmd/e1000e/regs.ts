@@ -1,0 +1,199 @@
+// Intel 82574 GbE Controller (82574L, PCI 8086:10d3): register offsets, bits and descriptor layouts.
+//
+// Source: Intel 82574 GbE Controller Family Datasheet, section 10 (Programming Interface: register
+// summary 10.2, general 10.2.2, interrupts 10.2.4, receive 10.2.5, transmit 10.2.6, statistics 10.2.7)
+// and section 7 (legacy receive descriptor 7.1.4, legacy transmit descriptor 7.2.10). Names are the
+// datasheet's. Offsets cross-checked against Linux e1000e (hw.h / defines.h), DPDK's e1000 base code
+// (e1000_regs.h / e1000_defines.h) and QEMU's hw/net/e1000_regs.h.
+//
+// All registers are 32 bits wide; the constants below are BYTE offsets into BAR 0 (divide by 4 for an
+// index into a 32-bit typed array view of the BAR).
+
+// ---- general (10.2.2) ---------------------------------------------------------------------------------------------
+export const CTRL = 0x00000;
+export const STATUS = 0x00008;
+export const EECD = 0x00010;
+export const EERD = 0x00014;
+export const CTRL_EXT = 0x00018;
+export const MDIC = 0x00020;
+
+// ---- interrupts (10.2.4) ------------------------------------------------------------------------------------------
+export const ICR = 0x000c0;
+export const ITR = 0x000c4;
+export const IMS = 0x000d0;
+export const IMC = 0x000d8;
+
+// ---- receive (10.2.5) ---------------------------------------------------------------------------------------------
+export const RCTL = 0x00100;
+export const RDBAL0 = 0x02800;
+export const RDBAH0 = 0x02804;
+export const RDLEN0 = 0x02808;
+export const RDH0 = 0x02810;
+export const RDT0 = 0x02818;
+export const RDTR = 0x02820;
+export const RXDCTL = 0x02828;
+export const RADV = 0x0282c;
+export const RXCSUM = 0x05000;
+export const RFCTL = 0x05008;
+export const MTA = 0x05200; // 128 registers
+export const MTA_COUNT = 128;
+export const RAL0 = 0x05400;
+export const RAH0 = 0x05404;
+
+// ---- transmit (10.2.6) --------------------------------------------------------------------------------------------
+export const TCTL = 0x00400;
+export const TIPG = 0x00410;
+export const TDBAL = 0x03800;
+export const TDBAH = 0x03804;
+export const TDLEN = 0x03808;
+export const TDH = 0x03810;
+export const TDT = 0x03818;
+export const TIDV = 0x03820;
+export const TXDCTL = 0x03828;
+export const TADV = 0x0382c;
+
+// ---- CTRL bits --------------------------------------------------------------------------------------------------
+export const CTRL_FD = 1 << 0;
+export const CTRL_GIO_MASTER_DISABLE = 1 << 2;
+export const CTRL_ASDE = 1 << 5;
+export const CTRL_SLU = 1 << 6;
+export const CTRL_FRCSPD = 1 << 11;
+export const CTRL_FRCDPX = 1 << 12;
+export const CTRL_RST = 1 << 26;
+export const CTRL_PHY_RST = 1 << 31;
+
+// ---- STATUS bits ------------------------------------------------------------------------------------------------
+export const STATUS_FD = 1 << 0;
+export const STATUS_LU = 1 << 1;
+export const STATUS_SPEED_SHIFT = 6; // bits 7:6: 00 10 Mb/s, 01 100 Mb/s, 10/11 1000 Mb/s
+export const STATUS_SPEED_MASK = 3 << 6;
+export const STATUS_GIO_MASTER_ENABLE = 1 << 19;
+
+// ---- EECD / EERD ------------------------------------------------------------------------------------------------
+export const EECD_AUTO_RD = 1 << 9;
+/** EERD on the 82574: START bit 0, DONE bit 1, word address from bit 2, data in bits 31:16 */
+export const EERD_START = 1 << 0;
+export const EERD_DONE = 1 << 1;
+export const EERD_ADDR_SHIFT = 2;
+export const EERD_DATA_SHIFT = 16;
+
+// ---- RCTL bits --------------------------------------------------------------------------------------------------
+export const RCTL_EN = 1 << 1;
+export const RCTL_SBP = 1 << 2;
+export const RCTL_UPE = 1 << 3;
+export const RCTL_MPE = 1 << 4;
+export const RCTL_LPE = 1 << 5;
+export const RCTL_LBM_MASK = 3 << 6;
+export const RCTL_RDMTS_HALF = 0 << 8;
+export const RCTL_DTYP_MASK = 3 << 10; // 00 = legacy descriptors
+export const RCTL_MO_MASK = 3 << 12;
+export const RCTL_BAM = 1 << 15;
+/** BSIZE bits 17:16 = 00 with BSEX = 0: 2048-byte receive buffers */
+export const RCTL_BSIZE_MASK = 3 << 16;
+export const RCTL_BSIZE_2048 = 0 << 16;
+export const RCTL_VFE = 1 << 18;
+export const RCTL_DPF = 1 << 22;
+export const RCTL_BSEX = 1 << 25;
+export const RCTL_SECRC = 1 << 26;
+
+// ---- RFCTL ------------------------------------------------------------------------------------------------------
+export const RFCTL_EXSTEN = 1 << 15; // extended RX status (descriptor format); pktio keeps it 0 (legacy)
+
+// ---- TCTL / TIPG / TXDCTL ---------------------------------------------------------------------------------------
+export const TCTL_EN = 1 << 1;
+export const TCTL_PSP = 1 << 3;
+export const TCTL_CT_SHIFT = 4;
+export const TCTL_COLD_SHIFT = 12;
+export const TCTL_RTLC = 1 << 24;
+/** collision threshold 15, collision distance 63 (full duplex), as the reference drivers program it */
+export const TCTL_DEFAULT = TCTL_EN | TCTL_PSP | TCTL_RTLC | (0x0f << TCTL_CT_SHIFT) | (0x3f << TCTL_COLD_SHIFT);
+/** IPGT 8, IPGR1 8, IPGR2 6: the copper defaults (802.3 IPG of 96 bit times) */
+export const TIPG_DEFAULT = 8 | (8 << 10) | (6 << 20);
+/** TXDCTL: GRAN = 1 (descriptor units), WTHRESH = 1, bit 22 (count descriptors; must be set on 8257x) */
+export const TXDCTL_GRAN = 1 << 24;
+export const TXDCTL_WTHRESH_1 = 1 << 16;
+export const TXDCTL_COUNT_DESC = 1 << 22;
+export const TXDCTL_DEFAULT = TXDCTL_GRAN | TXDCTL_WTHRESH_1 | TXDCTL_COUNT_DESC;
+/** RXDCTL: GRAN = 1; thresholds 0 (write back every descriptor at once) */
+export const RXDCTL_GRAN = 1 << 24;
+
+// ---- RAH --------------------------------------------------------------------------------------------------------
+export const RAH_AV = 1 << 31;
+
+// ---- statistics (10.2.7): clear on read --------------------------------------------------------------------------
+export const CRCERRS = 0x04000;
+export const ALGNERRC = 0x04004;
+export const SYMERRS = 0x04008;
+export const RXERRC = 0x0400c;
+export const MPC = 0x04010;
+export const SCC = 0x04014;
+export const ECOL = 0x04018;
+export const MCC = 0x0401c;
+export const LATECOL = 0x04020;
+export const COLC = 0x04028;
+export const DC = 0x04030;
+export const TNCRS = 0x04034;
+export const CEXTERR = 0x0403c;
+export const RLEC = 0x04040;
+export const XONRXC = 0x04048;
+export const XONTXC = 0x0404c;
+export const XOFFRXC = 0x04050;
+export const XOFFTXC = 0x04054;
+export const FCRUC = 0x04058;
+export const PRC64 = 0x0405c;
+export const PRC127 = 0x04060;
+export const PRC255 = 0x04064;
+export const PRC511 = 0x04068;
+export const PRC1023 = 0x0406c;
+export const PRC1522 = 0x04070;
+export const GPRC = 0x04074;
+export const BPRC = 0x04078;
+export const MPRC = 0x0407c;
+export const GPTC = 0x04080;
+export const GORCL = 0x04088;
+export const GORCH = 0x0408c;
+export const GOTCL = 0x04090;
+export const GOTCH = 0x04094;
+export const RNBC = 0x040a0;
+export const RUC = 0x040a4;
+export const RFC = 0x040a8;
+export const ROC = 0x040ac;
+export const RJC = 0x040b0;
+export const MGTPRC = 0x040b4;
+export const MGTPDC = 0x040b8;
+export const MGTPTC = 0x040bc;
+export const TORL = 0x040c0;
+export const TORH = 0x040c4;
+export const TOTL = 0x040c8;
+export const TOTH = 0x040cc;
+export const TPR = 0x040d0;
+export const TPT = 0x040d4;
+export const PTC64 = 0x040d8;
+export const PTC127 = 0x040dc;
+export const PTC255 = 0x040e0;
+export const PTC511 = 0x040e4;
+export const PTC1023 = 0x040e8;
+export const PTC1522 = 0x040ec;
+export const MPTC = 0x040f0;
+export const BPTC = 0x040f4;
+export const TSCTC = 0x040f8;
+export const TSCTFC = 0x040fc;
+export const IAC = 0x04100;
+export const STATS_START = 0x04000;
+export const STATS_END = 0x04100; // exclusive (IAC is outside the 0x4000-0x40FF block)
+
+// ---- legacy descriptors (16 bytes = 4 u32 words) -------------------------------------------------------------------
+// RX (7.1.4):  w0 buffer address low, w1 high, w2 length (15:0) | packet checksum (31:16),
+//              w3 status (7:0) | errors (15:8) | special/VLAN (31:16). Write-back keeps the address.
+// TX (7.2.10): w0 buffer address low, w1 high, w2 length (15:0) | CSO (23:16) | CMD (31:24),
+//              w3 STA (3:0) | CSS (15:8) | special (31:16).
+export const DESC_BYTES = 16;
+export const DESC_WORDS = 4;
+export const RXD_STAT_DD = 1 << 0;
+export const RXD_STAT_EOP = 1 << 1;
+/** errors byte (w3 bits 15:8): CE, SE, SEQ, CXE, RXE. IPE / TCPE (checksum) are not frame errors. */
+export const RXD_ERR_FRAME = (0x01 | 0x02 | 0x04 | 0x10 | 0x80) << 8;
+export const TXD_CMD_EOP = 1 << 24;
+export const TXD_CMD_IFCS = 1 << 25;
+export const TXD_CMD_RS = 1 << 27;
+export const TXD_STAT_DD = 1 << 0;

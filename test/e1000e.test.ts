@@ -1,0 +1,312 @@
+// net_e1000e against a simulated 82574 register file (test/helpers/e1000e-sim.ts): probe, MAC, queue setup,
+// RX/TX bursts through ethdev (JSON spec round trip, BAR view from the spec), doorbells, reclaim, nombuf, stop
+// returning every mbuf, restart, modes, hardware statistics, close.
+import t from 'tap';
+import { ealInit, ealCleanup, mem } from '../src/eal/index.js';
+import { pktmbufPoolCreate, pktmbufAllocBulk, writeData, dataLen, pktLen, mtod, packetBytes, pktmbufFreeBulk, chain, append, dataIova, type Mempool } from '../src/mempool/mbuf.js';
+import {
+  ethDevAllocate, devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, rxBurst, txBurst, statsGet,
+  macAddrGet, formatMac, promiscuousEnable, promiscuousDisable, allmulticastEnable, allmulticastDisable, linkGet,
+  xstatsGet, devInfoGet, statsReset,
+} from '../src/ethdev/ethdev.js';
+import { e1000ePmd, setPciAccessProvider } from '../src/pmd/e1000e/e1000e.js';
+import * as R from '../src/pmd/e1000e/regs.js';
+import type { Vfio } from '../src/vfio/index.js';
+import { E1000eSim, spyDoorbells } from './helpers/e1000e-sim.js';
+
+const BDF = '0000:00:03.0';
+const NB = 64;
+const POOL_N = 1023;
+
+function frame(len: number, seed: number): Uint8Array {
+  const f = new Uint8Array(len);
+  for (let i = 0; i < len; i++) f[i] = (i * 7 + seed) & 0xff;
+  f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0);
+  return f;
+}
+
+t.test('e1000e on a simulated 82574', async (t) => {
+  await ealInit(['--no-huge', '-m', '64', '-l', '0']);
+  t.teardown(ealCleanup);
+  const pool: Mempool = pktmbufPoolCreate('e1k_pool', POOL_N, 32);
+  const sim = new E1000eSim();
+  setPciAccessProvider((bdf) => sim.access(bdf));
+  t.teardown(() => setPciAccessProvider(null));
+
+  const t0 = Date.now();
+  const probeSpy = spyDoorbells();
+  const ops = e1000ePmd.probePci!(BDF, null as unknown as Vfio);
+  probeSpy.restore();
+  t.ok(Date.now() - t0 < 1000, 'reset and probe take well under a second');
+  const port = ethDevAllocate(BDF, ops, e1000ePmd);
+  t.ok(e1000ePmd.pciIds!.some((p) => p.vendor === 0x8086 && p.device === 0x10d3), 'claims 8086:10d3');
+
+  t.test('reset and MAC', async (t) => {
+    t.equal(formatMac(macAddrGet(port)), '52:54:00:12:34:56', 'MAC from RAL0/RAH0');
+    t.equal(sim.get(R.IMC), 0xffffffff, 'interrupts masked');
+    const w = probeSpy.writes;
+    const rst = w.findIndex(([r, v]) => r === R.CTRL && (v & R.CTRL_RST) !== 0);
+    t.ok(rst > 0, 'CTRL.RST written');
+    t.ok(w.slice(0, rst).some(([r, v]) => r === R.IMC && v === 0xffffffff), 'interrupts masked before the reset');
+    t.ok(w.slice(rst).some(([r, v]) => r === R.IMC && v === 0xffffffff), 'and again after it');
+    t.ok(sim.get(R.CTRL) & R.CTRL_SLU, 'CTRL.SLU set');
+    t.equal(sim.get(R.RCTL), 0, 'RX off after reset');
+    const info = devInfoGet(port);
+    t.equal(info.driverName, 'net_e1000e');
+    t.equal(info.pciAddr, BDF);
+    t.same(linkGet(port, false), { up: true, speed: 1000, fullDuplex: true, autoneg: true }, 'link from STATUS');
+    const st = sim.get(R.STATUS);
+    sim.set(R.STATUS, R.STATUS_LU | (1 << R.STATUS_SPEED_SHIFT));
+    t.same(linkGet(port, false), { up: true, speed: 100, fullDuplex: false, autoneg: true }, '100 Mb/s half duplex');
+    sim.set(R.STATUS, 0);
+    t.equal(linkGet(port, false).up, false, 'link down');
+    sim.set(R.STATUS, st);
+  });
+
+  t.test('setup and start program the rings', async (t) => {
+    devConfigure(port, 1, 1);
+    rxQueueSetup(port, 0, NB, 0, null, pool);
+    txQueueSetup(port, 0, NB, 0, null);
+    devStart(port);
+    t.ok(sim.busMaster, 'bus mastering on');
+    const rctl = sim.get(R.RCTL);
+    t.ok(rctl & R.RCTL_EN, 'RCTL.EN');
+    t.ok(rctl & R.RCTL_BAM, 'broadcast accept');
+    t.ok(rctl & R.RCTL_SECRC, 'CRC strip');
+    t.equal(rctl & (R.RCTL_BSIZE_MASK | R.RCTL_BSEX | R.RCTL_LPE | R.RCTL_DTYP_MASK), 0, '2048-byte buffers, legacy descriptors');
+    t.equal(rctl & (R.RCTL_UPE | R.RCTL_MPE), 0, 'not promiscuous');
+    t.equal(sim.get(R.RDLEN0), NB * 16);
+    t.equal(sim.get(R.RDH0), 0);
+    t.equal(sim.get(R.RDT0), NB - 1, 'RDT: every descriptor but one given to the NIC');
+    t.equal(sim.get(R.RDBAL0) % 128, 0, 'ring aligned');
+    const tctl = sim.get(R.TCTL);
+    t.ok((tctl & (R.TCTL_EN | R.TCTL_PSP)) === (R.TCTL_EN | R.TCTL_PSP), 'TCTL.EN|PSP');
+    t.equal(sim.get(R.TIPG), R.TIPG_DEFAULT);
+    t.equal(sim.get(R.TDLEN), NB * 16);
+    t.equal(sim.get(R.TDT), 0);
+    t.equal(pool.availCount(), POOL_N - NB, 'RX ring filled from the pool');
+    const r = mem();
+    const w = sim.rxDesc(5);
+    t.not(r.u32[w] + r.u32[w + 1], 0, 'descriptors hold buffer addresses');
+  });
+
+  t.test('RX burst', async (t) => {
+    const lens = [60, 100, 1514];
+    lens.forEach((l, i) => t.ok(sim.deliver(frame(l, i)), `frame ${i} delivered`));
+    const spy = spyDoorbells();
+    const mbufs = new Uint32Array(32);
+    const n = rxBurst(port, 0, mbufs, 32);
+    spy.restore();
+    t.equal(n, 3, 'three frames');
+    t.same([...spy.counts.entries()], [[R.RDT0, 1]], 'exactly one register store: RDT');
+    t.equal(sim.get(R.RDT0), 2, 'RDT = last re-armed descriptor');
+    for (let i = 0; i < n; i++) {
+      t.equal(pktLen(mbufs[i]), lens[i], `pkt_len ${lens[i]}`);
+      t.equal(dataLen(mbufs[i]), lens[i]);
+      t.same(packetBytes(mbufs[i]), frame(lens[i], i), `data of frame ${i}`);
+    }
+    t.equal(rxBurst(port, 0, mbufs, 32), 0, 'nothing more');
+    const s = statsGet(port);
+    t.equal(s.qIpackets[0], 3);
+    t.equal(s.qIbytes[0], 60 + 100 + 1514);
+    t.equal(pool.availCount(), POOL_N - NB - 3, 'the three are the application\'s, the ring is full again');
+    pktmbufFreeBulk(mbufs, n, 0);
+
+    // the ring wraps: more frames than descriptors, in bursts
+    let got = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 40; i++) t.ok(sim.deliver(frame(64, round * 40 + i)) || true);
+      let k;
+      while ((k = rxBurst(port, 0, mbufs, 32)) > 0) {
+        for (let i = 0; i < k; i++) {
+          if (pktLen(mbufs[i]) !== 64) t.fail('bad length after wrap');
+        }
+        got += k;
+        pktmbufFreeBulk(mbufs, k, 0);
+      }
+    }
+    t.equal(got, 200, '200 frames across wraps');
+    t.equal(pool.availCount(), POOL_N - NB, 'no mbuf lost');
+  });
+
+  t.test('RX drops bad frames and reuses their buffers', async (t) => {
+    const before = statsGet(port).qErrors[0];
+    sim.deliver(frame(80, 1), 0x01); // CE
+    sim.deliver(frame(90, 2));
+    const mbufs = new Uint32Array(8);
+    const n = rxBurst(port, 0, mbufs, 8);
+    t.equal(n, 1, 'only the good frame');
+    t.equal(pktLen(mbufs[0]), 90);
+    t.equal(statsGet(port).qErrors[0] - before, 1, 'error counted');
+    pktmbufFreeBulk(mbufs, n, 0);
+    t.equal(pool.availCount(), POOL_N - NB, 'no mbuf lost');
+  });
+
+  t.test('RX with an empty pool counts nombuf and keeps the descriptors', async (t) => {
+    const hoard = new Uint32Array(POOL_N + 16);
+    let h = 0;
+    for (let k; (k = pool.getBurst(hoard, 16, h)) > 0;) h += k;
+    t.equal(pool.availCount(), 0, 'pool drained');
+    sim.deliver(frame(70, 1));
+    sim.deliver(frame(71, 2));
+    const mbufs = new Uint32Array(8);
+    const before = statsGet(port).rxNombuf;
+    t.equal(rxBurst(port, 0, mbufs, 8), 0, 'nothing without replacement buffers');
+    t.equal(statsGet(port).rxNombuf - before, 2, 'rx_nombuf counted');
+    pool.putBulk(hoard, h, 0);
+    const n = rxBurst(port, 0, mbufs, 8);
+    t.equal(n, 2, 'received once the pool has buffers');
+    t.same([pktLen(mbufs[0]), pktLen(mbufs[1])], [70, 71]);
+    pktmbufFreeBulk(mbufs, n, 0);
+  });
+
+  t.test('TX burst, descriptors, doorbell, reclaim', async (t) => {
+    const r = mem();
+    const m = new Uint32Array(64);
+    t.ok(pktmbufAllocBulk(pool, m, 10, 0));
+    for (let i = 0; i < 10; i++) {
+      const f = frame(60 + i, 100 + i);
+      append(m[i], f.length);
+      writeData(m[i], f);
+    }
+    const spy = spyDoorbells();
+    const sent = txBurst(port, 0, m, 10, 0);
+    spy.restore();
+    t.equal(sent, 10);
+    t.same([...spy.counts.entries()], [[R.TDT, 1]], 'exactly one register store: TDT');
+    t.equal(sim.get(R.TDT), 10);
+    for (let i = 0; i < 10; i++) {
+      const w = sim.txDesc(i);
+      const iova = dataIova(m[i]);
+      t.equal(r.u32[w], iova >>> 0, `desc ${i} address low`);
+      t.equal(r.u32[w + 1], Math.floor(iova / 2 ** 32), `desc ${i} address high`);
+      t.equal(r.u32[w + 2] & 0xffff, 60 + i, 'length');
+      t.equal(r.u32[w + 2] >>> 24, (R.TXD_CMD_EOP | R.TXD_CMD_IFCS | R.TXD_CMD_RS) >>> 24, 'cmd EOP|IFCS|RS');
+      t.equal(r.u32[w + 3], 0, 'status clear');
+    }
+    const frames = sim.stepTx();
+    t.equal(frames.length, 10, 'the model sent 10 frames');
+    frames.forEach((f, i) => t.same(f, frame(60 + i, 100 + i), `frame ${i} bytes`));
+    t.equal(sim.get(R.TDH), 10);
+    const s = statsGet(port);
+    t.equal(s.qOpackets[0], 10);
+    const inUseAfter10 = pool.inUseCount();
+
+    // fill further: 50 more in flight, then the next burst reclaims one batch of 32
+    t.ok(pktmbufAllocBulk(pool, m, 50, 0));
+    for (let i = 0; i < 50; i++) append(m[i], 60);
+    t.equal(txBurst(port, 0, m, 50, 0), 50);
+    t.equal(sim.stepTx().length, 50);
+    t.equal(pool.inUseCount(), inUseAfter10 + 50, 'sent mbufs stay with the ring until reclaimed');
+    t.ok(pktmbufAllocBulk(pool, m, 1, 0));
+    append(m[0], 60);
+    t.equal(txBurst(port, 0, m, 1, 0), 1);
+    t.equal(pool.inUseCount(), inUseAfter10 + 50 + 1 - 32, 'one batch of 32 freed');
+    sim.stepTx();
+
+    // ring full: at most nb - 1 in flight
+    t.ok(pktmbufAllocBulk(pool, m, 64, 0));
+    for (let i = 0; i < 64; i++) append(m[i], 60);
+    const k = txBurst(port, 0, m, 64, 0);
+    t.ok(k < 64, `a full ring takes only what fits (${k})`);
+    pktmbufFreeBulk(m, 64 - k, k);
+    sim.stepTx();
+  });
+
+  t.test('TX of a two-segment packet', async (t) => {
+    const r = mem();
+    const m = new Uint32Array(2);
+    t.ok(pktmbufAllocBulk(pool, m, 2, 0));
+    append(m[0], 40);
+    writeData(m[0], frame(40, 1));
+    append(m[1], 30);
+    writeData(m[1], frame(30, 2));
+    t.ok(chain(m[0], m[1]));
+    const tail = sim.get(R.TDT);
+    t.equal(txBurst(port, 0, m, 1, 0), 1);
+    const nb = NB;
+    const w0 = sim.txDesc(tail);
+    const w1 = sim.txDesc((tail + 1) % nb);
+    t.equal(r.u32[w0 + 2] & 0xffff, 40);
+    t.equal(r.u32[w0 + 2] & R.TXD_CMD_EOP, 0, 'no EOP on the first segment');
+    t.equal(r.u32[w1 + 2] & 0xffff, 30);
+    t.ok(r.u32[w1 + 2] & R.TXD_CMD_EOP, 'EOP on the last');
+    t.equal(sim.get(R.TDT), (tail + 2) % nb);
+    const f = sim.stepTx();
+    t.equal(f.length, 1);
+    t.same(f[0], Uint8Array.from([...frame(40, 1), ...frame(30, 2)]), 'one frame of both segments');
+    t.equal(mtod(m[0]) > 0, true);
+  });
+
+  t.test('promiscuous and all-multicast', async (t) => {
+    promiscuousEnable(port);
+    t.equal(sim.get(R.RCTL) & (R.RCTL_UPE | R.RCTL_MPE), R.RCTL_UPE | R.RCTL_MPE, 'UPE|MPE');
+    t.ok(sim.get(R.RCTL) & R.RCTL_EN, 'still enabled');
+    promiscuousDisable(port);
+    t.equal(sim.get(R.RCTL) & (R.RCTL_UPE | R.RCTL_MPE), 0);
+    allmulticastEnable(port);
+    t.equal(sim.get(R.RCTL) & (R.RCTL_UPE | R.RCTL_MPE), R.RCTL_MPE, 'MPE');
+    allmulticastDisable(port);
+    t.equal(sim.get(R.RCTL) & (R.RCTL_UPE | R.RCTL_MPE), 0);
+  });
+
+  t.test('hardware statistics', async (t) => {
+    statsReset(port);
+    sim.clearStats();
+    for (let i = 0; i < 4; i++) sim.deliver(frame(100, i));
+    sim.add(R.MPC, 3);
+    const mbufs = new Uint32Array(8);
+    const n = rxBurst(port, 0, mbufs, 8);
+    pktmbufFreeBulk(mbufs, n, 0);
+    let s = statsGet(port);
+    t.equal(s.ipackets, 4, 'ipackets from GPRC');
+    t.equal(s.ibytes, 400, 'ibytes from GORC without the FCS');
+    t.equal(s.imissed, 3, 'imissed from MPC');
+    sim.clearStats(); // clear on read
+    s = statsGet(port);
+    t.equal(s.ipackets, 4, 'totals kept across reads');
+    const x = xstatsGet(port);
+    t.ok(x.some((e) => e.name === 'rx_crc_errors'), 'xstats carry DPDK names');
+    t.equal(x.find((e) => e.name === 'rx_missed_packets')?.value, 3);
+  });
+
+  t.test('stop returns every mbuf, start again works', async (t) => {
+    // something in flight on TX and unread on RX
+    const m = new Uint32Array(5);
+    t.ok(pktmbufAllocBulk(pool, m, 5, 0));
+    for (let i = 0; i < 5; i++) append(m[i], 60);
+    t.equal(txBurst(port, 0, m, 5, 0), 5);
+    sim.deliver(frame(64, 9));
+    devStop(port);
+    t.equal(sim.get(R.RCTL) & R.RCTL_EN, 0, 'RCTL.EN off');
+    t.equal(sim.get(R.TCTL) & R.TCTL_EN, 0, 'TCTL.EN off');
+    t.equal(pool.availCount(), POOL_N, 'pool full again');
+    t.equal(rxBurst(port, 0, new Uint32Array(4), 4), 0, 'stopped port receives nothing');
+
+    devStart(port);
+    t.equal(pool.availCount(), POOL_N - NB);
+    t.equal(sim.get(R.RDH0), 0);
+    sim.deliver(frame(128, 3));
+    const mb = new Uint32Array(4);
+    t.equal(rxBurst(port, 0, mb, 4), 1, 'receives after restart');
+    t.same(packetBytes(mb[0]), frame(128, 3));
+    pktmbufFreeBulk(mb, 1, 0);
+    t.ok(pktmbufAllocBulk(pool, m, 1, 0));
+    append(m[0], 60);
+    t.equal(txBurst(port, 0, m, 1, 0), 1);
+    t.equal(sim.get(R.TDT), 1, 'TX ring restarted from 0');
+  });
+
+  t.test('close resets and turns bus mastering off', async (t) => {
+    devClose(port);
+    t.equal(pool.availCount(), POOL_N, 'no mbuf lost');
+    t.notOk(sim.busMaster, 'bus mastering off');
+    t.ok(sim.closed, 'device closed');
+    t.ok(sim.get(R.CTRL) & R.CTRL_RST, 'reset written');
+  });
+});
+
+t.test('probe without a PCI access provider says what to do', async (t) => {
+  setPciAccessProvider(null);
+  t.throws(() => e1000ePmd.probePci!(BDF, null as unknown as Vfio), /bind the device to vfio-pci/);
+});
