@@ -327,9 +327,17 @@ export function attachMemory(base: bigint, len: number): Region {
   return region;
 }
 
+const releaseHooks: Array<() => void> = [];
+
+/** Registers a function that forgets per-thread state tied to the region (pool tables, cached views). */
+export function onMemoryRelease(fn: () => void): void {
+  releaseHooks.push(fn);
+}
+
 /** Unmaps the region (main lcore, at cleanup, after every worker has stopped). */
 export function releaseMemory(): void {
   if (!mapping) return;
+  for (const fn of releaseHooks) fn();
   if (mapping.ownMapping) ffi.munmap(mapping.base, mapping.len);
   region = null;
   mapping = null;

@@ -7,7 +7,7 @@
 //
 // Memory of a pool (one memzone "MP_<name>"): header (256 B), per-lcore caches, the free ring, the objects.
 import { isMainThread } from 'node:worker_threads';
-import { mem, memzoneReserve, memzoneLookup, memzoneFree, memzoneList, CTL, type Region } from '../eal/memory.js';
+import { mem, memzoneReserve, memzoneLookup, memzoneFree, memzoneList, onMemoryRelease, CTL, type Region } from '../eal/memory.js';
 import { lcoreId, MAX_LCORES } from '../eal/lcore.js';
 import { Ring, ringInitAt, ringMemSize } from '../ring/ring.js';
 import { copyU32 } from '../eal/copy.js';
@@ -43,6 +43,10 @@ export const MEMPOOL_F_PKTMBUF = 1;
 /** Pools of this thread by id (handle -> pool lookups on free). */
 const byId: Array<Mempool | undefined> = [];
 let nextId = 1;
+// pools of an earlier EAL init view memory that is gone
+onMemoryRelease(() => {
+  byId.length = 0;
+});
 
 function poolName(u8: Uint8Array, at: number): string {
   let s = '';

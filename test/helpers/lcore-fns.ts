@@ -1,0 +1,66 @@
+// Functions the tests run on worker lcores with remoteLaunch (module URL + export name).
+import { lcoreId, mainLcore, cpusAllowed, quitRequested, clockUs, mem, memzoneLookup, memzoneReserve } from '../../src/eal/index.js';
+
+/** Default export: doubles a number. */
+export default function double(a: { x: number }): number {
+  return a.x * 2;
+}
+
+export async function asyncEcho<T>(a: T): Promise<{ echo: T; lcore: number }> {
+  await new Promise((r) => setTimeout(r, 5));
+  return { echo: a, lcore: lcoreId() };
+}
+
+export function thrower(msg: string): never {
+  throw new Error(msg);
+}
+
+export function whoami(): { lcore: number; main: number; cpus: number[] } {
+  return { lcore: lcoreId(), main: mainLcore(), cpus: cpusAllowed() };
+}
+
+/** Busy-polls until quitRequested(); returns how many iterations it made. */
+export function spinUntilQuit(): { lcore: number; iterations: number } {
+  let n = 0;
+  while (!quitRequested()) n++;
+  return { lcore: lcoreId(), iterations: n };
+}
+
+/** Increments the u32 at the start of memzone `zone` until quitRequested(). */
+export function countUntilQuit(zone: string): number {
+  const z = memzoneLookup(zone);
+  if (!z) throw new Error(`no memzone ${zone}`);
+  const u32 = mem().u32;
+  const w = z.off >> 2;
+  let n = 0;
+  while (!quitRequested()) {
+    Atomics.add(u32, w, 1);
+    n++;
+  }
+  return n;
+}
+
+export function writeZone(a: { zone: string; index: number; value: number }): number {
+  const z = memzoneLookup(a.zone);
+  if (!z) throw new Error(`no memzone ${a.zone}`);
+  mem().u32[(z.off >> 2) + a.index] = a.value;
+  return z.off;
+}
+
+export function readZone(a: { zone: string; index: number }): number {
+  const z = memzoneLookup(a.zone);
+  if (!z) throw new Error(`no memzone ${a.zone}`);
+  return mem().u32[(z.off >> 2) + a.index];
+}
+
+/** Reads the coarse clock, busy-waits `ms` milliseconds of wall time, reads it again. */
+export function clockDelta(ms: number): number {
+  const a = clockUs();
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  return (clockUs() - a) | 0;
+}
+
+export function reserveOnWorker(): void {
+  memzoneReserve('from_worker', 64);
+}
