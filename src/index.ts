@@ -64,10 +64,13 @@ function probePciDevices(c: EalConfig): void {
   if (pciMatches.length === 0) return;
   vfio = new Vfio({ flow: c.vfioFlow, allowNoIommu: c.vfioNoIommu });
   vfio.mapSegments(memsegs());
+  const devs: string[] = [];
   for (const m of pciMatches) {
     const pmd = pmds.find((p) => p.name === m.driver)!;
     ethDevAllocate(m.device.bdf, pmd.probePci!(m.device.bdf, vfio), pmd);
+    devs.push(m.device.bdf);
   }
+  log('eal').info({ devices: devs, iommu: vfio.iommuType, flows: vfio.devices().map((d) => d.flow) }, 'PCI devices probed through VFIO');
 }
 
 function onSignal(sig: NodeJS.Signals): void {

@@ -1,0 +1,33 @@
+#!/bin/sh
+# /init of the rig's initramfs (busybox): mount the host root read-only over 9p, give it fresh /proc, /sys, /dev,
+# /run and /tmp, mount the run's writable share at its host path, chroot, run its cmd.sh, store the exit status.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+OUT=
+for a in $(cat /proc/cmdline); do case $a in pktio.out=*) OUT=${a#pktio.out=} ;; esac; done
+fail() { echo "pktio-vm init: $*" > /dev/console; poweroff -f; }
+for m in $(cat /modules); do insmod /lib/modules/$m || fail "insmod $m"; done
+R=/mnt/root
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro host $R || fail "mount host root"
+mount -t proc proc $R/proc
+mount -t sysfs sys $R/sys
+mount -t devtmpfs dev $R/dev
+mkdir -p $R/dev/pts $R/dev/shm 2>/dev/null
+mount -t devpts devpts $R/dev/pts
+mount -t tmpfs tmpfs $R/dev/shm
+ln -s /proc/self/fd $R/dev/fd 2>/dev/null
+mount -t tmpfs tmpfs $R/run
+mount -t tmpfs tmpfs $R/tmp
+mount -t debugfs none $R/sys/kernel/debug 2>/dev/null
+[ -n "$OUT" ] || fail "no pktio.out= on the kernel command line"
+mkdir -p $R$OUT 2>/dev/null
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out $R$OUT || fail "mount out share"
+chroot $R /usr/bin/env -i HOME=/root TERM=dumb PKTIO_VM_OUT=$OUT PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/sh -c "cd $OUT && exec /bin/bash $OUT/cmd.sh" < /dev/console > /dev/console 2>&1
+echo $? > $R$OUT/rc
+kill -TERM -1 2>/dev/null; sleep 0.2; kill -KILL -1 2>/dev/null
+sync
+umount $R$OUT
+poweroff -f
