@@ -6,6 +6,9 @@
 //   l2fwd-null   l2fwd with MAC updating between two net_null ports on one forwarding lcore (DPDK: testpmd
 //                --forward-mode=mac on net_null0/net_null1). Reports Mpps of both ports together, GCs and heap
 //                bytes per packet over the steady window.
+//   l2fwd-e1000e in the VM rig's guest (test/vm): l2fwd's loop between two emulated 82574L ports on one QEMU hub
+//                (32 frames sent from each port first), then DPDK testpmd --forward-mode=io with its em PMD on the
+//                same two NICs in the same guest; reports both rates and the ratio. Emulation bounds both.
 //   ring-spsc    single-producer/single-consumer ring: enqueue+dequeue bulk on one core in cycles per element
 //                (DPDK: ring_perf_autotest), and two-lcore throughput.
 //   mempool-bulk get+put bulk through one lcore's cache (DPDK: mempool_perf_autotest), million objects/s.
@@ -49,7 +52,7 @@ export interface BenchResult {
   [k: string]: unknown;
 }
 
-const USAGE = 'usage: npm run bench -- l2fwd-null|ring-spsc|mempool-bulk|mem-view [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]';
+const USAGE = 'usage: npm run bench -- l2fwd-null|l2fwd-e1000e|ring-spsc|mempool-bulk|mem-view [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]';
 
 function parse(argv: string[]): Opts {
   const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1 };
@@ -68,7 +71,7 @@ function parse(argv: string[]): Opts {
     else if (!a.startsWith('-') && !o.scenario) o.scenario = a;
     else throw new Error(`unknown argument '${a}'\n${USAGE}`);
   }
-  if (!['l2fwd-null', 'ring-spsc', 'mempool-bulk', 'mem-view'].includes(o.scenario)) throw new Error(`unknown scenario '${o.scenario}'\n${USAGE}`);
+  if (!['l2fwd-null', 'l2fwd-e1000e', 'ring-spsc', 'mempool-bulk', 'mem-view'].includes(o.scenario)) throw new Error(`unknown scenario '${o.scenario}'\n${USAGE}`);
   return o;
 }
 
@@ -330,6 +333,22 @@ async function main(): Promise<number> {
       scenario: o.scenario, ...last!, mpps, dpdkMpps, ratio: dpdkMpps ? mpps / dpdkMpps : null,
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
     };
+  } else if (o.scenario === 'l2fwd-e1000e') {
+    const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--timeout', '600', '--',
+      `bash ${path.join(repoRoot, 'test/vm/guest/bench-e1000e.sh')} ${o.seconds}`], { encoding: 'utf8', timeout: 700000 });
+    const out = (r.stdout ?? '') + (r.stderr ?? '');
+    const num = (k: string) => {
+      const m = new RegExp(`^${k}=([\\d.]+)`, 'm').exec(out);
+      return m ? Number(m[1]) : null;
+    };
+    const mpps = num('pktio_mpps');
+    const dpdkMpps = num('dpdk_mpps');
+    if (mpps === null) {
+      process.stderr.write(`l2fwd-e1000e: no result from the guest (provision the rig with test/vm/provision.sh):\n${out.slice(-3000)}\n`);
+      return 1;
+    }
+    res = { scenario: o.scenario, mpps, dpdkMpps, ratio: dpdkMpps ? mpps / dpdkMpps : null, packets: num('pktio_packets') ?? 0,
+      seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN, note: 'QEMU TCG guest (GC not measured in the guest), two e1000e on one hub, io forwarding' };
   } else if (o.scenario === 'mem-view') {
     await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
     try {

@@ -10,6 +10,7 @@
 #   pktio port A   0000:00:03.0  52:54:00:00:01:01       pktio port B   0000:00:04.0  52:54:00:00:01:02
 #   kernel (ns0)   0000:00:05.0  52:54:00:00:02:01       kernel (ns1)   0000:00:06.0  52:54:00:00:02:02
 # Topology one: 0000:00:03.0 (pktio) and 0000:00:05.0 (kernel) on hub 0.
+# Topology loop: 0000:00:03.0 and 0000:00:04.0 (both pktio) on hub 0.
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 MODE=type1 TOPO=l2fwd MEM=1536 SMP=2 TIMEOUT=300 OUT=
@@ -49,8 +50,14 @@ else
     Q+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=48); ARGS="$ARGS intel_iommu=on"
 fi
 nic() { Q+=(-netdev "hubport,id=$1,hubid=$2" -device "e1000e,netdev=$1,addr=$3,mac=$4"); }
-nic pa 0 0x3 52:54:00:00:01:01
-nic ka 0 0x5 52:54:00:00:02:01
+if [ "$TOPO" = loop ]; then
+    # both pktio ports on one hub: what one sends, the other receives (forwarding benchmarks)
+    nic pa 0 0x3 52:54:00:00:01:01
+    nic pb 0 0x4 52:54:00:00:01:02
+else
+    nic pa 0 0x3 52:54:00:00:01:01
+    nic ka 0 0x5 52:54:00:00:02:01
+fi
 if [ "$TOPO" = l2fwd ]; then
     nic pb 1 0x4 52:54:00:00:01:02
     nic kb 1 0x6 52:54:00:00:02:02

@@ -30,6 +30,7 @@ export const TX_FREE_BATCH = 32;
 export const STATE_BYTES = 64;
 export const RXS_NEXT = 0; // next descriptor to look at
 export const RXS_DISCARD = 1; // 1 while dropping the rest of a frame that spanned descriptors
+export const RXS_HOLD = 2; // re-armed descriptors not yet handed back with RDT
 export const TXS_TAIL = 0; // next descriptor to fill (= TDT)
 export const TXS_CLEAN = 1; // oldest descriptor not reclaimed
 export const TXS_FREE = 2; // descriptors free for new packets (at most nb - 1)
@@ -59,6 +60,7 @@ export interface E1000eTxSpec {
 const TWO32 = 4294967296;
 const TX_CMD = TXD_CMD_IFCS | TXD_CMD_RS;
 const TX_CMD_EOP = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
+const TX_CMD_EOP_NORS = TXD_CMD_EOP | TXD_CMD_IFCS;
 
 function barView(spec: { bar: string; barLen: number }): Int32Array {
   return new Int32Array(ffi.view(BigInt(spec.bar), spec.barLen));
@@ -78,6 +80,8 @@ export class E1000eRx implements RxQueue {
   /** i32 index of the state words */
   private readonly st: number;
   private readonly nb: number;
+  /** RDT is written once this many descriptors are re-armed */
+  private readonly holdThresh: number;
   private readonly port: number;
   private readonly rdt: number;
   /** replacement buffers of one burst */
@@ -98,6 +102,7 @@ export class E1000eRx implements RxQueue {
     this.shadow = (spec.sw + STATE_BYTES) >> 2;
     this.st = spec.sw >> 2;
     this.nb = spec.nb;
+    this.holdThresh = Math.min(32, spec.nb >> 2);
     this.port = spec.port;
     this.rdt = RDT0 >> 2;
     this.fresh = new Uint32Array(spec.nb);
@@ -168,8 +173,13 @@ export class E1000eRx implements RxQueue {
     if (used < k) this.pool.putBulk(fresh, k - used, used);
     i32[st + RXS_NEXT] = idx;
     i32[st + RXS_DISCARD] = discard;
-    // the NIC owns [RDH, RDT): hand back everything up to the descriptor before the next one to look at
-    Atomics.store(this.bar, this.rdt, idx === 0 ? nb - 1 : idx - 1);
+    // the NIC owns [RDH, RDT): hand back everything up to the descriptor before the next one to look at, once
+    // enough are re-armed (a doorbell is an MMIO write, the costliest step of a burst; DPDK's rx_free_thresh)
+    const hold = i32[st + RXS_HOLD] + k;
+    if (hold >= this.holdThresh) {
+      Atomics.store(this.bar, this.rdt, idx === 0 ? nb - 1 : idx - 1);
+      i32[st + RXS_HOLD] = 0;
+    } else i32[st + RXS_HOLD] = hold;
     const s = this.stats;
     s[QS_PACKETS] += nrx;
     s[QS_BYTES] += bytes;
@@ -188,6 +198,7 @@ export class E1000eTx implements TxQueue {
   private readonly shadow: number;
   private readonly st: number;
   private readonly nb: number;
+  private readonly rsMask: number;
   private readonly tdt: number;
   private readonly freeThresh: number;
   /** handles of one reclaim batch */
@@ -207,6 +218,9 @@ export class E1000eTx implements TxQueue {
     this.nb = spec.nb;
     this.tdt = TDT >> 2;
     this.freeThresh = spec.freeThresh;
+    // with a ring of whole batches, batch ends sit at indexes = TX_FREE_BATCH - 1 (mod TX_FREE_BATCH): only they
+    // need a status write-back (fewer DMA writes); otherwise every descriptor asks for one
+    this.rsMask = spec.nb % TX_FREE_BATCH === 0 ? TX_FREE_BATCH - 1 : 0;
     this.done = new Uint32Array(TX_FREE_BATCH);
   }
 
@@ -262,7 +276,8 @@ export class E1000eTx implements TxQueue {
         const iova = u32[m + M.BUF_IOVA_HI] * TWO32 + u32[m + M.BUF_IOVA_LO] + u16[(m << 1) + M.H_DATA_OFF];
         u32[w] = iova >>> 0;
         u32[w + 1] = (iova / TWO32) >>> 0;
-        u32[w + 2] = (u16[(m << 1) + M.H_DATA_LEN] | TX_CMD_EOP) >>> 0;
+        // report status (RS) only where reclaim looks: the last descriptor of each TX_FREE_BATCH
+        u32[w + 2] = (u16[(m << 1) + M.H_DATA_LEN] | ((tail & this.rsMask) === this.rsMask ? TX_CMD_EOP : TX_CMD_EOP_NORS)) >>> 0;
         u32[w + 3] = 0;
         u32[sh + tail] = m;
         if (++tail === nb) tail = 0;
