@@ -5,12 +5,16 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-OUT=
-for a in $(cat /proc/cmdline); do case $a in pktio.out=*) OUT=${a#pktio.out=} ;; esac; done
+OUT= KEEP=
+for a in $(cat /proc/cmdline); do
+    case $a in pktio.out=*) OUT=${a#pktio.out=} ;; pktio.keep=*) KEEP=${a#pktio.keep=} ;; esac
+done
 fail() { echo "pktio-vm init: $*" > /dev/console; poweroff -f; }
 for m in $(cat /modules); do insmod /lib/modules/$m || fail "insmod $m"; done
 R=/mnt/root
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro host $R || fail "mount host root"
+# the checkout under test stays visible even when it lives under /tmp or /run, which get fresh tmpfs below
+[ -n "$KEEP" ] && { mkdir -p /mnt/keep; mount -o bind $R$KEEP /mnt/keep || fail "bind $KEEP"; }
 mount -t proc proc $R/proc
 mount -t sysfs sys $R/sys
 mount -t devtmpfs dev $R/dev
@@ -21,6 +25,7 @@ ln -s /proc/self/fd $R/dev/fd 2>/dev/null
 mount -t tmpfs tmpfs $R/run
 mount -t tmpfs tmpfs $R/tmp
 mount -t debugfs none $R/sys/kernel/debug 2>/dev/null
+if [ -n "$KEEP" ]; then mkdir -p $R$KEEP 2>/dev/null; mount -o move /mnt/keep $R$KEEP || fail "move $KEEP"; fi
 [ -n "$OUT" ] || fail "no pktio.out= on the kernel command line"
 mkdir -p $R$OUT 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out $R$OUT || fail "mount out share"

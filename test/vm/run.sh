@@ -42,7 +42,9 @@ Q=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -no
    -device virtio-9p-pci,fsdev=host,mount_tag=host,addr=0x10
    -fsdev local,id=out,path="$OUT",security_model=none,multidevs=remap
    -device virtio-9p-pci,fsdev=out,mount_tag=out,addr=0x11)
-ARGS="console=ttyS0 panic=-1 quiet loglevel=3 pktio.out=$OUT default_hugepagesz=2M"
+KEEP=$(cd "$(dirname "$0")/../.." && pwd -P)
+case "$OUT$KEEP" in *\ *) echo "run.sh: paths with spaces cannot go on the kernel command line" >&2; exit 2 ;; esac
+ARGS="console=ttyS0 panic=-1 quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP default_hugepagesz=2M"
 if [ "$MODE" = noiommu ]; then
     Q+=(-M q35); ARGS="$ARGS intel_iommu=off"
 else
