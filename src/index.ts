@@ -62,7 +62,7 @@ function planPci(c: EalConfig): MemoryPlan {
 
 function probePciDevices(c: EalConfig): void {
   if (pciMatches.length === 0) return;
-  vfio = new Vfio({ flow: c.vfioFlow, allowNoIommu: c.vfioNoIommu });
+  vfio = new Vfio({ flow: c.vfioFlow, allowNoIommu: c.vfioNoIommu, iommufdCompat: c.vfioIommufdCompat });
   vfio.mapSegments(memsegs());
   const devs: string[] = [];
   for (const m of pciMatches) {

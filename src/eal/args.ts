@@ -25,6 +25,8 @@ export interface EalConfig {
   logLevel: LogLevel;
   vfioNoIommu: boolean;
   vfioFlow: VfioFlow;
+  /** hand /dev/iommu to VFIO groups as their container (the iommufd compat path) */
+  vfioIommufdCompat: boolean;
   /** where to map EAL memory (--base-virtaddr), null: let the kernel choose */
   baseVirtaddr: bigint | null;
   help: boolean;
@@ -55,6 +57,7 @@ EAL options:
   --log-level LEVEL       trace, debug, info, warn, error, fatal or silent (default: info)
   --vfio-noiommu          allow VFIO no-IOMMU mode (unsafe: the device can DMA anywhere)
   --vfio-flow MODE        auto, legacy (container/group) or cdev (iommufd) (default: auto)
+  --vfio-iommufd-compat   legacy flow with /dev/iommu as the groups' container (kernels 6.2+)
   --base-virtaddr ADDR    map EAL memory at this address, e.g. 0x4000000000 (for IOMMUs with few address bits)
   -h, --help              this help`;
 }
@@ -125,7 +128,7 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
   const c: EalConfig = {
     lcores: { 0: [0] }, mainLcore: -1, allow: [], block: [], vdevs: [], noHuge: false, noPci: false,
     hugeDir: null, memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info',
-    vfioNoIommu: false, vfioFlow: 'auto', baseVirtaddr: null, help: false,
+    vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
   };
   let lcoresGiven = false;
   for (let i = 0; i < eal.length; i++) {
@@ -187,6 +190,7 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
         break;
       }
       case '--vfio-noiommu': c.vfioNoIommu = true; break;
+      case '--vfio-iommufd-compat': c.vfioIommufdCompat = true; break;
       case '--vfio-flow': {
         const v = need();
         if (v !== 'auto' && v !== 'legacy' && v !== 'cdev') throw new EalArgError(`invalid --vfio-flow '${v}': expected auto, legacy or cdev`);
