@@ -20,7 +20,7 @@ for (const mode of ['type1', 'cdev', 'noiommu'] as VmMode[]) {
     const check = path.join(guestDir, 'vfio-check.ts');
     const script = [`PKTIO_NICS=0000:00:03.0 bash ${path.join(guestDir, 'prepare.sh')} ${mode} > /dev/null`,
       'cd $(dirname ' + check + ')/../../..',
-      ...mine.map((c, i) => `node --import tsx ${check} --bdf 0000:00:03.0 --mac-prefix 52:54:00:00:01: ${c.flags} > case${i}.json; echo case${i}_rc=$?; cat case${i}.json`),
+      ...mine.map((c, i) => `node --import tsx ${check} --bdf 0000:00:03.0 --mac-prefix 52:54:00:00:01: ${c.flags} > $PKTIO_VM_OUT/case${i}.json; echo case${i}_rc=$?; cat $PKTIO_VM_OUT/case${i}.json`),
     ].join('\n');
     const r = await runInGuest({ mode, topology: 'one', timeoutSec: 240 }, script);
     mine.forEach((c, i) => {
