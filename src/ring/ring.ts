@@ -8,7 +8,7 @@
 //
 // Layout (u32 words from the ring's offset): 0 magic, 1 flags, 2 size, 3 mask, 4 capacity;
 // cache line 1: producer head, tail; cache line 2: consumer head, tail; slots from cache line 3.
-import { copyU32ViaF64, wholeF64 } from '../eal/copy.js';
+import { copyU32 } from '../eal/copy.js';
 import { mem, memzoneReserve, memzoneLookup, memzoneFree, MemoryError, type Region } from '../eal/memory.js';
 
 export const RING_F_SP_ENQ = 1;
@@ -73,12 +73,6 @@ export class Ring {
   readonly sc: boolean;
   private readonly u32: Uint32Array;
   private readonly i32: Int32Array;
-  private readonly f64: Float64Array;
-  /** the last caller array seen on each side and its float64 view (made once per array, then reused) */
-  private enqArr: Uint32Array = EMPTY32;
-  private enqArr64: Float64Array = EMPTY64;
-  private deqArr: Uint32Array = EMPTY32;
-  private deqArr64: Float64Array = EMPTY64;
   /**
    * This thread's last view of the other side's tail, for a single producer (the consumer tail) and a single
    * consumer (the producer tail). Tails only move forward, so a stale copy underestimates what is possible and
@@ -100,7 +94,6 @@ export class Ring {
     this.off = off;
     this.u32 = region.u32;
     this.i32 = region.i32;
-    this.f64 = region.f64;
     const flags = region.u32[w + W_FLAGS];
     this.size = region.u32[w + W_SIZE];
     this.mask = region.u32[w + W_MASK];
@@ -168,14 +161,12 @@ export class Ring {
         if (Atomics.compareExchange(i32, this.ph, head, next) === head) break;
       }
     }
-    if (objs !== this.enqArr) this.enqArr64 = wholeF64(this.enqArr = objs);
-    const o64 = this.enqArr64;
     const idx = head & this.mask;
     const first = this.size - idx;
-    if (n <= first) copyU32ViaF64(this.u32, this.f64, this.slots + idx, objs, o64, from, n);
+    if (n <= first) copyU32(this.u32, this.slots + idx, objs, from, n);
     else {
-      copyU32ViaF64(this.u32, this.f64, this.slots + idx, objs, o64, from, first);
-      copyU32ViaF64(this.u32, this.f64, this.slots, objs, o64, from + first, n - first);
+      copyU32(this.u32, this.slots + idx, objs, from, first);
+      copyU32(this.u32, this.slots, objs, from + first, n - first);
     }
     if (!this.sp) while (Atomics.load(i32, this.pt) !== head);
     Atomics.store(i32, this.pt, next);
@@ -211,14 +202,12 @@ export class Ring {
         if (Atomics.compareExchange(i32, this.ch, head, next) === head) break;
       }
     }
-    if (objs !== this.deqArr) this.deqArr64 = wholeF64(this.deqArr = objs);
-    const o64 = this.deqArr64;
     const idx = head & this.mask;
     const first = this.size - idx;
-    if (n <= first) copyU32ViaF64(objs, o64, from, this.u32, this.f64, this.slots + idx, n);
+    if (n <= first) copyU32(objs, from, this.u32, this.slots + idx, n);
     else {
-      copyU32ViaF64(objs, o64, from, this.u32, this.f64, this.slots + idx, first);
-      copyU32ViaF64(objs, o64, from + first, this.u32, this.f64, this.slots, n - first);
+      copyU32(objs, from, this.u32, this.slots + idx, first);
+      copyU32(objs, from + first, this.u32, this.slots, n - first);
     }
     if (!this.sc) while (Atomics.load(i32, this.ct) !== head);
     Atomics.store(i32, this.ct, next);
@@ -255,8 +244,6 @@ export class Ring {
 }
 
 const one = new Uint32Array(1);
-const EMPTY32 = new Uint32Array(0);
-const EMPTY64 = new Float64Array(0);
 
 
 const PREFIX = 'RG_';
