@@ -41,6 +41,13 @@ interface Ctx {
   macW2: Int32Array;
 }
 
+/** Writes a frame's 12 address bytes at word w: 02:00:00:00 then the two precomputed words. */
+function putMacs(u32: Uint32Array, w: number, w1: number, w2: number): void {
+  u32[w] = 2;
+  u32[w + 1] = w1;
+  u32[w + 2] = w2;
+}
+
 /**
  * Rewrites the Ethernet addresses: dst 02:00:00:00:00:<dst port>, src = the TX port's MAC. Three 32-bit stores
  * when the frame is 4-byte aligned (it is with the default headroom), bytes otherwise.
@@ -48,11 +55,7 @@ interface Ctx {
 function macUpdate(c: Ctx, m: number, dstPort: number): void {
   const e = c.u32[m + M.BUF_OFF] + c.u16[(m << 1) + M.H_DATA_OFF];
   if ((e & 3) === 0) {
-    const w = e >> 2;
-    const u32 = c.u32;
-    u32[w] = 2;
-    u32[w + 1] = c.macW1[dstPort];
-    u32[w + 2] = c.macW2[dstPort];
+    putMacs(c.u32, e >> 2, c.macW1[dstPort], c.macW2[dstPort]);
   } else {
     const u8 = c.u8;
     const w1 = c.macW1[dstPort];
@@ -80,22 +83,10 @@ function macUpdateBurst(c: Ctx, pkts: Uint32Array, n: number, d: number): void {
     const e2 = u32[m2 + M.BUF_OFF] + u16[(m2 << 1) + M.H_DATA_OFF];
     const e3 = u32[m3 + M.BUF_OFF] + u16[(m3 << 1) + M.H_DATA_OFF];
     if (((e0 | e1 | e2 | e3) & 3) !== 0) break;
-    let w = e0 >> 2;
-    u32[w] = 2;
-    u32[w + 1] = w1;
-    u32[w + 2] = w2;
-    w = e1 >> 2;
-    u32[w] = 2;
-    u32[w + 1] = w1;
-    u32[w + 2] = w2;
-    w = e2 >> 2;
-    u32[w] = 2;
-    u32[w + 1] = w1;
-    u32[w + 2] = w2;
-    w = e3 >> 2;
-    u32[w] = 2;
-    u32[w + 1] = w1;
-    u32[w + 2] = w2;
+    putMacs(u32, e0 >> 2, w1, w2);
+    putMacs(u32, e1 >> 2, w1, w2);
+    putMacs(u32, e2 >> 2, w1, w2);
+    putMacs(u32, e3 >> 2, w1, w2);
   }
   for (; j < n; j++) macUpdate(c, pkts[j], d);
 }

@@ -13,10 +13,11 @@ import {
 
 interface RingSpec { ring: string }
 
-class RingRx implements RxQueue {
-  private readonly ring: Ring;
-  private readonly u32: Uint32Array;
-  private readonly stats: QueueStats;
+/** What both queue kinds hold: this thread's view of the ring, the region's words, the queue's counters. */
+class RingQueue {
+  protected readonly ring: Ring;
+  protected readonly u32: Uint32Array;
+  protected readonly stats: QueueStats;
   constructor(spec: RingSpec, stats: QueueStats) {
     const r = ringLookup(spec.ring);
     if (!r) throw new Error(`net_ring: no ring '${spec.ring}'`);
@@ -24,6 +25,9 @@ class RingRx implements RxQueue {
     this.u32 = mem().u32;
     this.stats = stats;
   }
+}
+
+class RingRx extends RingQueue implements RxQueue {
   rxBurst(mbufs: Uint32Array, n: number): number {
     const got = this.ring.dequeueBurst(mbufs, n, 0);
     const u32 = this.u32;
@@ -36,17 +40,7 @@ class RingRx implements RxQueue {
   }
 }
 
-class RingTx implements TxQueue {
-  private readonly ring: Ring;
-  private readonly u32: Uint32Array;
-  private readonly stats: QueueStats;
-  constructor(spec: RingSpec, stats: QueueStats) {
-    const r = ringLookup(spec.ring);
-    if (!r) throw new Error(`net_ring: no ring '${spec.ring}'`);
-    this.ring = r;
-    this.u32 = mem().u32;
-    this.stats = stats;
-  }
+class RingTx extends RingQueue implements TxQueue {
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
     const sent = this.ring.enqueueBurst(mbufs, n, from);
     const u32 = this.u32;
