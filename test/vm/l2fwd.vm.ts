@@ -6,11 +6,14 @@ import * as path from 'node:path';
 import { rigMissing, runInGuest, guestDir, type VmMode } from './vm.js';
 
 const missing = rigMissing();
-const modes: VmMode[] = ['type1', 'noiommu', 'cdev'];
+// the last run: QEMU's default 39-bit vIOMMU, narrower than user addresses; pktio must map EAL memory low by itself
+const runs: Array<{ mode: VmMode; awBits: number }> = [
+  { mode: 'type1', awBits: 48 }, { mode: 'noiommu', awBits: 48 }, { mode: 'cdev', awBits: 48 }, { mode: 'type1', awBits: 39 },
+];
 
-for (const mode of modes) {
-  t.test(`l2fwd over VFIO ${mode}`, { skip: missing ?? false, timeout: 400000 }, async (t) => {
-    const r = await runInGuest({ mode, timeoutSec: 300 }, `bash ${path.join(guestDir, 'l2fwd-e2e.sh')} ${mode}`);
+for (const { mode, awBits } of runs) {
+  t.test(`l2fwd over VFIO ${mode}${awBits !== 48 ? ` with a ${awBits}-bit IOMMU` : ''}`, { skip: missing ?? false, timeout: 400000 }, async (t) => {
+    const r = await runInGuest({ mode, awBits, timeoutSec: 300 }, `bash ${path.join(guestDir, 'l2fwd-e2e.sh')} ${mode}`);
     const k = r.kv;
     const n = (x: string) => Number(k[x]);
     t.equal(r.code, 0, 'guest script exit status');

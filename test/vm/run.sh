@@ -13,7 +13,7 @@
 # Topology loop: 0000:00:03.0 and 0000:00:04.0 (both pktio) on hub 0.
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
-MODE=type1 TOPO=l2fwd MEM=1536 SMP=2 TIMEOUT=300 OUT=
+MODE=type1 TOPO=l2fwd MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
 while [ $# -gt 0 ]; do
     case $1 in
         --mode) MODE=$2; shift ;;
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
         --smp) SMP=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --out) OUT=$2; shift ;;
+        --aw-bits) AW=$2; shift ;;
         --) shift; break ;;
         *) break ;;
     esac
@@ -49,7 +50,7 @@ if [ "$MODE" = noiommu ]; then
     Q+=(-M q35); ARGS="$ARGS intel_iommu=off"
 else
     # aw-bits=48: the default 39-bit IOVA space is smaller than user addresses (IOVA = VA)
-    Q+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=48); ARGS="$ARGS intel_iommu=on"
+    Q+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=$AW); ARGS="$ARGS intel_iommu=on"
 fi
 nic() { Q+=(-netdev "hubport,id=$1,hubid=$2" -device "e1000e,netdev=$1,addr=$3,mac=$4"); }
 if [ "$TOPO" = loop ]; then

@@ -26,9 +26,10 @@ export interface GuestRun {
 }
 
 /** Boots a guest, runs `script` (bash) in it, returns its output. Kills QEMU on timeout. */
-export function runInGuest(opts: { mode: VmMode; topology?: 'l2fwd' | 'one' | 'loop'; timeoutSec?: number }, script: string): Promise<GuestRun> {
+export function runInGuest(opts: { mode: VmMode; topology?: 'l2fwd' | 'one' | 'loop'; timeoutSec?: number; awBits?: number },
+  script: string): Promise<GuestRun> {
   const args = [path.join(here, 'run.sh'), '--mode', opts.mode, '--topology', opts.topology ?? 'l2fwd',
-    '--timeout', String(opts.timeoutSec ?? 300), '--', script];
+    '--timeout', String(opts.timeoutSec ?? 300), '--aw-bits', String(opts.awBits ?? 48), '--', script];
   return new Promise((resolve) => {
     const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
