@@ -25,7 +25,7 @@ t.test('defaults', async (t) => {
   const { config, appArgs } = parseEalArgs([]);
   t.same(config, {
     lcores: { 0: [0] }, mainLcore: 0, allow: [], block: [], vdevs: [], noHuge: false, noPci: false, hugeDir: null,
-    memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', vfioNoIommu: false, vfioFlow: 'auto', baseVirtaddr: null, help: false,
+    memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
   });
   t.same(appArgs, []);
   t.equal(chooseIovaMode(config), 'va');
@@ -147,6 +147,8 @@ t.test('--log-level names and numbers', async (t) => {
 t.test('VFIO options', async (t) => {
   t.equal(cfg().vfioNoIommu, false);
   t.equal(cfg('--vfio-noiommu').vfioNoIommu, true);
+  t.equal(cfg('--vfio-iommufd-compat').vfioIommufdCompat, true);
+  t.equal(cfg().vfioIommufdCompat, false);
   for (const f of ['auto', 'legacy', 'cdev']) t.equal(cfg('--vfio-flow', f).vfioFlow, f);
   rejects(t, ['--vfio-flow', 'iommufd'], "invalid --vfio-flow 'iommufd': expected auto, legacy or cdev");
 });
