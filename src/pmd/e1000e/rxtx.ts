@@ -66,20 +66,38 @@ function barView(spec: { bar: string; barLen: number }): Int32Array {
   return new Int32Array(ffi.view(BigInt(spec.bar), spec.barLen));
 }
 
-export class E1000eRx implements RxQueue {
-  private readonly u32: Uint32Array;
-  private readonly u16: Uint16Array;
-  private readonly i32: Int32Array;
-  private readonly bar: Int32Array;
-  private readonly pool: Mempool;
-  private readonly stats: QueueStats;
+/** What both queue kinds keep: views of the region and of BAR0, and where the queue's words are. */
+class E1000eQueue {
+  protected readonly u32: Uint32Array;
+  protected readonly u16: Uint16Array;
+  protected readonly i32: Int32Array;
+  protected readonly bar: Int32Array;
+  protected readonly stats: QueueStats;
   /** u32 index of the descriptor ring */
-  private readonly ring: number;
-  /** u32 index of the shadow ring */
-  private readonly shadow: number;
+  protected readonly ring: number;
+  /** u32 index of the shadow ring (mbuf handle per descriptor) */
+  protected readonly shadow: number;
   /** i32 index of the state words */
-  private readonly st: number;
-  private readonly nb: number;
+  protected readonly st: number;
+  protected readonly nb: number;
+
+  constructor(spec: { bar: string; barLen: number; ring: number; sw: number; nb: number }, stats: QueueStats) {
+    const r = mem();
+    mbufBind(r);
+    this.u32 = r.u32;
+    this.u16 = r.u16;
+    this.i32 = r.i32;
+    this.bar = barView(spec);
+    this.stats = stats;
+    this.ring = spec.ring >> 2;
+    this.shadow = (spec.sw + STATE_BYTES) >> 2;
+    this.st = spec.sw >> 2;
+    this.nb = spec.nb;
+  }
+}
+
+export class E1000eRx extends E1000eQueue implements RxQueue {
+  private readonly pool: Mempool;
   /** RDT is written once this many descriptors are re-armed */
   private readonly holdThresh: number;
   private readonly port: number;
@@ -90,18 +108,8 @@ export class E1000eRx implements RxQueue {
   constructor(spec: E1000eRxSpec, stats: QueueStats) {
     const pool = mempoolLookup(spec.pool);
     if (!pool) throw new Error(`net_e1000e: no mempool '${spec.pool}'`);
-    const r = mem();
-    mbufBind(r);
-    this.u32 = r.u32;
-    this.u16 = r.u16;
-    this.i32 = r.i32;
-    this.bar = barView(spec);
+    super(spec, stats);
     this.pool = pool;
-    this.stats = stats;
-    this.ring = spec.ring >> 2;
-    this.shadow = (spec.sw + STATE_BYTES) >> 2;
-    this.st = spec.sw >> 2;
-    this.nb = spec.nb;
     this.holdThresh = Math.min(32, spec.nb >> 2);
     this.port = spec.port;
     this.rdt = RDT0 >> 2;
@@ -188,16 +196,7 @@ export class E1000eRx implements RxQueue {
   }
 }
 
-export class E1000eTx implements TxQueue {
-  private readonly u32: Uint32Array;
-  private readonly u16: Uint16Array;
-  private readonly i32: Int32Array;
-  private readonly bar: Int32Array;
-  private readonly stats: QueueStats;
-  private readonly ring: number;
-  private readonly shadow: number;
-  private readonly st: number;
-  private readonly nb: number;
+export class E1000eTx extends E1000eQueue implements TxQueue {
   private readonly rsMask: number;
   private readonly tdt: number;
   private readonly freeThresh: number;
@@ -205,17 +204,7 @@ export class E1000eTx implements TxQueue {
   private readonly done: Uint32Array;
 
   constructor(spec: E1000eTxSpec, stats: QueueStats) {
-    const r = mem();
-    mbufBind(r);
-    this.u32 = r.u32;
-    this.u16 = r.u16;
-    this.i32 = r.i32;
-    this.bar = barView(spec);
-    this.stats = stats;
-    this.ring = spec.ring >> 2;
-    this.shadow = (spec.sw + STATE_BYTES) >> 2;
-    this.st = spec.sw >> 2;
-    this.nb = spec.nb;
+    super(spec, stats);
     this.tdt = TDT >> 2;
     this.freeThresh = spec.freeThresh;
     // with a ring of whole batches, batch ends sit at indexes = TX_FREE_BATCH - 1 (mod TX_FREE_BATCH): only they
