@@ -25,7 +25,7 @@ t.test('defaults', async (t) => {
   const { config, appArgs } = parseEalArgs([]);
   t.same(config, {
     lcores: { 0: [0] }, mainLcore: 0, allow: [], block: [], vdevs: [], noHuge: false, noPci: false, hugeDir: null,
-    memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
+    memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', logFormat: null, vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
   });
   t.same(appArgs, []);
   t.equal(chooseIovaMode(config), 'va');

@@ -1,9 +1,13 @@
 // EAL command line: DPDK's option names and meanings, parsed without side effects.
 import { parsePciAddressLoose } from './pciaddr.js';
+import { commandName } from './command.js';
+
+export { commandName };
 
 export type IovaMode = 'pa' | 'va';
 export type VfioFlow = 'auto' | 'legacy' | 'cdev';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export type LogFormatName = 'pretty' | 'json';
 
 export interface LcoreMap {
   /** lcore id -> CPUs it may run on (DPDK: -l 0-3 maps lcore N to CPU N; --lcores allows lcore@cpu). */
@@ -23,6 +27,8 @@ export interface EalConfig {
   iovaMode: IovaMode | null;
   filePrefix: string;
   logLevel: LogLevel;
+  /** --log-format; null: not given (pktio's logger keeps its format: pretty, or PKTIO_LOG_FORMAT) */
+  logFormat: LogFormatName | null;
   vfioNoIommu: boolean;
   vfioFlow: VfioFlow;
   /** hand /dev/iommu to VFIO groups as their container (the iommufd compat path) */
@@ -39,7 +45,8 @@ export class EalArgError extends Error {
   }
 }
 
-export function usage(prog = 'app'): string {
+/** The EAL usage; `prog` defaults to how this program was run (e.g. `node main.js`, `npx pktio-l2fwd`). */
+export function usage(prog = commandName()): string {
   return `Usage: ${prog} [EAL options] -- [application options]
 
 EAL options:
@@ -55,6 +62,7 @@ EAL options:
   --iova-mode pa|va       IOVA = physical address or virtual address
   --file-prefix NAME      prefix of this process's hugepage files (default: pktio)
   --log-level LEVEL       trace, debug, info, warn, error, fatal or silent (default: info)
+  --log-format FORMAT     pretty (one readable line per event, the default) or json (pino's JSON lines)
   --vfio-noiommu          allow VFIO no-IOMMU mode (unsafe: the device can DMA anywhere)
   --vfio-flow MODE        auto, legacy (container/group) or cdev (iommufd) (default: auto)
   --vfio-iommufd-compat   legacy flow with /dev/iommu as the groups' container (kernels 6.2+)
@@ -127,7 +135,7 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
   const appArgs = sep < 0 ? [] : argv.slice(sep + 1);
   const c: EalConfig = {
     lcores: { 0: [0] }, mainLcore: -1, allow: [], block: [], vdevs: [], noHuge: false, noPci: false,
-    hugeDir: null, memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info',
+    hugeDir: null, memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', logFormat: null,
     vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
   };
   let lcoresGiven = false;
@@ -187,6 +195,12 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
         const lv = (num[v] ?? v.toLowerCase()) as LogLevel;
         if (!LEVELS.includes(lv)) throw new EalArgError(`invalid --log-level '${v}': expected one of ${LEVELS.join(', ')}`);
         c.logLevel = lv;
+        break;
+      }
+      case '--log-format': {
+        const v = need();
+        if (v !== 'pretty' && v !== 'json') throw new EalArgError(`invalid --log-format '${v}': expected pretty or json`);
+        c.logFormat = v;
         break;
       }
       case '--vfio-noiommu': c.vfioNoIommu = true; break;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { parseEalArgs, usage, type EalConfig, EalArgError } from './args.js';
 import { initMemory, releaseMemory, memShareInfo, type IovaModeName } from './memory.js';
 import { startLcores, stopLcores, clearQuit } from './lcore.js';
-import { setLogLevel, log } from './log.js';
+import { setLogLevel, setLogFormat, log } from './log.js';
 
 export * from './args.js';
 export * from './memory.js';
@@ -58,6 +58,7 @@ export async function ealInit(argv: readonly string[],
     process.stdout.write(usage() + '\n');
     return { config, appArgs };
   }
+  if (config.logFormat) setLogFormat(config.logFormat);
   setLogLevel(config.logLevel);
   if (config.vfioNoIommu && config.noHuge) {
     throw new EalArgError('--vfio-noiommu needs hugepages (no-IOMMU DMA uses physical addresses): drop --no-huge');
