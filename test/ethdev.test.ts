@@ -3,7 +3,7 @@
 import t from 'tap';
 import * as pktio from '../src/index.js';
 import {
-  probeVdev, devInfoGet, devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, devIsStarted, rxBurst, txBurst,
+  probeVdev, devProbe, devInfoGet, devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, devIsStarted, rxBurst, txBurst,
   statsGet, statsReset, xstatsGet, xstatsReset, linkGet, linkGetNowait, macAddrGet, formatMac, promiscuousEnable, promiscuousDisable,
   promiscuousGet, allmulticastEnable, allmulticastDisable, portIds, ethDevCount, ethDevIsValid, portByName, portName,
   txBufferInit, txBuffer, txBufferFlush, txBufferSetErrCallback, dropCallback, TxBuffer, EthdevError, MAX_QUEUES_PER_PORT,
@@ -43,7 +43,8 @@ t.test('ports', async (t) => {
     t.throws(() => probeVdev('net_null5,size=0'), { message: '--vdev net_null5,size=0: net_null: size=0: expected a packet size from 1 to 9728' });
     t.throws(() => probeVdev('net_null5,size=abc'), { message: /size=abc: expected a packet size/ });
     t.throws(() => probeVdev('net_null5,copy=2'), { message: '--vdev net_null5,copy=2: net_null: copy=2: expected 0 or 1' });
-    t.throws(() => probeVdev('net_ring5,rxring=a'), { message: '--vdev net_ring5,rxring=a: net_ring5: give both rxring= and txring=, or neither' });
+    t.throws(() => probeVdev('net_ring5'), { message: "--vdev net_ring5: driver net_ring is not loaded: use devProbe('net_ring5') (async), which loads it" });
+    await t.rejects(devProbe('net_ring5,rxring=a'), { message: '--vdev net_ring5,rxring=a: net_ring5: give both rxring= and txring=, or neither' });
     t.throws(() => probeVdev('net_tap0'), { message: /^--vdev net_tap0: no driver for 'net_tap0'/ });
     t.same(portIds(), [0, 1], 'failed probes leave no port behind');
     const p2 = probeVdev('net_null2,size=128,copy=1,no-rx=0');
@@ -84,7 +85,13 @@ t.test('ports', async (t) => {
     t.throws(() => devConfigure(0, 17, 1), { message: 'port 0: 17 RX queues asked, net_null has at most 16' });
     t.throws(() => devConfigure(0, 1, -1), { message: 'port 0: -1 TX queues asked, net_null has at most 16' });
     t.throws(() => devConfigure(0, 0, 0), { message: 'port 0: configure at least one RX or TX queue' });
-    t.throws(() => devConfigure(0, 1, 1, { rxmode: { mtu: 60 } }), { message: 'port 0: MTU 60 out of range 68..65517' });
+    t.throws(() => devConfigure(0, 1, 1, { rxmode: { mtu: 60 } }), { message: 'port 0 (net_null): MTU 60 out of range 68..65517' });
+    t.throws(() => devConfigure(0, 1, 1, { rxmode: { maxRxPktLen: 70000 } }), { message: 'port 0 (net_null): max RX packet length 70000 out of range 86..65535' });
+    t.throws(() => devConfigure(0, 2, 1, { rxmode: { mqMode: 'rss' } }), { message: "port 0 (net_null): RSS is not supported; use mqMode 'none'" });
+    t.throws(() => devConfigure(0, 1, 1, { rxmode: { offloads: pktio.RX_OFFLOAD_VLAN_STRIP | pktio.RX_OFFLOAD_SCATTER } }),
+      { message: 'port 0 (net_null): RX offloads not supported: VLAN_STRIP, SCATTER' });
+    t.throws(() => devConfigure(0, 1, 1, { txmode: { offloads: pktio.TX_OFFLOAD_UDP_CKSUM } }), { message: 'port 0 (net_null): TX offloads not supported: UDP_CKSUM' });
+    t.throws(() => devConfigure(0, 1, 1, { rxmode: { mqMode: 'dcb' as 'rss' } }), { message: "port 0 (net_null): mqMode 'dcb': use 'none' or 'rss'" });
     t.throws(() => devStart(0), { message: 'port 0 is not configured: call devConfigure first' });
     t.throws(() => rxQueueSetup(0, 0, 512, -1, null, pool), { message: 'port 0: RX queue 0 out of range (configured 0; call devConfigure first)' });
     t.throws(() => txQueueSetup(0, 0, 512, -1), { message: 'port 0: TX queue 0 out of range (configured 0; call devConfigure first)' });
@@ -117,6 +124,23 @@ t.test('ports', async (t) => {
     devStop(0);
     devStop(0);
     t.notOk(devIsStarted(0), 'stopping twice is harmless');
+  });
+
+  t.test('optional driver features say which driver lacks them', async (t) => {
+    devConfigure(1, 1, 1);
+    t.throws(() => pktio.rssHashConfGet(1), { message: 'port 1: rssHashConfGet is not supported by net_null' });
+    t.throws(() => pktio.retaUpdate(1, [0]), { message: 'port 1: net_null has no RSS redirection table' });
+    t.throws(() => pktio.mtuSet(1, 9000), { message: 'port 1: mtuSet is not supported by net_null' });
+    t.throws(() => pktio.macAddrAdd(1, [0x02, 0, 0, 0, 0, 1]), { message: 'port 1: all 0 extra MAC filters are in use (macAddrRemove one first)' });
+    t.throws(() => pktio.macAddrAdd(1, [0x01, 0, 0, 0, 0, 1]), { message: 'port 1: 01:00:00:00:00:01 is not a unicast MAC address' });
+    t.throws(() => pktio.rxQueueStop(1, 0), { message: 'port 1 is not started: devStart(1) first (a stopped port\'s queues are all stopped)' });
+    t.throws(() => rxQueueSetup(1, 0, 64, -1, { offloads: pktio.RX_OFFLOAD_RSS_HASH }, pool), { message: 'port 1 RX queue 0: offloads not supported: RSS_HASH' });
+    rxQueueSetup(1, 0, 64, -1, null, pool);
+    txQueueSetup(1, 0, 64, -1, null);
+    devStart(1);
+    t.throws(() => pktio.rxQueueStop(1, 0), { message: 'port 1: rxQueueStop is not supported by net_null' });
+    t.throws(() => pktio.txQueueStart(1, 3), { message: 'port 1: TX queue 3 out of range (1 configured)' });
+    devStop(1);
   });
 
   t.test('bursts, stats, stop/start', async (t) => {

@@ -122,11 +122,11 @@ function l2fwdZone(): Float64Array {
 
 t.test('buffer conservation: l2fwd drops on a TX ring nobody drains (worker lcore)', async (t) => {
   const pool = pktmbufPoolCreate('cons_drop', 4095, 64);
-  const nul = pktio.probeVdev('net_null7');
+  const nul = await pktio.devProbe('net_null7');
   // a small TX ring made before queue setup: the port uses it
   const out = ringCreate('drop_out', 64, RING_F_SP_ENQ | RING_F_SC_DEQ);
   ringCreate('drop_in', 64, RING_F_SP_ENQ | RING_F_SC_DEQ);
-  const rp = pktio.probeVdev('net_ring7,rxring=drop_in,txring=drop_out');
+  const rp = await pktio.devProbe('net_ring7,rxring=drop_in,txring=drop_out');
   setup(nul, pool);
   setup(rp, pool);
   const st = l2fwdZone();
@@ -166,8 +166,8 @@ t.test('buffer conservation: l2fwd drops on a TX ring nobody drains (worker lcor
 
 t.test('buffer conservation: the pool runs dry (main lcore)', async (t) => {
   const pool = pktmbufPoolCreate('cons_dry', 300, 32);
-  const nul = pktio.probeVdev('net_null8,size=128');
-  const rp = pktio.probeVdev('net_ring8'); // loops back: up to 1023 packets parked in its ring
+  const nul = await pktio.devProbe('net_null8,size=128');
+  const rp = await pktio.devProbe('net_ring8'); // loops back: up to 1023 packets parked in its ring
   setup(nul, pool);
   setup(rp, pool);
   const z = new Float64Array(mem().buf, (pktio.memzoneLookup('l2fwd')!).off, MAX_PORTS * 4 + 16);

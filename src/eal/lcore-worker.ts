@@ -6,7 +6,7 @@ import { attachMemory } from './memory.js';
 import { setLogLevel } from './log.js';
 
 interface Boot { lcore: number; main: number; cpus: number[]; base: bigint; len: number; logLevel: string }
-interface Launch { type: 'launch'; module: string; fn: string; args: unknown }
+interface Launch { type: 'launch'; module: string; fn: string; args: unknown; preload: string[] }
 
 const boot = workerData as Boot;
 const port = parentPort!;
@@ -24,6 +24,7 @@ port.on('message', (m: Launch) => {
   if (m.type !== 'launch') return;
   void (async () => {
     try {
+      for (const p of m.preload) await import(p);
       const mod = (await import(m.module)) as Record<string, unknown>;
       const fn = mod[m.fn];
       if (typeof fn !== 'function') throw new Error(`${m.module} has no exported function '${m.fn}'`);

@@ -232,6 +232,15 @@ function resolveModule(module: string | URL): string {
   return pathToFileURL(path.resolve(module)).href;
 }
 
+/** Modules every worker imports before running launched code (drivers' data planes register themselves so). */
+const launchPreloads: string[] = [];
+
+/** Adds a module (URL or path) that worker lcores import before each launched function runs. Main lcore. */
+export function addLaunchPreload(module: string | URL): void {
+  const url = resolveModule(module);
+  if (!launchPreloads.includes(url)) launchPreloads.push(url);
+}
+
 /**
  * Runs `exportName` (default: the default export) of `module` on a worker lcore with `args` (structured-cloned).
  * The lcore must be idle (WAIT or FINISHED). Collect the result with waitLcore().
@@ -250,7 +259,7 @@ export function remoteLaunch(lcore: number, module: string | URL, args?: unknown
     l.settle = { resolve, reject };
   });
   l.done.catch(() => undefined); // reported through waitLcore
-  l.worker.postMessage({ type: 'launch', module: resolveModule(module), fn: exportName, args });
+  l.worker.postMessage({ type: 'launch', module: resolveModule(module), fn: exportName, args, preload: launchPreloads });
 }
 
 /** Resolves with the launched function's return value (DPDK's rte_eal_wait_lcore); rejects if it threw. */

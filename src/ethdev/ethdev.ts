@@ -6,13 +6,14 @@
 import { isMainThread } from 'node:worker_threads';
 import { mem, memzoneReserve, memzoneLookup } from '../eal/memory.js';
 import { log } from '../eal/log.js';
-import { pmds, findPmd } from '../pmd/index.js';
+import { findPmd, findDataPlane, loadPmd, vdevDriverFor, vdevDriverNames, CATALOG } from '../pmd/registry.js';
 import { pktmbufFreeBulk } from '../mempool/mbuf.js';
 import { Mempool, MEMPOOL_F_PKTMBUF } from '../mempool/mempool.js';
 import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, QS_MISSED, QS_WORDS,
+  RX_OFFLOAD_NAMES, TX_OFFLOAD_NAMES, RSS_HF_NAMES, flagNames,
   type EthDevOps, type PmdInfo, type RxQueue, type TxQueue, type DevInfo, type EthConf, type RxConf, type TxConf,
-  type Link, type XStat,
+  type Link, type XStat, type RssConf, type Reta,
 } from '../pmd/driver.js';
 
 export const MAX_ETHPORTS = 32;
@@ -72,6 +73,11 @@ interface Port {
   conf: EthConf;
   rxSpecs: unknown[];
   txSpecs: unknown[];
+  /** queues that run while the port is started (false: deferred start, or stopped by rx/txQueueStop) */
+  rxOn: boolean[];
+  txOn: boolean[];
+  /** unicast filters added with macAddrAdd, by filter index (0 is the port's own address) */
+  macs: Array<Uint8Array | undefined>;
   started: boolean;
   promisc: boolean;
   allmulti: boolean;
@@ -104,22 +110,16 @@ export function ethDevAllocate(name: string, ops: EthDevOps, pmd: PmdInfo): numb
   r.u8.fill(0, portBase(id), portBase(id) + SPEC_OFF);
   Atomics.store(r.i32, b + P_STATE, ST_STOPPED);
   ports[id] = {
-    id, name, ops, pmd, nbRxq: 0, nbTxq: 0, conf: {}, rxSpecs: [], txSpecs: [], started: false, promisc: false,
+    id, name, ops, pmd, nbRxq: 0, nbTxq: 0, conf: {}, rxSpecs: [], txSpecs: [], rxOn: [], txOn: [], macs: [], started: false, promisc: false,
     allmulti: false, base: null, xbase: new Map(),
   };
-  log('ethdev').info({ port: id, name, driver: pmd.name }, 'port allocated');
+  log('ethdev').info({ port: id, dev: name, driver: pmd.name }, 'port allocated');
   return id;
 }
 
-/** Parses "net_null0,size=64,copy=1" and probes it with the driver whose name starts the device name. */
-export function probeVdev(vdev: string): number {
-  needMain('probeVdev');
+/** Splits "net_null0,size=64,copy=1" into the device name and its arguments, checked against the driver's keys. */
+function parseDevargs(vdev: string, pmd: PmdInfo): { devName: string; args: Map<string, string> } {
   const [devName, ...kv] = vdev.split(',');
-  const pmd = pmds.filter((p) => p.probeVdev && devName.startsWith(p.name)).sort((a, b) => b.name.length - a.name.length)[0];
-  if (!pmd) {
-    const names = pmds.filter((p) => p.probeVdev).map((p) => p.name);
-    throw new EthdevError(`--vdev ${vdev}: no driver for '${devName}' (virtual drivers: ${names.join(', ')}; e.g. --vdev ${names[0]}0)`);
-  }
   const args = new Map<string, string>();
   for (const a of kv) {
     const eq = a.indexOf('=');
@@ -129,6 +129,29 @@ export function probeVdev(vdev: string): number {
     }
     args.set(k, eq < 0 ? '' : a.slice(eq + 1));
   }
+  return { devName, args };
+}
+
+function vdevDriver(vdev: string): string {
+  const devName = vdev.split(',')[0];
+  const name = vdevDriverFor(devName);
+  if (!name) {
+    const names = vdevDriverNames();
+    throw new EthdevError(`--vdev ${vdev}: no driver for '${devName}' (virtual drivers: ${names.join(', ')}; e.g. --vdev ${names[0]}0)`);
+  }
+  return name;
+}
+
+/**
+ * Probes a virtual device, "net_null0,size=64,copy=1", with a driver that is already loaded (registerPmd, or an
+ * earlier devProbe). Returns the port id. devProbe also loads a built-in driver first.
+ */
+export function probeVdev(vdev: string): number {
+  needMain('probeVdev');
+  const name = vdevDriver(vdev);
+  const pmd = findPmd(name);
+  if (!pmd) throw new EthdevError(`--vdev ${vdev}: driver ${name} is not loaded: use devProbe('${vdev}') (async), which loads it`);
+  const { devName, args } = parseDevargs(vdev, pmd);
   let ops: EthDevOps;
   try {
     ops = pmd.probeVdev!(devName, args);
@@ -136,6 +159,14 @@ export function probeVdev(vdev: string): number {
     throw new EthdevError(`--vdev ${vdev}: ${(e as Error).message}`);
   }
   return ethDevAllocate(devName, ops, pmd);
+}
+
+/** Loads the virtual device's driver when it is a built-in one, then probes it (rte_dev_probe). Returns the port id. */
+export async function devProbe(vdev: string): Promise<number> {
+  needMain('devProbe');
+  const name = vdevDriver(vdev);
+  if (!findPmd(name) && CATALOG.some((c) => c.name === name)) await loadPmd(name);
+  return probeVdev(vdev);
 }
 
 /** Number of ports (rte_eth_dev_count_avail). */
@@ -176,10 +207,7 @@ export function devConfigure(port: number, nbRxq: number, nbTxq: number, conf: E
     throw new EthdevError(`port ${port}: ${nbTxq} TX queues asked, ${info.driverName} has at most ${info.maxTxQueues}`);
   }
   if (nbRxq === 0 && nbTxq === 0) throw new EthdevError(`port ${port}: configure at least one RX or TX queue`);
-  const mtu = conf.rxmode?.mtu;
-  if (mtu !== undefined && (mtu < 68 || mtu + 18 > info.maxRxPktLen)) {
-    throw new EthdevError(`port ${port}: MTU ${mtu} out of range 68..${info.maxRxPktLen - 18}`);
-  }
+  conf = checkEthConf(port, info, nbRxq, conf);
   p.ops.queueRelease?.();
   p.ops.configure(nbRxq, nbTxq, conf);
   p.nbRxq = nbRxq;
@@ -187,7 +215,59 @@ export function devConfigure(port: number, nbRxq: number, nbTxq: number, conf: E
   p.conf = conf;
   p.rxSpecs = new Array(nbRxq).fill(undefined);
   p.txSpecs = new Array(nbTxq).fill(undefined);
+  p.rxOn = new Array(nbRxq).fill(true);
+  p.txOn = new Array(nbTxq).fill(true);
   bumpGen(port);
+}
+
+const ETHER_OVERHEAD = 18; // Ethernet header 14 + FCS 4 (DPDK's RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN)
+
+function unsupported(bits: number, capa: number, names: ReadonlyArray<[number, string]>): string {
+  return flagNames(bits & ~capa, names).join(', ') || `0x${(bits & ~capa).toString(16)}`;
+}
+
+/** Checks a port configuration against what the driver can do; returns it with maxRxPktLen turned into an MTU. */
+function checkEthConf(port: number, info: DevInfo, nbRxq: number, conf: EthConf): EthConf {
+  const rxmode = { ...(conf.rxmode ?? {}) };
+  const who = `port ${port} (${info.driverName})`;
+  if (rxmode.maxRxPktLen !== undefined) {
+    const len = rxmode.maxRxPktLen;
+    if (!Number.isInteger(len) || len < info.minMtu + ETHER_OVERHEAD || len > info.maxRxPktLen) {
+      throw new EthdevError(`${who}: max RX packet length ${len} out of range ${info.minMtu + ETHER_OVERHEAD}..${info.maxRxPktLen}`);
+    }
+    if (rxmode.mtu === undefined) rxmode.mtu = len - ETHER_OVERHEAD;
+  }
+  const mtu = rxmode.mtu;
+  if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < info.minMtu || mtu > info.maxMtu)) {
+    throw new EthdevError(`${who}: MTU ${mtu} out of range ${info.minMtu}..${info.maxMtu}`);
+  }
+  const rxOff = rxmode.offloads ?? 0;
+  if ((rxOff & ~info.rxOffloadCapa) !== 0) {
+    throw new EthdevError(`${who}: RX offloads not supported: ${unsupported(rxOff, info.rxOffloadCapa, RX_OFFLOAD_NAMES)}`);
+  }
+  const txOff = conf.txmode?.offloads ?? 0;
+  if ((txOff & ~info.txOffloadCapa) !== 0) {
+    throw new EthdevError(`${who}: TX offloads not supported: ${unsupported(txOff, info.txOffloadCapa, TX_OFFLOAD_NAMES)}`);
+  }
+  const mq = rxmode.mqMode ?? 'none';
+  if (mq !== 'none' && mq !== 'rss') throw new EthdevError(`${who}: mqMode '${String(mq)}': use 'none' or 'rss'`);
+  const rss = conf.rxAdvConf?.rssConf;
+  if (mq === 'rss') {
+    if (info.retaSize === 0) throw new EthdevError(`${who}: RSS is not supported; use mqMode 'none'`);
+    if (nbRxq < 1) throw new EthdevError(`${who}: RSS needs at least one RX queue`);
+    if (rss) checkRssConf(who, info, rss);
+  }
+  return { ...conf, rxmode };
+}
+
+function checkRssConf(who: string, info: DevInfo, rss: RssConf): void {
+  if (!Number.isInteger(rss.hf) || (rss.hf & ~info.flowTypeRssOffloads) !== 0) {
+    throw new EthdevError(`${who}: RSS hash types not supported: ${unsupported(rss.hf, info.flowTypeRssOffloads, RSS_HF_NAMES)} ` +
+      `(supported: ${flagNames(info.flowTypeRssOffloads, RSS_HF_NAMES).join(', ')})`);
+  }
+  if (rss.key !== undefined && rss.key.length !== info.hashKeySize) {
+    throw new EthdevError(`${who}: RSS key of ${rss.key.length} bytes: the device takes ${info.hashKeySize}`);
+  }
 }
 
 function checkDesc(port: number, what: string, nb: number, lim: { nbMax: number; nbMin: number; nbAlign: number }): void {
@@ -212,7 +292,12 @@ export function rxQueueSetup(port: number, q: number, nbDesc: number, _socketId:
   if (pool.dataRoom - 128 < info.minRxBufSize) {
     throw new EthdevError(`port ${port}: mbufs of pool '${pool.name}' hold ${pool.dataRoom - 128} bytes, ${info.driverName} needs ${info.minRxBufSize}`);
   }
+  const off = conf?.offloads ?? 0;
+  if ((off & ~info.rxOffloadCapa) !== 0) {
+    throw new EthdevError(`port ${port} RX queue ${q}: offloads not supported: ${unsupported(off, info.rxOffloadCapa, RX_OFFLOAD_NAMES)}`);
+  }
   p.rxSpecs[q] = p.ops.rxQueueSetup(q, nb, conf ?? {}, pool, port);
+  p.rxOn[q] = conf?.deferredStart !== true;
 }
 
 export function txQueueSetup(port: number, q: number, nbDesc: number, _socketId: number, conf: TxConf | null = null): void {
@@ -225,7 +310,23 @@ export function txQueueSetup(port: number, q: number, nbDesc: number, _socketId:
   const info = p.ops.infoGet();
   const nb = nbDesc === 0 ? info.defaultTxRingSize : nbDesc;
   checkDesc(port, 'TX', nb, info.txDescLim);
+  const off = conf?.offloads ?? 0;
+  if ((off & ~info.txOffloadCapa) !== 0) {
+    throw new EthdevError(`port ${port} TX queue ${q}: offloads not supported: ${unsupported(off, info.txOffloadCapa, TX_OFFLOAD_NAMES)}`);
+  }
   p.txSpecs[q] = p.ops.txQueueSetup(q, nb, conf ?? {}, port);
+  p.txOn[q] = conf?.deferredStart !== true;
+}
+
+/** Publishes the port's queue specs and per-queue started flags for the lcores (JSON in the port's shared block). */
+function writeSpecs(p: Port): void {
+  const doc: SpecDoc = { driver: p.pmd.name, rx: p.rxSpecs, tx: p.txSpecs, rxOn: p.rxOn, txOn: p.txOn };
+  const json = new TextEncoder().encode(JSON.stringify(doc));
+  if (json.length > SPEC_MAX) throw new EthdevError(`port ${p.id}: queue specs too large (${json.length} bytes)`);
+  const r = mem();
+  const b = portBase(p.id);
+  r.u8.set(json, b + SPEC_OFF);
+  r.u32[(b >> 2) + P_SPEC_LEN] = json.length;
 }
 
 function bumpGen(port: number): void {
@@ -241,16 +342,11 @@ export function devStart(port: number): void {
   if (rxMissing >= 0) throw new EthdevError(`port ${port}: RX queue ${rxMissing} is not set up (rxQueueSetup)`);
   const txMissing = p.txSpecs.findIndex((s) => s === undefined);
   if (txMissing >= 0) throw new EthdevError(`port ${port}: TX queue ${txMissing} is not set up (txQueueSetup)`);
-  const json = new TextEncoder().encode(JSON.stringify({ driver: p.pmd.name, rx: p.rxSpecs, tx: p.txSpecs }));
-  if (json.length > SPEC_MAX) throw new EthdevError(`port ${port}: queue specs too large (${json.length} bytes)`);
-  const r = mem();
-  const b = portBase(port);
-  r.u8.set(json, b + SPEC_OFF);
-  r.u32[(b >> 2) + P_SPEC_LEN] = json.length;
+  writeSpecs(p);
   p.ops.start();
   p.started = true;
   bumpGen(port);
-  Atomics.store(r.i32, (b >> 2) + P_STATE, ST_STARTED);
+  Atomics.store(mem().i32, (portBase(port) >> 2) + P_STATE, ST_STARTED);
   if (p.promisc) p.ops.setPromiscuous(true);
   if (p.allmulti) p.ops.setAllmulticast(true);
 }
@@ -279,11 +375,125 @@ export function devClose(port: number): void {
     rxqs[port * MAX_QUEUES_PER_PORT + q] = undefined;
     txqs[port * MAX_QUEUES_PER_PORT + q] = undefined;
   }
-  log('ethdev').info({ port, name: p.name }, 'port closed');
+  log('ethdev').info({ port, dev: p.name }, 'port closed');
 }
 
 export function devIsStarted(port: number): boolean {
   return getPort(port).started;
+}
+
+// ---- per-queue start/stop, RSS, MTU, MAC filters ------------------------------------------------------------------
+/** The optional op `name` of a port's driver, or an error naming the driver. */
+function op<K extends keyof EthDevOps>(p: Port, name: K): NonNullable<EthDevOps[K]> {
+  const f = p.ops[name];
+  if (typeof f !== 'function') throw new EthdevError(`port ${p.id}: ${String(name)} is not supported by ${p.pmd.name}`);
+  return (f as (...a: unknown[]) => unknown).bind(p.ops) as NonNullable<EthDevOps[K]>;
+}
+
+function queueCall(port: number, q: number, rx: boolean, on: boolean): void {
+  needMain(`${rx ? 'rx' : 'tx'}Queue${on ? 'Start' : 'Stop'}`);
+  const p = getPort(port);
+  const nb = rx ? p.nbRxq : p.nbTxq;
+  if (!Number.isInteger(q) || q < 0 || q >= nb) throw new EthdevError(`port ${port}: ${rx ? 'RX' : 'TX'} queue ${q} out of range (${nb} configured)`);
+  if (!p.started) throw new EthdevError(`port ${port} is not started: devStart(${port}) first (a stopped port's queues are all stopped)`);
+  const flags = rx ? p.rxOn : p.txOn;
+  if (flags[q] === on) return;
+  if (rx) op(p, on ? 'rxQueueStart' : 'rxQueueStop')(q);
+  else op(p, on ? 'txQueueStart' : 'txQueueStop')(q);
+  flags[q] = on;
+  writeSpecs(p);
+  bumpGen(port);
+}
+
+/**
+ * Starts or stops one queue of a started port (rte_eth_dev_rx_queue_start/stop ...). As in DPDK, no lcore may poll
+ * the queue while it is being stopped; afterwards its bursts return 0.
+ */
+export function rxQueueStart(port: number, q: number): void { queueCall(port, q, true, true); }
+export function rxQueueStop(port: number, q: number): void { queueCall(port, q, true, false); }
+export function txQueueStart(port: number, q: number): void { queueCall(port, q, false, true); }
+export function txQueueStop(port: number, q: number): void { queueCall(port, q, false, false); }
+
+/** Changes the RSS key and hash types of a configured port (rte_eth_dev_rss_hash_update). */
+export function rssHashUpdate(port: number, conf: RssConf): void {
+  needMain('rssHashUpdate');
+  const p = getPort(port);
+  const info = p.ops.infoGet();
+  checkRssConf(`port ${port} (${info.driverName})`, info, conf);
+  op(p, 'rssHashUpdate')(conf);
+}
+
+/** The RSS key and hash types in use (rte_eth_dev_rss_hash_conf_get). */
+export function rssHashConfGet(port: number): { key: Uint8Array; hf: number } {
+  return op(getPort(port), 'rssHashConfGet')();
+}
+
+/**
+ * Writes RSS redirection table entries (rte_eth_dev_rss_reta_update): reta[i] is the RX queue for hash values whose
+ * low bits are i; with `mask`, only the entries it accepts are written.
+ */
+export function retaUpdate(port: number, reta: Reta, mask?: (i: number) => boolean): void {
+  needMain('retaUpdate');
+  const p = getPort(port);
+  const info = p.ops.infoGet();
+  if (info.retaSize === 0) throw new EthdevError(`port ${port}: ${info.driverName} has no RSS redirection table`);
+  if (reta.length !== info.retaSize) throw new EthdevError(`port ${port}: a RETA of ${reta.length} entries: ${info.driverName} has ${info.retaSize}`);
+  reta.forEach((q, i) => {
+    if ((mask === undefined || mask(i)) && (!Number.isInteger(q) || q < 0 || q >= p.nbRxq)) {
+      throw new EthdevError(`port ${port}: RETA entry ${i} names RX queue ${q}; ${p.nbRxq} RX queue(s) are configured`);
+    }
+  });
+  op(p, 'retaUpdate')(reta, mask);
+}
+
+/** The RSS redirection table (rte_eth_dev_rss_reta_query). */
+export function retaQuery(port: number): Reta {
+  return op(getPort(port), 'retaQuery')();
+}
+
+/** Sets the MTU (rte_eth_dev_set_mtu); the largest accepted frame is then MTU + 18 (+4 per VLAN tag). */
+export function mtuSet(port: number, mtu: number): void {
+  needMain('mtuSet');
+  const p = getPort(port);
+  const info = p.ops.infoGet();
+  if (!Number.isInteger(mtu) || mtu < info.minMtu || mtu > info.maxMtu) {
+    throw new EthdevError(`port ${port}: MTU ${mtu} out of range ${info.minMtu}..${info.maxMtu}`);
+  }
+  op(p, 'mtuSet')(mtu);
+  p.conf = { ...p.conf, rxmode: { ...(p.conf.rxmode ?? {}), mtu } };
+}
+
+/** The MTU (rte_eth_dev_get_mtu): the configured one, else 1500. */
+export function mtuGet(port: number): number {
+  return getPort(port).conf.rxmode?.mtu ?? 1500;
+}
+
+/** Adds a unicast address to the port's receive filter (rte_eth_dev_mac_addr_add); returns its filter index. */
+export function macAddrAdd(port: number, mac: ArrayLike<number>): number {
+  needMain('macAddrAdd');
+  const p = getPort(port);
+  const addr = Uint8Array.from(mac);
+  if (addr.length !== 6 || (addr[0] & 1) !== 0) throw new EthdevError(`port ${port}: ${formatMac(addr)} is not a unicast MAC address`);
+  const have = p.macs.findIndex((m) => m !== undefined && formatMac(m) === formatMac(addr));
+  if (have >= 0) return have;
+  const max = p.ops.infoGet().maxMacAddrs;
+  let idx = 1;
+  while (idx < max && p.macs[idx] !== undefined) idx++;
+  if (idx >= max) throw new EthdevError(`port ${port}: all ${max - 1} extra MAC filters are in use (macAddrRemove one first)`);
+  op(p, 'macAddrAdd')(addr, idx);
+  p.macs[idx] = addr;
+  return idx;
+}
+
+/** Removes a unicast address added with macAddrAdd (rte_eth_dev_mac_addr_remove). */
+export function macAddrRemove(port: number, mac: ArrayLike<number>): void {
+  needMain('macAddrRemove');
+  const p = getPort(port);
+  const s = formatMac(mac);
+  const idx = p.macs.findIndex((m, i) => i > 0 && m !== undefined && formatMac(m) === s);
+  if (idx < 0) throw new EthdevError(`port ${port}: ${s} is not in the port's MAC filters`);
+  op(p, 'macAddrRemove')(idx);
+  p.macs[idx] = undefined;
 }
 
 // ---- data path ---------------------------------------------------------------------------------------------------
@@ -301,7 +511,7 @@ function bindData(): void {
   gen0 = (portBase(0) >> 2) + P_GEN;
 }
 
-interface SpecDoc { driver: string; rx: unknown[]; tx: unknown[] }
+interface SpecDoc { driver: string; rx: unknown[]; tx: unknown[]; rxOn: boolean[]; txOn: boolean[] }
 
 function readSpecs(port: number): SpecDoc | null {
   const r = mem();
@@ -310,6 +520,10 @@ function readSpecs(port: number): SpecDoc | null {
   const len = r.u32[(b >> 2) + P_SPEC_LEN];
   return JSON.parse(new TextDecoder().decode(r.u8.slice(b + SPEC_OFF, b + SPEC_OFF + len))) as SpecDoc;
 }
+
+/** What a stopped queue of a started port gives its pollers (rx/txQueueStop, deferred start). */
+const STOPPED_RXQ: RxQueue = { rxBurst: () => 0 };
+const STOPPED_TXQ: TxQueue = { txBurst: () => 0 };
 
 function attach(port: number, queue: number, rx: boolean): RxQueue | TxQueue | undefined {
   table();
@@ -326,16 +540,20 @@ function attach(port: number, queue: number, rx: boolean): RxQueue | TxQueue | u
   }
   const specs = rx ? doc.rx : doc.tx;
   if (queue >= specs.length) throw new EthdevError(`port ${port}: no ${rx ? 'RX' : 'TX'} queue ${queue} (${specs.length} configured)`);
-  const pmd = findPmd(doc.driver);
-  if (!pmd) throw new EthdevError(`port ${port}: driver ${doc.driver} is not registered on this lcore`);
+  const dp = findDataPlane(doc.driver);
+  if (!dp) {
+    throw new EthdevError(`port ${port}: the data plane of ${doc.driver} is not loaded on this lcore ` +
+      '(register the driver with registerPmd before launching the lcore)');
+  }
   const stats = qstats(port, rx, queue);
+  const on = (rx ? doc.rxOn : doc.txOn)[queue];
   if (rx) {
-    const q = pmd.dataPlane.attachRx(specs[queue], stats);
+    const q = on ? dp.attachRx(specs[queue], stats) : STOPPED_RXQ;
     rxqs[i] = q;
     rxGen[i] = g;
     return q;
   }
-  const q = pmd.dataPlane.attachTx(specs[queue], stats);
+  const q = on ? dp.attachTx(specs[queue], stats) : STOPPED_TXQ;
   txqs[i] = q;
   txGen[i] = g;
   return q;

@@ -65,6 +65,32 @@ export const RX_L4_CKSUM_BAD = 1 << 3;
 export const RX_IP_CKSUM_GOOD = 1 << 7;
 export const RX_L4_CKSUM_GOOD = 1 << 8;
 export const RX_VLAN_STRIPPED = 1 << 6;
+export const RX_IP_CKSUM_MASK = RX_IP_CKSUM_BAD | RX_IP_CKSUM_GOOD;
+export const RX_L4_CKSUM_MASK = RX_L4_CKSUM_BAD | RX_L4_CKSUM_GOOD;
+
+// TX requests (high half of ol_flags; DPDK keeps them in the upper 32 bits of its 64-bit word). A driver that
+// offers the matching TX offload acts on them; l2/l3/l4 lengths come from the tx_offload word (setTxLens).
+export const TX_VLAN = 1 << 16;
+export const TX_IP_CKSUM = 1 << 17;
+export const TX_IPV4 = 1 << 18;
+export const TX_IPV6 = 1 << 19;
+export const TX_L4_MASK = 3 << 20;
+export const TX_TCP_CKSUM = 1 << 20;
+export const TX_SCTP_CKSUM = 2 << 20;
+export const TX_UDP_CKSUM = 3 << 20;
+/** every TX request bit */
+export const TX_OFFLOAD_MASK = TX_VLAN | TX_IP_CKSUM | TX_IPV4 | TX_IPV6 | TX_L4_MASK;
+
+// Packet types (DPDK's RTE_PTYPE_* values) for packet_type.
+export const PTYPE_L2_ETHER = 0x1;
+export const PTYPE_L2_ETHER_VLAN = 0x6;
+export const PTYPE_L3_IPV4 = 0x10;
+export const PTYPE_L3_IPV4_EXT = 0x30;
+export const PTYPE_L3_IPV6 = 0x40;
+export const PTYPE_L3_IPV6_EXT = 0xc0;
+export const PTYPE_L4_TCP = 0x100;
+export const PTYPE_L4_UDP = 0x200;
+export const PTYPE_L4_SCTP = 0x400;
 
 let U32: Uint32Array = new Uint32Array(0);
 let U16: Uint16Array = new Uint16Array(0);
@@ -106,6 +132,13 @@ export function vlanTci(m: number): number { return U16[(m << 1) + M.H_VLAN_TCI]
 export function txOffload(m: number): number { return U32[m + M.TX_OFFLOAD]; }
 export function setTxOffload(m: number, v: number): void { U32[m + M.TX_OFFLOAD] = v; }
 export function setVlanTci(m: number, v: number): void { U16[(m << 1) + M.H_VLAN_TCI] = v; }
+/** tx_offload lengths: l2_len bits 6:0, l3_len bits 15:7, l4_len bits 23:16 (DPDK's bit-field order). */
+export function setTxLens(m: number, l2: number, l3: number, l4 = 0): void {
+  U32[m + M.TX_OFFLOAD] = (l2 & 0x7f) | ((l3 & 0x1ff) << 7) | ((l4 & 0xff) << 16);
+}
+export function l2Len(m: number): number { return U32[m + M.TX_OFFLOAD] & 0x7f; }
+export function l3Len(m: number): number { return (U32[m + M.TX_OFFLOAD] >>> 7) & 0x1ff; }
+export function l4Len(m: number): number { return (U32[m + M.TX_OFFLOAD] >>> 16) & 0xff; }
 export function bufLen(m: number): number { return U16[(m << 1) + M.H_BUF_LEN]; }
 export function poolId(m: number): number { return U32[m + M.POOL]; }
 /** Byte offset in the EAL region of the buffer's first byte. */

@@ -31,9 +31,34 @@ export interface TxQueue {
   txBurst(mbufs: Uint32Array, n: number, from: number): number;
 }
 
+/**
+ * The data half of a driver, loaded on every lcore that polls its queues. Specs arrive as parsed JSON: a data plane
+ * checks the fields it reads (specField/specString below) and fails with the driver's name rather than reading
+ * undefined into a typed array index.
+ */
 export interface PmdDataPlane {
   attachRx(spec: unknown, stats: QueueStats): RxQueue;
   attachTx(spec: unknown, stats: QueueStats): TxQueue;
+}
+
+/** What every queue spec carries (a driver's own spec type extends it). */
+export interface QueueSpecBase {
+  port: number;
+  queue: number;
+}
+
+/** Reads a finite number field of a queue spec, or throws naming the driver and the field. */
+export function specNumber(driver: string, spec: unknown, field: string): number {
+  const v = (spec as Record<string, unknown> | null)?.[field];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${driver}: queue spec field '${field}' is ${JSON.stringify(v)}, not a number`);
+  return v;
+}
+
+/** Reads a string field of a queue spec, or throws naming the driver and the field. */
+export function specString(driver: string, spec: unknown, field: string): string {
+  const v = (spec as Record<string, unknown> | null)?.[field];
+  if (typeof v !== 'string') throw new Error(`${driver}: queue spec field '${field}' is ${JSON.stringify(v)}, not a string`);
+  return v;
 }
 
 export interface DescLimits {
@@ -42,13 +67,72 @@ export interface DescLimits {
   nbAlign: number;
 }
 
+// Offload capabilities and requests (DPDK's RTE_ETH_RX_OFFLOAD_* / RTE_ETH_TX_OFFLOAD_* bit values).
+export const RX_OFFLOAD_VLAN_STRIP = 1 << 0;
+export const RX_OFFLOAD_IPV4_CKSUM = 1 << 1;
+export const RX_OFFLOAD_UDP_CKSUM = 1 << 2;
+export const RX_OFFLOAD_TCP_CKSUM = 1 << 3;
+export const RX_OFFLOAD_VLAN_FILTER = 1 << 9;
+export const RX_OFFLOAD_SCATTER = 1 << 13;
+export const RX_OFFLOAD_KEEP_CRC = 1 << 16;
+export const RX_OFFLOAD_RSS_HASH = 1 << 19;
+export const RX_OFFLOAD_CHECKSUM = RX_OFFLOAD_IPV4_CKSUM | RX_OFFLOAD_UDP_CKSUM | RX_OFFLOAD_TCP_CKSUM;
+export const TX_OFFLOAD_VLAN_INSERT = 1 << 0;
+export const TX_OFFLOAD_IPV4_CKSUM = 1 << 1;
+export const TX_OFFLOAD_UDP_CKSUM = 1 << 2;
+export const TX_OFFLOAD_TCP_CKSUM = 1 << 3;
+export const TX_OFFLOAD_MULTI_SEGS = 1 << 15;
+
+/** Names of offload bits, for messages and testpmd's "show port info". */
+export const RX_OFFLOAD_NAMES: ReadonlyArray<[number, string]> = [
+  [RX_OFFLOAD_VLAN_STRIP, 'VLAN_STRIP'], [RX_OFFLOAD_IPV4_CKSUM, 'IPV4_CKSUM'], [RX_OFFLOAD_UDP_CKSUM, 'UDP_CKSUM'],
+  [RX_OFFLOAD_TCP_CKSUM, 'TCP_CKSUM'], [RX_OFFLOAD_VLAN_FILTER, 'VLAN_FILTER'], [RX_OFFLOAD_SCATTER, 'SCATTER'],
+  [RX_OFFLOAD_KEEP_CRC, 'KEEP_CRC'], [RX_OFFLOAD_RSS_HASH, 'RSS_HASH'],
+];
+export const TX_OFFLOAD_NAMES: ReadonlyArray<[number, string]> = [
+  [TX_OFFLOAD_VLAN_INSERT, 'VLAN_INSERT'], [TX_OFFLOAD_IPV4_CKSUM, 'IPV4_CKSUM'], [TX_OFFLOAD_UDP_CKSUM, 'UDP_CKSUM'],
+  [TX_OFFLOAD_TCP_CKSUM, 'TCP_CKSUM'], [TX_OFFLOAD_MULTI_SEGS, 'MULTI_SEGS'],
+];
+
+// RSS hash types (DPDK's RTE_ETH_RSS_* bit values).
+export const RSS_IPV4 = 1 << 2;
+export const RSS_FRAG_IPV4 = 1 << 3;
+export const RSS_NONFRAG_IPV4_TCP = 1 << 4;
+export const RSS_NONFRAG_IPV4_UDP = 1 << 5;
+export const RSS_IPV6 = 1 << 8;
+export const RSS_FRAG_IPV6 = 1 << 9;
+export const RSS_NONFRAG_IPV6_TCP = 1 << 10;
+export const RSS_NONFRAG_IPV6_UDP = 1 << 11;
+export const RSS_IPV6_EX = 1 << 15;
+export const RSS_IPV6_TCP_EX = 1 << 16;
+export const RSS_IPV6_UDP_EX = 1 << 17;
+/** testpmd's --rss-ip */
+export const RSS_IP = RSS_IPV4 | RSS_FRAG_IPV4 | RSS_IPV6 | RSS_FRAG_IPV6 | RSS_IPV6_EX;
+/** testpmd's --rss-udp */
+export const RSS_UDP = RSS_NONFRAG_IPV4_UDP | RSS_NONFRAG_IPV6_UDP | RSS_IPV6_UDP_EX;
+export const RSS_TCP = RSS_NONFRAG_IPV4_TCP | RSS_NONFRAG_IPV6_TCP | RSS_IPV6_TCP_EX;
+
+export const RSS_HF_NAMES: ReadonlyArray<[number, string]> = [
+  [RSS_IPV4, 'ipv4'], [RSS_FRAG_IPV4, 'ipv4-frag'], [RSS_NONFRAG_IPV4_TCP, 'ipv4-tcp'], [RSS_NONFRAG_IPV4_UDP, 'ipv4-udp'],
+  [RSS_IPV6, 'ipv6'], [RSS_FRAG_IPV6, 'ipv6-frag'], [RSS_NONFRAG_IPV6_TCP, 'ipv6-tcp'], [RSS_NONFRAG_IPV6_UDP, 'ipv6-udp'],
+  [RSS_IPV6_EX, 'ipv6-ex'], [RSS_IPV6_TCP_EX, 'ipv6-tcp-ex'], [RSS_IPV6_UDP_EX, 'ipv6-udp-ex'],
+];
+
+/** Names of the bits set in v, from a table like RSS_HF_NAMES. */
+export function flagNames(v: number, table: ReadonlyArray<[number, string]>): string[] {
+  return table.filter(([b]) => (v & b) !== 0).map(([, n]) => n);
+}
+
 export interface DevInfo {
   driverName: string;
   deviceName: string;
   maxRxQueues: number;
   maxTxQueues: number;
   minRxBufSize: number;
+  /** largest frame the port receives, L2 header to FCS */
   maxRxPktLen: number;
+  minMtu: number;
+  maxMtu: number;
   maxMacAddrs: number;
   rxDescLim: DescLimits;
   txDescLim: DescLimits;
@@ -60,16 +144,41 @@ export interface DevInfo {
   defaultTxRingSize: number;
   rxOffloadCapa: number;
   txOffloadCapa: number;
+  /** RSS redirection table entries (0: no RSS) */
+  retaSize: number;
+  /** RSS hash key bytes (0: no RSS) */
+  hashKeySize: number;
+  /** RSS_* hash types the port can hash on */
+  flowTypeRssOffloads: number;
+}
+
+/** DevInfo fields of a port without RSS whose MTU is bounded only by maxRxPktLen (software ports). */
+export function plainPortInfo(maxRxPktLen: number): Pick<DevInfo, 'maxRxPktLen' | 'minMtu' | 'maxMtu' | 'retaSize' | 'hashKeySize' | 'flowTypeRssOffloads'> {
+  return { maxRxPktLen, minMtu: 68, maxMtu: maxRxPktLen - 18, retaSize: 0, hashKeySize: 0, flowTypeRssOffloads: 0 };
+}
+
+export type MqMode = 'none' | 'rss';
+
+export interface RssConf {
+  /** Toeplitz key of DevInfo.hashKeySize bytes; the driver's default key when absent */
+  key?: ArrayLike<number>;
+  /** RSS_* hash types; 0 turns hashing off */
+  hf: number;
 }
 
 export interface RxMode {
+  /** 'rss' spreads received packets over the RX queues (DPDK's RTE_ETH_MQ_RX_RSS) */
+  mqMode?: MqMode;
   mtu?: number;
+  /** largest frame to accept, L2 header to FCS (DPDK's max_rx_pkt_len; testpmd's --max-pkt-len). Sets the MTU. */
+  maxRxPktLen?: number;
   offloads?: number;
 }
 
 export interface EthConf {
   rxmode?: RxMode;
   txmode?: { offloads?: number };
+  rxAdvConf?: { rssConf?: RssConf };
   /** loopback mode of hardware ports (0 = off) */
   lpbkMode?: number;
 }
@@ -77,12 +186,22 @@ export interface EthConf {
 export interface RxConf {
   freeThresh?: number;
   dropEn?: boolean;
+  /** RX_OFFLOAD_* for this queue, on top of the port's rxmode.offloads */
+  offloads?: number;
+  /** leave the queue stopped at devStart (rxQueueStart starts it) */
+  deferredStart?: boolean;
 }
 
 export interface TxConf {
   freeThresh?: number;
   rsThresh?: number;
+  /** TX_OFFLOAD_* for this queue, on top of the port's txmode.offloads */
+  offloads?: number;
+  deferredStart?: boolean;
 }
+
+/** One RSS redirection table: entry i holds the RX queue of hash values whose low bits are i. */
+export type Reta = number[];
 
 export interface Link {
   up: boolean;
@@ -131,6 +250,21 @@ export interface EthDevOps {
   xstatsReset?(): void;
   /** Releases what queue setup took (rings, descriptors), when a port is reconfigured or closed. */
   queueRelease?(): void;
+  // Optional features: ethdev answers "not supported by <driver>" for a driver without them.
+  rssHashUpdate?(conf: RssConf): void;
+  rssHashConfGet?(): { key: Uint8Array; hf: number };
+  /** Writes the entries of `reta` whose index is in `mask` (all when absent). */
+  retaUpdate?(reta: Reta, mask?: (i: number) => boolean): void;
+  retaQuery?(): Reta;
+  /** MTU of a stopped or started port; the driver checks it against its buffers and limits. */
+  mtuSet?(mtu: number): void;
+  rxQueueStart?(q: number): void;
+  rxQueueStop?(q: number): void;
+  txQueueStart?(q: number): void;
+  txQueueStop?(q: number): void;
+  /** Adds a unicast address to the receive filter at `index` (1..maxMacAddrs-1); index 0 is macAddr(). */
+  macAddrAdd?(mac: Uint8Array, index: number): void;
+  macAddrRemove?(index: number): void;
 }
 
 /** A PMD as the ethdev registry sees it. */
@@ -138,6 +272,11 @@ export interface PmdInfo {
   /** driver name, e.g. net_null; vdev names are this name plus an instance suffix (net_null0) */
   name: string;
   dataPlane: PmdDataPlane;
+  /**
+   * URL of a module whose import registers this driver's data plane (registerDataPlane) on the lcore that imports
+   * it. Worker lcores import it before running launched code, so an application's own PMD polls on every lcore.
+   */
+  dataPlaneUrl: string;
   /** virtual device probe: devName is the full name (net_null0), args the parsed key=value pairs */
   probeVdev?(devName: string, args: Map<string, string>): EthDevOps;
   /** PCI IDs this driver takes */

@@ -7,8 +7,9 @@ import { mempoolLookup, type Mempool } from '../../mempool/mempool.js';
 import { M, PKTMBUF_HEADROOM, pktmbufFreeBulk, pktmbufAllocPackets, mbufBind } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_NOMBUF, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
-  type DevInfo, type Link,
+  type DevInfo, type Link, plainPortInfo,
 } from '../driver.js';
+import { registerDataPlane } from '../registry.js';
 
 interface NullRxSpec { pool: string; size: number; port: number; copy: boolean; scratch: number; noRx: boolean }
 interface NullTxSpec { copy: boolean; scratch: number }
@@ -124,7 +125,7 @@ class NullPort implements EthDevOps {
   infoGet(): DevInfo {
     return {
       driverName: this.driverName, deviceName: this.name, maxRxQueues: 16, maxTxQueues: 16, minRxBufSize: 0,
-      maxRxPktLen: 0xffff, maxMacAddrs: 1, rxDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 },
+      ...plainPortInfo(0xffff), maxMacAddrs: 1, rxDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 },
       txDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 }, speedCapa: [10000], defaultRxRingSize: 1024,
       defaultTxRingSize: 1024, rxOffloadCapa: 0, txOffloadCapa: 0,
     };
@@ -180,6 +181,7 @@ function boolArg(args: Map<string, string>, k: string): boolean {
 
 export const nullPmd: PmdInfo = {
   name: 'net_null',
+  dataPlaneUrl: import.meta.url,
   vdevArgs: ['size', 'copy', 'no-rx'],
   dataPlane: {
     attachRx: (spec, stats) => new NullRx(spec as NullRxSpec, stats),
@@ -193,3 +195,6 @@ export const nullPmd: PmdInfo = {
     return new NullPort(devName, Number(s), boolArg(args, 'copy'), boolArg(args, 'no-rx'), instances++);
   },
 };
+
+export const pmd = nullPmd;
+registerDataPlane(nullPmd.name, nullPmd.dataPlane);

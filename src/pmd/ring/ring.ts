@@ -8,8 +8,9 @@ import { Ring, ringCreate, ringLookup, ringFree, RING_F_SP_ENQ, RING_F_SC_DEQ } 
 import { M } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
-  type DevInfo, type Link,
+  type DevInfo, type Link, plainPortInfo,
 } from '../driver.js';
+import { registerDataPlane } from '../registry.js';
 
 interface RingSpec { ring: string }
 
@@ -78,7 +79,7 @@ export class RingPort implements EthDevOps {
     return {
       driverName: this.driverName, deviceName: this.name,
       maxRxQueues: fixed ? this.rxNames!.length : 16, maxTxQueues: fixed ? this.txNames!.length : 16,
-      minRxBufSize: 0, maxRxPktLen: 0xffff, maxMacAddrs: 1, rxDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 },
+      minRxBufSize: 0, ...plainPortInfo(0xffff), maxMacAddrs: 1, rxDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 },
       txDescLim: { nbMax: 65535, nbMin: 0, nbAlign: 1 }, speedCapa: [10000], defaultRxRingSize: RING_SIZE,
       defaultTxRingSize: RING_SIZE, rxOffloadCapa: 0, txOffloadCapa: 0,
     };
@@ -128,6 +129,7 @@ export function ringPortFromRings(name: string, rx: string[], tx: string[]): Rin
 
 export const ringPmd: PmdInfo = {
   name: 'net_ring',
+  dataPlaneUrl: import.meta.url,
   vdevArgs: ['rxring', 'txring'],
   dataPlane: {
     attachRx: (spec, stats) => new RingRx(spec as RingSpec, stats),
@@ -140,3 +142,6 @@ export const ringPmd: PmdInfo = {
     return new RingPort(devName, instances++, rx ? rx.split(':') : null, tx ? tx.split(':') : null);
   },
 };
+
+export const pmd = ringPmd;
+registerDataPlane(ringPmd.name, ringPmd.dataPlane);

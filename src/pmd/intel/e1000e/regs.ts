@@ -25,16 +25,21 @@ export const IMC = 0x000d8;
 
 // ---- receive (10.2.5) ---------------------------------------------------------------------------------------------
 export const RCTL = 0x00100;
-export const RDBAL0 = 0x02800;
-export const RDBAH0 = 0x02804;
-export const RDLEN0 = 0x02808;
-export const RDH0 = 0x02810;
-export const RDT0 = 0x02818;
+// per-queue registers: queue n (0 or 1) at +0x100 * n
+export const RDBAL = (q: number): number => 0x02800 + q * 0x100;
+export const RDBAH = (q: number): number => 0x02804 + q * 0x100;
+export const RDLEN = (q: number): number => 0x02808 + q * 0x100;
+export const RDH = (q: number): number => 0x02810 + q * 0x100;
+export const RDT = (q: number): number => 0x02818 + q * 0x100;
+export const RXDCTL = (q: number): number => 0x02828 + q * 0x100;
 export const RDTR = 0x02820;
-export const RXDCTL = 0x02828;
 export const RADV = 0x0282c;
 export const RXCSUM = 0x05000;
 export const RFCTL = 0x05008;
+export const MRQC = 0x05818;
+export const RETA = 0x05c00; // 32 registers, 4 one-byte entries each; the queue is bit 7 of an entry
+export const RETA_ENTRIES = 128;
+export const RSSRK = 0x05c80; // 10 registers: the 40-byte key, byte 0 in the low byte of RSSRK0
 export const MTA = 0x05200; // 128 registers
 export const MTA_COUNT = 128;
 export const RAL0 = 0x05400;
@@ -43,13 +48,13 @@ export const RAH0 = 0x05404;
 // ---- transmit (10.2.6) --------------------------------------------------------------------------------------------
 export const TCTL = 0x00400;
 export const TIPG = 0x00410;
-export const TDBAL = 0x03800;
-export const TDBAH = 0x03804;
-export const TDLEN = 0x03808;
-export const TDH = 0x03810;
-export const TDT = 0x03818;
+export const TDBAL = (q: number): number => 0x03800 + q * 0x100;
+export const TDBAH = (q: number): number => 0x03804 + q * 0x100;
+export const TDLEN = (q: number): number => 0x03808 + q * 0x100;
+export const TDH = (q: number): number => 0x03810 + q * 0x100;
+export const TDT = (q: number): number => 0x03818 + q * 0x100;
+export const TXDCTL = (q: number): number => 0x03828 + q * 0x100;
 export const TIDV = 0x03820;
-export const TXDCTL = 0x03828;
 export const TADV = 0x0382c;
 
 // ---- CTRL bits --------------------------------------------------------------------------------------------------
@@ -58,6 +63,7 @@ export const CTRL_GIO_MASTER_DISABLE = 1 << 2;
 export const CTRL_ASDE = 1 << 5;
 export const CTRL_SLU = 1 << 6;
 export const CTRL_FRCSPD = 1 << 11;
+export const CTRL_VME = 1 << 30; // VLAN mode: strip tags on RX, allow VLE insertion on TX
 export const CTRL_FRCDPX = 1 << 12;
 export const CTRL_RST = 1 << 26;
 export const CTRL_PHY_RST = 1 << 31;
@@ -96,8 +102,19 @@ export const RCTL_DPF = 1 << 22;
 export const RCTL_BSEX = 1 << 25;
 export const RCTL_SECRC = 1 << 26;
 
-// ---- RFCTL ------------------------------------------------------------------------------------------------------
-export const RFCTL_EXSTEN = 1 << 15; // extended RX status (descriptor format); pktio keeps it 0 (legacy)
+// ---- RFCTL / RXCSUM / MRQC ----------------------------------------------------------------------------------------
+export const RFCTL_EXSTEN = 1 << 15; // extended RX descriptors (what pktio uses: RSS hash and status in write-back)
+export const RXCSUM_IPOFLD = 1 << 8;
+export const RXCSUM_TUOFLD = 1 << 9;
+/** packet checksum disable: the write-back's w1 carries the RSS hash instead (needed for RSS) */
+export const RXCSUM_PCSD = 1 << 13;
+export const MRQC_RSS_ENABLE = 0x1;
+export const MRQC_TCP_IPV4 = 1 << 16;
+export const MRQC_IPV4 = 1 << 17;
+export const MRQC_TCP_IPV6_EX = 1 << 18;
+export const MRQC_IPV6_EX = 1 << 19;
+export const MRQC_IPV6 = 1 << 20;
+export const MRQC_TCP_IPV6 = 1 << 21;
 
 // ---- TCTL / TIPG / TXDCTL ---------------------------------------------------------------------------------------
 export const TCTL_EN = 1 << 1;
@@ -182,18 +199,4 @@ export const IAC = 0x04100;
 export const STATS_START = 0x04000;
 export const STATS_END = 0x04100; // exclusive (IAC is outside the 0x4000-0x40FF block)
 
-// ---- legacy descriptors (16 bytes = 4 u32 words) -------------------------------------------------------------------
-// RX (7.1.4):  w0 buffer address low, w1 high, w2 length (15:0) | packet checksum (31:16),
-//              w3 status (7:0) | errors (15:8) | special/VLAN (31:16). Write-back keeps the address.
-// TX (7.2.10): w0 buffer address low, w1 high, w2 length (15:0) | CSO (23:16) | CMD (31:24),
-//              w3 STA (3:0) | CSS (15:8) | special (31:16).
-export const DESC_BYTES = 16;
-export const DESC_WORDS = 4;
-export const RXD_STAT_DD = 1 << 0;
-export const RXD_STAT_EOP = 1 << 1;
-/** errors byte (w3 bits 15:8): CE, SE, SEQ, CXE, RXE. IPE / TCPE (checksum) are not frame errors. */
-export const RXD_ERR_FRAME = (0x01 | 0x02 | 0x04 | 0x10 | 0x80) << 8;
-export const TXD_CMD_EOP = 1 << 24;
-export const TXD_CMD_IFCS = 1 << 25;
-export const TXD_CMD_RS = 1 << 27;
-export const TXD_STAT_DD = 1 << 0;
+// Descriptor formats: extended RX, legacy TX (../common/codec.ts).

@@ -1,0 +1,269 @@
+// net_e1000e: the Intel 82574L GbE controller (PCI 8086:10d3), the NIC QEMU emulates as "-device e1000e", on the
+// shared Intel core (../common). Two RX and two TX queues with RSS, extended RX descriptors (status, RSS hash and
+// VLAN in the write-back), legacy TX descriptors, 2048-byte buffers with frames up to 9 KB spanning several, CRC
+// stripped, RX checksum status, VLAN strip and insert (both through CTRL.VME), hardware statistics.
+//
+// Reference: Intel 82574 GbE Controller Family Datasheet (register names as there; ./regs.ts for sections):
+// 4.6 initialization (reset, link set-up), 7.1 receive (extended descriptors 7.1.5, RSS 7.1.6, RCTL), 7.2 transmit
+// (TCTL, TIPG, legacy descriptors), 10.2.7 statistics (clear on read).
+import {
+  RX_OFFLOAD_VLAN_STRIP, RX_OFFLOAD_CHECKSUM, RX_OFFLOAD_RSS_HASH, RX_OFFLOAD_SCATTER, TX_OFFLOAD_VLAN_INSERT,
+  TX_OFFLOAD_MULTI_SEGS, RSS_IPV4, RSS_NONFRAG_IPV4_TCP, RSS_IPV6, RSS_NONFRAG_IPV6_TCP, RSS_IPV6_EX, RSS_IPV6_TCP_EX,
+  type Link, type HwStats,
+} from '../../driver.js';
+import type { PciDeviceAccess } from '../../pci/access.js';
+import type { IntelDevice } from '../devices.js';
+import { IntelPort, type FamilyTraits, type RingRegs } from '../common/port.js';
+import { intelPmd } from '../common/pmd.js';
+import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
+import type { StatReg } from '../common/stats.js';
+import * as R from './regs.js';
+
+export const E1000E_DRIVER = 'net_e1000e';
+const CRC_LEN = 4;
+
+// Hardware statistics registers (clear on read), with the xstat names DPDK's Intel 1G drivers use.
+const STAT_REGS: StatReg[] = [
+  { reg: R.CRCERRS, name: 'rx_crc_errors' }, { reg: R.ALGNERRC, name: 'rx_align_errors' },
+  { reg: R.SYMERRS, name: 'rx_symbol_errors' }, { reg: R.RXERRC, name: 'rx_receive_errors' },
+  { reg: R.MPC, name: 'rx_missed_packets' }, { reg: R.SCC, name: 'tx_single_collision_packets' },
+  { reg: R.ECOL, name: 'tx_excessive_collision_packets' }, { reg: R.MCC, name: 'tx_multiple_collision_packets' },
+  { reg: R.LATECOL, name: 'tx_late_collisions' }, { reg: R.COLC, name: 'tx_total_collisions' },
+  { reg: R.DC, name: 'tx_deferred_packets' }, { reg: R.TNCRS, name: 'tx_no_carrier_sense_packets' },
+  { reg: R.CEXTERR, name: 'rx_carrier_ext_errors' }, { reg: R.RLEC, name: 'rx_length_errors' },
+  { reg: R.XONRXC, name: 'rx_xon_packets' }, { reg: R.XONTXC, name: 'tx_xon_packets' },
+  { reg: R.XOFFRXC, name: 'rx_xoff_packets' }, { reg: R.XOFFTXC, name: 'tx_xoff_packets' },
+  { reg: R.FCRUC, name: 'rx_flow_control_unsupported_packets' }, { reg: R.PRC64, name: 'rx_size_64_packets' },
+  { reg: R.PRC127, name: 'rx_size_65_to_127_packets' }, { reg: R.PRC255, name: 'rx_size_128_to_255_packets' },
+  { reg: R.PRC511, name: 'rx_size_256_to_511_packets' }, { reg: R.PRC1023, name: 'rx_size_512_to_1023_packets' },
+  { reg: R.PRC1522, name: 'rx_size_1024_to_max_packets' }, { reg: R.GPRC, name: 'rx_good_packets_hw' },
+  { reg: R.BPRC, name: 'rx_broadcast_packets' }, { reg: R.MPRC, name: 'rx_multicast_packets' },
+  { reg: R.GPTC, name: 'tx_good_packets_hw' }, { reg: R.GORCL, name: 'rx_good_bytes_hw', wide: true },
+  { reg: R.GOTCL, name: 'tx_good_bytes_hw', wide: true }, { reg: R.RNBC, name: 'rx_no_buffer_count' },
+  { reg: R.RUC, name: 'rx_undersize_errors' }, { reg: R.RFC, name: 'rx_fragment_errors' },
+  { reg: R.ROC, name: 'rx_oversize_errors' }, { reg: R.RJC, name: 'rx_jabber_errors' },
+  { reg: R.MGTPRC, name: 'rx_management_packets' }, { reg: R.MGTPDC, name: 'rx_management_dropped' },
+  { reg: R.MGTPTC, name: 'tx_management_packets' }, { reg: R.TORL, name: 'rx_total_bytes', wide: true },
+  { reg: R.TOTL, name: 'tx_total_bytes', wide: true }, { reg: R.TPR, name: 'rx_total_packets' },
+  { reg: R.TPT, name: 'tx_total_packets' }, { reg: R.PTC64, name: 'tx_size_64_packets' },
+  { reg: R.PTC127, name: 'tx_size_65_to_127_packets' }, { reg: R.PTC255, name: 'tx_size_128_to_255_packets' },
+  { reg: R.PTC511, name: 'tx_size_256_to_511_packets' }, { reg: R.PTC1023, name: 'tx_size_512_to_1023_packets' },
+  { reg: R.PTC1522, name: 'tx_size_1024_to_max_packets' }, { reg: R.MPTC, name: 'tx_multicast_packets' },
+  { reg: R.BPTC, name: 'tx_broadcast_packets' }, { reg: R.TSCTC, name: 'tx_tso_packets' },
+  { reg: R.TSCTFC, name: 'tx_tso_errors' }, { reg: R.IAC, name: 'interrupt_assert_count' },
+];
+
+/** RSS hash types -> MRQC field bits (the 82574 hashes IPv4, IPv6 and TCP; not UDP). */
+const MRQC_FIELDS: Array<[number, number]> = [
+  [RSS_IPV4, R.MRQC_IPV4], [RSS_NONFRAG_IPV4_TCP, R.MRQC_TCP_IPV4], [RSS_IPV6, R.MRQC_IPV6],
+  [RSS_NONFRAG_IPV6_TCP, R.MRQC_TCP_IPV6], [RSS_IPV6_EX, R.MRQC_IPV6_EX], [RSS_IPV6_TCP_EX, R.MRQC_TCP_IPV6_EX],
+];
+
+const TRAITS: FamilyTraits = {
+  driver: E1000E_DRIVER, rxCodec: 'ext-82574', txCodec: 'legacy', rxBufSize: 2048, maxRxPktLen: 9234,
+  retaSize: R.RETA_ENTRIES, hashKeySize: 40, flowTypeRssOffloads: MRQC_FIELDS.reduce((a, [hf]) => a | hf, 0),
+  rxOffloadCapa: RX_OFFLOAD_VLAN_STRIP | RX_OFFLOAD_CHECKSUM | RX_OFFLOAD_RSS_HASH | RX_OFFLOAD_SCATTER,
+  txOffloadCapa: TX_OFFLOAD_VLAN_INSERT | TX_OFFLOAD_MULTI_SEGS, maxMacAddrs: 16, speedCapa: [10, 100, 1000],
+  descMax: 4096, rxDescAlign: 8, statRegs: STAT_REGS, perQueueStart: false,
+};
+
+export class E1000ePort extends IntelPort {
+  constructor(name: string, dev: PciDeviceAccess, model: IntelDevice) {
+    super(name, dev, model, TRAITS, 0x10000);
+  }
+
+  /** Global reset (4.6.1 / 4.6.2): mask interrupts, quiesce DMA (GIO master disable), CTRL.RST, mask again. */
+  protected hwReset(): void {
+    const r = this.r;
+    r.wr(R.IMC, 0xffffffff);
+    r.wr(R.RCTL, 0);
+    r.wr(R.TCTL, R.TCTL_PSP);
+    r.rd(R.STATUS); // flush posted writes
+    sleepMs(10); // in-flight DMA lands
+    r.set(R.CTRL, R.CTRL_GIO_MASTER_DISABLE);
+    r.waitFor(R.STATUS, R.STATUS_GIO_MASTER_ENABLE, 0);
+    r.set(R.CTRL, R.CTRL_RST);
+    sleepMs(20); // RST self-clears within 1 ms; the NVM auto-load follows
+    r.waitFor(R.EECD, R.EECD_AUTO_RD, R.EECD_AUTO_RD, 10);
+    r.wr(R.IMC, 0xffffffff);
+    r.rd(R.ICR);
+  }
+
+  /** One NVM word through EERD; -1 on timeout. */
+  private eerd(word: number): number {
+    this.r.wr(R.EERD, (word << R.EERD_ADDR_SHIFT) | R.EERD_START);
+    if (!this.r.waitFor(R.EERD, R.EERD_DONE, R.EERD_DONE)) return -1;
+    return this.r.rd(R.EERD) >>> R.EERD_DATA_SHIFT;
+  }
+
+  /** MAC address from RAL0/RAH0 (loaded from the NVM at reset); from the NVM itself when RAH0.AV is clear. */
+  protected hwReadMac(): Uint8Array {
+    const hi = this.r.rd(R.RAH0);
+    const mac = macFromRar(this.r.rd(R.RAL0), hi);
+    if ((hi & R.RAH_AV) !== 0 && mac.some((b) => b !== 0)) return mac;
+    for (let w = 0; w < 3; w++) {
+      const v = this.eerd(w);
+      if (v < 0) throw new Error(`${E1000E_DRIVER} ${this.name}: no MAC address: RAH0.AV is clear and the NVM does not answer (EERD)`);
+      mac[w * 2] = v & 0xff;
+      mac[w * 2 + 1] = v >>> 8;
+    }
+    return mac;
+  }
+
+  /** Link by autonegotiation (no forced speed/duplex), set link up; empty multicast table; RAR0 valid. */
+  protected hwInit(): void {
+    const r = this.r;
+    const ctrl = r.rd(R.CTRL) & ~(R.CTRL_RST | R.CTRL_PHY_RST | R.CTRL_FRCSPD | R.CTRL_FRCDPX | R.CTRL_GIO_MASTER_DISABLE);
+    r.wr(R.CTRL, ctrl | R.CTRL_SLU);
+    r.wr(R.RCTL, 0);
+    r.wr(R.TCTL, R.TCTL_PSP);
+    for (let i = 0; i < R.MTA_COUNT; i++) r.wr(R.MTA + i * 4, 0);
+    this.hwMacFilter(0, this.mac);
+  }
+
+  protected rxRing(q: number): RingRegs {
+    return { bal: R.RDBAL(q), bah: R.RDBAH(q), len: R.RDLEN(q), head: R.RDH(q), tail: R.RDT(q) };
+  }
+
+  protected txRing(q: number): RingRegs {
+    return { bal: R.TDBAL(q), bah: R.TDBAH(q), len: R.TDLEN(q), head: R.TDH(q), tail: R.TDT(q) };
+  }
+
+  /** CTRL.VME strips tags on receive and is what lets TX descriptors insert them: one switch for both. */
+  protected override stripsVlan(q: number): boolean {
+    return this.vme() || super.stripsVlan(q);
+  }
+
+  private vme(): boolean {
+    const tx = this.conf.txmode?.offloads ?? 0;
+    return (this.rxOffloads() & RX_OFFLOAD_VLAN_STRIP) !== 0 || (tx & TX_OFFLOAD_VLAN_INSERT) !== 0;
+  }
+
+  private rctl(): number {
+    let v = R.RCTL_BAM | R.RCTL_SECRC | R.RCTL_BSIZE_2048 | R.RCTL_RDMTS_HALF;
+    if (this.mtu > 1500) v |= R.RCTL_LPE; // frames up to 9 KB, spanning 2048-byte buffers
+    if (this.promisc) v |= R.RCTL_UPE | R.RCTL_MPE;
+    if (this.allmulti) v |= R.RCTL_MPE;
+    return v;
+  }
+
+  /** Receiver off; extended descriptors (latched when RCTL.EN is next set); checksum, RSS and VLAN settings. */
+  protected hwRxConfigure(): void {
+    const r = this.r;
+    r.wr(R.RCTL, 0);
+    r.set(R.RFCTL, R.RFCTL_EXSTEN);
+    r.wr(R.RDTR, 0);
+    r.wr(R.RADV, 0);
+    const cksum = (this.rxOffloads() & RX_OFFLOAD_CHECKSUM) !== 0 ? R.RXCSUM_IPOFLD | R.RXCSUM_TUOFLD : 0;
+    r.wr(R.RXCSUM, cksum | (this.rssOn() ? R.RXCSUM_PCSD : 0));
+    this.hwRss();
+    if (this.vme()) r.set(R.CTRL, R.CTRL_VME);
+    else r.clear(R.CTRL, R.CTRL_VME);
+  }
+
+  protected hwRxQueueInit(q: number): void {
+    const { iova, nb } = this.rxRingOf(q);
+    this.programRing(this.rxRing(q), iova, nb);
+    this.r.wr(R.RXDCTL(q), R.RXDCTL_GRAN | (1 << 16));
+  }
+
+  protected hwRxEnable(): void {
+    this.r.wr(R.RCTL, this.rctl() | R.RCTL_EN);
+  }
+
+  protected hwRxDisable(): void {
+    this.r.clear(R.RCTL, R.RCTL_EN);
+    this.r.rd(R.STATUS);
+  }
+
+  protected hwRxConfigureMtu(): void {
+    const en = this.r.rd(R.RCTL) & R.RCTL_EN;
+    this.r.wr(R.RCTL, this.rctl() | en);
+  }
+
+  protected hwTxConfigure(): void {
+    this.r.wr(R.TCTL, R.TCTL_PSP);
+    this.r.wr(R.TIPG, R.TIPG_DEFAULT);
+  }
+
+  protected hwTxQueueInit(q: number): void {
+    const { iova, nb } = this.txRingOf(q);
+    this.programRing(this.txRing(q), iova, nb);
+    this.r.wr(R.TXDCTL(q), R.TXDCTL_DEFAULT);
+  }
+
+  protected hwTxEnable(): void {
+    this.r.wr(R.TCTL, R.TCTL_DEFAULT);
+  }
+
+  protected hwTxDisable(): void {
+    this.r.clear(R.TCTL, R.TCTL_EN);
+    this.r.rd(R.STATUS);
+  }
+
+  protected hwLink(): Link {
+    const s = this.r.rd(R.STATUS);
+    if ((s & R.STATUS_LU) === 0) return { up: false, speed: 0, fullDuplex: false, autoneg: true };
+    const sp = (s & R.STATUS_SPEED_MASK) >>> R.STATUS_SPEED_SHIFT;
+    return { up: true, speed: sp === 0 ? 10 : sp === 1 ? 100 : 1000, fullDuplex: (s & R.STATUS_FD) !== 0, autoneg: true };
+  }
+
+  protected hwRxModes(): void {
+    const v = this.r.rd(R.RCTL) & ~(R.RCTL_UPE | R.RCTL_MPE);
+    this.r.wr(R.RCTL, v | (this.promisc ? R.RCTL_UPE | R.RCTL_MPE : 0) | (this.allmulti ? R.RCTL_MPE : 0));
+  }
+
+  /** MRQC, RSSRK and RETA (the 82574 picks the queue from bit 7 of the entry). */
+  protected hwRss(): void {
+    const r = this.r;
+    if (!this.rssOn()) {
+      r.wr(R.MRQC, 0);
+      return;
+    }
+    for (let i = 0; i < 10; i++) {
+      const k = this.rssKey;
+      r.wr(R.RSSRK + i * 4, k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24));
+    }
+    for (let i = 0; i < R.RETA_ENTRIES / 4; i++) {
+      let v = 0;
+      for (let j = 0; j < 4; j++) v |= ((this.reta[i * 4 + j] & 1) << 7) << (j * 8);
+      r.wr(R.RETA + i * 4, v);
+    }
+    const fields = MRQC_FIELDS.reduce((a, [hf, bit]) => ((this.rssHf & hf) !== 0 ? a | bit : a), 0);
+    r.wr(R.MRQC, fields | R.MRQC_RSS_ENABLE);
+  }
+
+  protected hwMacFilter(index: number, mac: Uint8Array | null): void {
+    const [lo, hi] = mac ? rarFromMac(mac) : [0, 0];
+    this.r.wr(R.RAL0 + index * 8, lo);
+    this.r.wr(R.RAH0 + index * 8, mac ? hi | R.RAH_AV : 0);
+  }
+
+  protected hwStatsFrom(): HwStats {
+    const s = this.stats;
+    const gprc = s.get(R.GPRC);
+    const gptc = s.get(R.GPTC);
+    return {
+      ipackets: gprc,
+      opackets: gptc,
+      // the byte counters include the 4-byte FCS; ethdev counts frames without it
+      ibytes: Math.max(0, s.get(R.GORCL) - CRC_LEN * gprc),
+      obytes: Math.max(0, s.get(R.GOTCL) - CRC_LEN * gptc),
+      imissed: s.get(R.MPC),
+      ierrors: s.get(R.CRCERRS) + s.get(R.ALGNERRC) + s.get(R.RXERRC) + s.get(R.RLEC) + s.get(R.CEXTERR),
+      oerrors: s.get(R.ECOL) + s.get(R.LATECOL),
+    };
+  }
+
+  protected hwShutdown(): void {
+    const r = this.r;
+    r.wr(R.IMC, 0xffffffff);
+    r.wr(R.RCTL, 0);
+    r.wr(R.TCTL, R.TCTL_PSP);
+    r.set(R.CTRL, R.CTRL_RST);
+    sleepMs(10);
+    r.wr(R.IMC, 0xffffffff);
+  }
+}
+
+export const pmd = intelPmd(E1000E_DRIVER, import.meta.url, (bdf, dev, model) => new E1000ePort(bdf, dev, model));
