@@ -13,7 +13,10 @@ import { pmd as e1000ePmd } from '../src/pmd/intel/e1000e/e1000e.js';
 import { setPciAccessProvider } from '../src/pmd/pci/access.js';
 import * as R from '../src/pmd/intel/e1000e/regs.js';
 import type { Vfio } from '../src/vfio/index.js';
-import { E1000eSim, spyDoorbells, ERR_CE } from './helpers/e1000e-sim.js';
+import { E1000eSim, spyDoorbells, ERR_CE, ERR_IPE, ST_IPCS, ST_TCPCS, ST_UDPCS } from './helpers/e1000e-sim.js';
+import { WB_VP } from './helpers/intel-sim.js';
+import * as pktio from '../src/index.js';
+import * as mbuf from '../src/mempool/mbuf.js';
 
 // legacy TX descriptor command bits (82574 7.2.10.1), in w2
 const TXD_CMD_EOP = 1 << 24;
@@ -324,4 +327,119 @@ t.test('e1000e on a simulated 82574', async (t) => {
 t.test('probe without a PCI access provider says what to do', async (t) => {
   setPciAccessProvider(null);
   t.throws(() => e1000ePmd.probePci!(BDF, null as unknown as Vfio), /bind the device to vfio-pci/);
+});
+
+t.test('e1000e features: two queues with RSS, checksum status, VLAN, jumbo frames', async (t) => {
+  await ealInit(['--no-huge', '-m', '64', '-l', '0']);
+  t.teardown(ealCleanup);
+  const pool: Mempool = pktmbufPoolCreate('e1k_pool2', POOL_N, 32);
+  const sim = new E1000eSim('e1k_sim_bar2');
+  setPciAccessProvider((bdf) => sim.access(bdf));
+  t.teardown(() => setPciAccessProvider(null));
+  const port = ethDevAllocate(BDF, e1000ePmd.probePci!(BDF, null as unknown as Vfio), e1000ePmd);
+  const info = devInfoGet(port);
+  t.equal(info.maxRxQueues, 2, 'two queue pairs');
+  t.equal(info.retaSize, 128);
+  t.equal(info.hashKeySize, 40);
+  t.equal(info.flowTypeRssOffloads & pktio.RSS_NONFRAG_IPV4_UDP, 0, 'no UDP hashing on the 82574');
+  t.throws(() => devConfigure(port, 2, 2, { rxmode: { mqMode: 'rss' }, rxAdvConf: { rssConf: { hf: pktio.RSS_NONFRAG_IPV4_UDP } } }),
+    { message: /RSS hash types not supported: ipv4-udp/ });
+  devConfigure(port, 2, 2, {
+    rxmode: { mqMode: 'rss', maxRxPktLen: 9018, offloads: pktio.RX_OFFLOAD_CHECKSUM | pktio.RX_OFFLOAD_VLAN_STRIP },
+    rxAdvConf: { rssConf: { hf: pktio.RSS_IPV4 | pktio.RSS_NONFRAG_IPV4_TCP } },
+    txmode: { offloads: pktio.TX_OFFLOAD_VLAN_INSERT },
+  });
+  for (let q = 0; q < 2; q++) {
+    rxQueueSetup(port, q, NB, 0, null, pool);
+    txQueueSetup(port, q, NB, 0, null);
+  }
+  devStart(port);
+
+  t.test('registers', async (t) => {
+    t.equal(sim.get(R.MRQC), R.MRQC_RSS_ENABLE | R.MRQC_IPV4 | R.MRQC_TCP_IPV4, 'MRQC: RSS on IPv4 and TCP/IPv4');
+    t.ok(sim.get(R.RXCSUM) & R.RXCSUM_PCSD, 'RXCSUM.PCSD: the write-back carries the hash');
+    t.equal(sim.get(R.RXCSUM) & (R.RXCSUM_IPOFLD | R.RXCSUM_TUOFLD), R.RXCSUM_IPOFLD | R.RXCSUM_TUOFLD, 'checksum offload on');
+    t.equal(sim.get(R.RSSRK), 0xda565a6d, 'key byte 0 in the low byte of RSSRK0');
+    t.equal(sim.get(R.RETA), 0x80008000, 'RETA: queue in bit 7 of each entry, 0,1,0,1...');
+    t.ok(sim.get(R.CTRL) & R.CTRL_VME, 'CTRL.VME for VLAN strip and insert');
+    t.ok(sim.get(R.RCTL) & R.RCTL_LPE, 'long packets for a 9018-byte maximum');
+    t.equal(sim.get(R.RDT(1)), NB - 1, 'queue 1 armed');
+    t.equal(sim.get(R.TDLEN(1)), NB * 16, 'TX queue 1 programmed');
+    const reta = pktio.retaQuery(port);
+    t.same(reta.slice(0, 4), [0, 1, 0, 1]);
+    pktio.retaUpdate(port, reta.map(() => 1), (i) => i < 4);
+    t.equal(sim.get(R.RETA), 0x80808080, 'retaUpdate rewrites the table');
+    pktio.retaUpdate(port, reta);
+    t.throws(() => pktio.retaUpdate(port, reta.map(() => 2)), { message: 'port 0: RETA entry 0 names RX queue 2; 2 RX queue(s) are configured' });
+    t.equal(pktio.rssHashConfGet(port).hf, pktio.RSS_IPV4 | pktio.RSS_NONFRAG_IPV4_TCP);
+    t.throws(() => pktio.rxQueueStop(port, 1), { message: /rxQueueStop is not supported by net_e1000e \(the 82574L has no per-queue enable\)/ });
+  });
+
+  t.test('queue 1 receives, with hash, checksum flags and the stripped tag', async (t) => {
+    const ok = sim.deliver(frame(100, 1), { status: ST_IPCS | ST_TCPCS | WB_VP, w0: 1, hash: 0x12345678, vlan: 0x0064 }, 1);
+    t.ok(ok);
+    sim.deliver(frame(100, 2), { status: ST_IPCS | ST_UDPCS | ERR_IPE }, 1);
+    const m = new Uint32Array(8);
+    t.equal(rxBurst(port, 0, m, 8), 0, 'nothing on queue 0');
+    t.equal(rxBurst(port, 1, m, 8), 2, 'two on queue 1');
+    t.equal(mbuf.rssHash(m[0]), 0x12345678, 'RSS hash');
+    const f0 = mbuf.olFlags(m[0]);
+    t.ok(f0 & mbuf.RX_RSS_HASH, 'RX_RSS_HASH');
+    t.ok(f0 & mbuf.RX_IP_CKSUM_GOOD && f0 & mbuf.RX_L4_CKSUM_GOOD, 'IP and L4 checksums good');
+    t.ok(f0 & mbuf.RX_VLAN_STRIPPED, 'VLAN stripped');
+    t.equal(mbuf.vlanTci(m[0]), 100, 'the TCI in the mbuf');
+    const f1 = mbuf.olFlags(m[1]);
+    t.ok(f1 & mbuf.RX_IP_CKSUM_BAD, 'bad IP checksum flagged');
+    t.ok(f1 & mbuf.RX_L4_CKSUM_GOOD, 'UDP checksum good');
+    t.equal(f1 & mbuf.RX_RSS_HASH, 0, 'no hash when the write-back has no RSS type');
+    t.equal(statsGet(port).qIpackets[1], 2, 'counted on queue 1');
+    pktmbufFreeBulk(m, 2, 0);
+  });
+
+  t.test('a 9018-byte frame arrives as a chain of 2048-byte buffers', async (t) => {
+    const big = frame(9018, 7);
+    t.ok(sim.deliver(big, {}, 0));
+    const m = new Uint32Array(8);
+    t.equal(rxBurst(port, 0, m, 8), 1, 'one packet');
+    t.equal(pktLen(m[0]), 9018);
+    t.equal(mbuf.nbSegs(m[0]), 5, 'five segments');
+    t.same(packetBytes(m[0]), big, 'contents intact');
+    t.equal(txBurst(port, 1, m, 1, 0), 1, 'sent back as a chain');
+    const sent = sim.stepTx(1);
+    t.equal(sent.length, 1);
+    t.same(sent[0].bytes, big, 'the model sent the same 9018 bytes');
+  });
+
+  t.test('a frame split across two bursts waits for its last buffer', async (t) => {
+    const big = frame(5000, 9);
+    t.ok(sim.deliver(big, {}, 0));
+    const m = new Uint32Array(8);
+    t.equal(rxBurst(port, 0, m, 2), 0, 'two of three descriptors: no packet yet');
+    t.equal(rxBurst(port, 0, m, 8), 1, 'the last one completes it');
+    t.same(packetBytes(m[0]), big);
+    pktmbufFreeBulk(m, 1, 0);
+  });
+
+  t.test('TX VLAN insert', async (t) => {
+    const m = new Uint32Array(1);
+    t.ok(pktmbufAllocBulk(pool, m, 1, 0));
+    append(m[0], 60);
+    writeData(m[0], frame(60, 3));
+    mbuf.setOlFlags(m[0], mbuf.TX_VLAN);
+    mbuf.setVlanTci(m[0], 0x0123);
+    t.equal(txBurst(port, 0, m, 1, 0), 1);
+    const sent = sim.stepTx(0);
+    t.equal(sent[0].vlan, 0x123, 'tag from the special field');
+    t.same(sent[0].bytes.subarray(12, 16), [0x81, 0x00, 0x01, 0x23], 'inserted after the MACs');
+  });
+
+  t.test('stop returns every mbuf (both queues)', async (t) => {
+    sim.deliver(frame(3000, 1), {}, 1);
+    const m = new Uint32Array(4);
+    t.equal(rxBurst(port, 1, m, 1), 0, 'a half-received frame is held');
+    devStop(port);
+    t.equal(pool.availCount(), POOL_N, 'all back, the half frame included');
+    devClose(port);
+    t.notOk(sim.busMaster);
+  });
 });
