@@ -8,7 +8,7 @@
 //   devbind --unbind BDF...                unbind from the current driver
 //   devbind --force ...                    also touch devices whose interface is up and has routes
 //
-// Run: node dist/bin/devbind.js ... (after npm run build), or npx tsx bin/devbind.ts ...
+// Run: npx pktio-devbind ... (in this checkout, or in a project that installed pktio), or node dist/bin/devbind.js ...
 // Exit status: 0 ok, 1 error (the message says what to do). Loads no modules itself.
 import { existsSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -17,6 +17,7 @@ import {
   DEFAULT_SYSFS_ROOT, PciError, hex4, isActive, isNetworkDevice, parsePciAddress, pciDeviceDir, readPciDevice, scanPci,
   type PciDevice, type PciScanOptions,
 } from '../src/eal/pci.js';
+import { commandName } from '../src/eal/command.js';
 
 export class DevbindError extends Error {
   constructor(msg: string) {
@@ -66,9 +67,9 @@ export function resolveDevice(name: string, opts: PciScanOptions = {}): PciDevic
   try {
     parsePciAddress(name);
   } catch (e) {
-    throw new DevbindError(`${(e as Error).message}, or the name of a kernel network interface (see devbind --status)`);
+    throw new DevbindError(`${(e as Error).message}, or the name of a kernel network interface (see ${prog()} --status)`);
   }
-  throw new DevbindError(`unknown device '${name}'`);
+  throw new DevbindError(`unknown device '${name}': give a PCI address or an interface name that ${prog()} --status lists`);
 }
 
 function refuseActive(d: PciDevice, what: string, force: boolean): void {
@@ -82,7 +83,7 @@ function refuseActive(d: PciDevice, what: string, force: boolean): void {
 /** Binds `addr` to `driver` (driver_override, unbind, drivers_probe). Returns a one-line report. */
 export function bindDevice(addr: string, driver: string, opts: DevbindOptions = {}): string {
   const root = opts.sysfsRoot ?? DEFAULT_SYSFS_ROOT;
-  if (!/^[\w.-]+$/.test(driver)) throw new DevbindError(`bad driver name '${driver}'`);
+  if (!/^[\w.-]+$/.test(driver)) throw new DevbindError(`bad driver name '${driver}': e.g. vfio-pci, or a kernel driver such as e1000e`);
   const d = resolveDevice(addr, opts);
   const drvDir = join(root, 'bus/pci/drivers', driver);
   if (!existsSync(drvDir)) {
@@ -157,8 +158,22 @@ export function statusReport(opts: PciScanOptions = {}): string {
   return out.join('\n');
 }
 
+function isMain(): boolean {
+  if (!process.argv[1]) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+}
+
+/** How to run this tool again, as the user ran it (npx pktio-devbind, node dist/bin/devbind.js, ...). */
+function prog(): string {
+  return isMain() ? commandName('pktio-devbind') : 'pktio-devbind';
+}
+
 export function usage(): string {
-  return `Usage: devbind [--force] --status | --bind DRIVER DEVICE... | --unbind DEVICE...
+  return `Usage: ${prog()} [--force] --status | --bind DRIVER DEVICE... | --unbind DEVICE...
 
   -s, --status          show network devices by driver (vfio-pci / kernel / none); *Active* = up with routes
   -b, --bind DRIVER     bind DEVICEs to DRIVER (vfio-pci, or a kernel driver such as e1000e)
@@ -211,20 +226,11 @@ export function devbind(argv: readonly string[], opts: DevbindOptions & { out?: 
     return 0;
   } catch (e) {
     if (e instanceof DevbindError) {
-      err(`devbind: ${e.message}`);
+      err(`${prog()}: ${e.message}`);
       if (/nothing to do|unknown option|only one of/.test(e.message)) err(usage());
       return 1;
     }
     throw e;
-  }
-}
-
-function isMain(): boolean {
-  if (!process.argv[1]) return false;
-  try {
-    return import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
   }
 }
 

@@ -5,13 +5,34 @@
 //   pktio-hugepages --setup 256M [--mount DIR] [--pagesize 2M]   reserve enough pages and mount hugetlbfs
 //   pktio-hugepages --reserve 512M [--pagesize 2M]                 only set the number of pages
 //   pktio-hugepages --mount DIR | --unmount DIR | --clear
+//
+// Run: npx pktio-hugepages ... (in this checkout, or in a project that installed pktio), or node dist/bin/hugepages.js
 import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { commandName } from '../src/eal/command.js';
 
-const USAGE = `usage: pktio-hugepages [--show] [--setup SIZE] [--reserve SIZE] [--mount DIR] [--unmount DIR] [--clear] [--pagesize 2M|1G]
-  SIZE: bytes with a K, M or G suffix (e.g. 256M); the default mount point is /dev/hugepages`;
+const isMain = (() => {
+  try {
+    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+  } catch {
+    return false;
+  }
+})();
+/** How to run this tool again, as the user ran it (npx pktio-hugepages, node dist/bin/hugepages.js, ...). */
+const PROG = isMain ? commandName('pktio-hugepages') : 'pktio-hugepages';
+
+export function usage(): string {
+  return `usage: ${PROG} [--show] [--setup SIZE] [--reserve SIZE] [--mount DIR] [--unmount DIR] [--clear] [--pagesize 2M|1G]
+  --show            hugepages reserved and free per page size, and the hugetlbfs mounts
+  --setup SIZE      reserve SIZE of hugepages and mount hugetlbfs on /dev/hugepages if none is mounted
+  --reserve SIZE    only set the number of hugepages
+  --mount DIR       mount hugetlbfs on DIR          --unmount DIR   unmount it
+  --clear           give every hugepage of the page size back to the kernel
+  --pagesize SIZE   2M (default) or 1G
+  SIZE: bytes with a K, M or G suffix, e.g. 256M. Reserving and mounting need root.`;
+}
 
 export interface HugeOpts {
   sysRoot?: string;
@@ -19,6 +40,7 @@ export interface HugeOpts {
   /** runs mount/umount; tests replace it */
   run?: (cmd: string, args: string[]) => { status: number | null; stderr: string };
   out?: (s: string) => void;
+  err?: (s: string) => void;
 }
 
 export function parseSize(s: string): number {
@@ -64,7 +86,10 @@ export function show(o: HugeOpts = {}): string {
 export function reserve(bytes: number, pageSize: number, o: HugeOpts = {}): number {
   const pages = Math.ceil(bytes / pageSize);
   const f = `${dir(o, pageSize)}/nr_hugepages`;
-  if (!fs.existsSync(f)) throw new Error(`this kernel has no ${pageSize / 1048576} MiB hugepages (${f} is missing)`);
+  if (!fs.existsSync(f)) {
+    throw new Error(`this kernel has no ${pageSize / 1048576} MiB hugepages (${f} is missing)` +
+      (pageSize !== 2 * 1048576 ? ': use --pagesize 2M' : ''));
+  }
   try {
     fs.writeFileSync(f, String(pages));
   } catch (e) {
@@ -95,10 +120,12 @@ export function unmount(path: string, o: HugeOpts = {}): void {
 
 export function main(argv: readonly string[], o: HugeOpts = {}): number {
   const out = o.out ?? ((s: string) => process.stdout.write(s + '\n'));
+  const err = o.err ?? ((s: string) => process.stderr.write(s + '\n'));
   let pageSize = 2 * 1048576;
   const acts: Array<() => void> = [];
+  let parsing = true;
   try {
-    if (argv.length === 0) throw new Error('nothing to do');
+    if (argv.length === 0) throw new Error('nothing to do: give --show, --setup SIZE, --reserve SIZE, --mount DIR, --unmount DIR or --clear');
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i];
       const val = () => {
@@ -133,22 +160,25 @@ export function main(argv: readonly string[], o: HugeOpts = {}): number {
         }
         case '--unmount': case '-u': {
           const d = val();
-          acts.push(() => unmount(d, o));
+          acts.push(() => {
+            unmount(d, o);
+            out(`unmounted ${d}`);
+          });
           break;
         }
         case '--clear': case '-c': acts.push(() => out(`reserved ${reserve(0, pageSize, o)} pages`)); break;
-        case '-h': case '--help': out(USAGE); return 0;
+        case '-h': case '--help': out(usage()); return 0;
         default: throw new Error(`unknown option '${a}'`);
       }
     }
+    parsing = false;
     for (const f of acts) f();
     return 0;
   } catch (e) {
-    process.stderr.write(`pktio-hugepages: ${(e as Error).message}\n${USAGE}\n`);
+    // a bad command line gets the usage; a failed action only its one line
+    err(`${PROG}: ${(e as Error).message}${parsing ? `\n${usage()}` : ''}`);
     return 1;
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  process.exitCode = main(process.argv.slice(2));
-}
+if (isMain) process.exitCode = main(process.argv.slice(2));

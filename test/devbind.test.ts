@@ -109,7 +109,7 @@ t.test('vfio-pci not loaded, no IOMMU group, bad input', async (t) => {
   t.match(r.err, /or the name of a kernel network interface/);
   r = run([], o);
   t.equal(r.rc, 1);
-  t.match(r.err, /nothing to do[\s\S]*Usage: devbind/);
+  t.match(r.err, /nothing to do[\s\S]*Usage: pktio-devbind/);
   r = run(['--bind'], o);
   t.match(r.err, /--bind needs a driver name/);
   r = run(['--bind', 'vfio-pci'], o);
@@ -120,7 +120,7 @@ t.test('vfio-pci not loaded, no IOMMU group, bad input', async (t) => {
   t.match(r.err, /unknown option '--frobnicate'/);
   r = run(['--help'], o);
   t.equal(r.rc, 0);
-  t.match(r.out, /Usage: devbind/);
+  t.match(r.out, /Usage: pktio-devbind/);
 });
 
 t.test('the CLI runs through tsx (read-only --status of this machine, exit codes)', async (t) => {

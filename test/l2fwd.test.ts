@@ -22,15 +22,15 @@ t.test('parseL2fwdArgs', async (t) => {
   t.same(parseL2fwdArgs(['--portmap', '( 1 , 0 ), (0,1)']).portmap, [[1, 0], [0, 1]]);
   t.equal(parseL2fwdArgs(['--duration=2']).duration, 2);
   const bad: Array<[string[], string]> = [
-    [['-p', '0'], "invalid portmask '0'"],
-    [['-p', 'xyz'], "invalid portmask 'xyz'"],
-    [['-q', '0'], "invalid queue number '0': 1..16"],
-    [['-q', '17'], "invalid queue number '17': 1..16"],
-    [['-T', '-1'], "invalid timer period '-1'"],
-    [['-T', '86401'], "invalid timer period '86401'"],
+    [['-p', '0'], "invalid portmask '0': expected a non-zero hexadecimal bitmask of ports, e.g. 0x3 for ports 0 and 1"],
+    [['-p', 'xyz'], "invalid portmask 'xyz': expected a non-zero hexadecimal bitmask of ports, e.g. 0x3 for ports 0 and 1"],
+    [['-q', '0'], "invalid -q '0': the number of RX ports per lcore, 1 to 16"],
+    [['-q', '17'], "invalid -q '17': the number of RX ports per lcore, 1 to 16"],
+    [['-T', '-1'], "invalid timer period '-1': seconds from 0 (no statistics) to 86400"],
+    [['-T', '86401'], "invalid timer period '86401': seconds from 0 (no statistics) to 86400"],
     [['--portmap=(0,1)x'], "invalid portmap '(0,1)x': expected (rx,tx),(rx,tx)"],
     [['--portmap', '0,1'], "invalid portmap '0,1': expected (rx,tx),(rx,tx)"],
-    [['--duration', 'soon'], "invalid duration 'soon'"],
+    [['--duration', 'soon'], "invalid duration 'soon': seconds, e.g. 10 or 0.5 (0: until SIGINT)"],
     [['--bogus'], "unknown option '--bogus'"],
     [['-p'], 'option -p needs a value'],
     [['-q'], 'option -q needs a value'],
@@ -46,13 +46,17 @@ t.test('pairPorts', async (t) => {
   };
   t.same(pairPorts([0, 1, 2, 3], null), expect({ 0: 1, 1: 0, 2: 3, 3: 2 }), 'consecutive ports pair up');
   t.same(pairPorts([1, 4], null), expect({ 1: 4, 4: 1 }));
-  t.throws(() => pairPorts([0, 1, 2], null), { message: 'the number of enabled ports is odd (0,1,2): use an even number or --portmap' });
+  t.throws(() => pairPorts([0, 1, 2], null), {
+    message: 'l2fwd forwards between pairs of ports and 3 ports (0,1,2) are enabled: enable an even number of ports (--vdev, -a, -p) ' +
+      'or pair them with --portmap, e.g. --portmap="(0,0)"',
+  });
+  t.throws(() => pairPorts([2], null), { message: /and only port 2 is enabled: .* e\.g\. --portmap="\(2,2\)"$/ }, 'one port: says which');
   t.same(pairPorts([0, 1], [[0, 1]]), expect({ 0: 1, 1: 0 }), 'the reverse direction is implied');
   t.same(pairPorts([0, 1, 2], [[0, 1], [1, 2], [2, 0]]), expect({ 0: 1, 1: 2, 2: 0 }), 'a cycle');
   t.same(pairPorts([0], [[0, 0]]), expect({ 0: 0 }), 'a port to itself');
-  t.throws(() => pairPorts([0, 1], [[0, 5]]), { constructor: UsageError, message: 'portmap (0,5) names a port that is not enabled' });
-  t.throws(() => pairPorts([0, 1], [[0, 1], [0, 1]]), { message: 'port 0 is mapped twice' });
-  t.throws(() => pairPorts([0, 1, 2], [[0, 1]]), { message: 'port 2 is enabled but not in the portmap' });
+  t.throws(() => pairPorts([0, 1], [[0, 5]]), { constructor: UsageError, message: 'portmap (0,5) names a port that is not enabled (enabled: 2 ports (0,1))' });
+  t.throws(() => pairPorts([0, 1], [[0, 1], [0, 1]]), { message: 'port 0 is the RX port of two --portmap pairs: give each port once as RX' });
+  t.throws(() => pairPorts([0, 1, 2], [[0, 1]]), { message: 'port 2 is enabled but not in the portmap: add a pair for it, or leave it out of -p' });
 });
 
 interface Run { code: number | null; signal: string | null; stdout: string; stderr: string }
@@ -121,10 +125,36 @@ t.test('the compiled example', async (t) => {
     t.notMatch(r.stderr, /mbufs were not returned/);
   });
 
+  t.test('one port with the suggested --portmap="(0,0)" forwards to itself', async (t) => {
+    const r = await run(['--no-pci', '--no-huge', '-m', '64', '-l', lcores, '--vdev', 'net_null0', '--',
+      '-T', '0', '--portmap=(0,0)', '--duration', '1']);
+    t.equal(r.code, 0, r.stderr.slice(0, 500));
+    t.match(r.stdout, /Lcore \d+: RX port 0 TX port 0/);
+    t.ok(lastNumber(r.stdout, 'Total packets sent') > 0);
+  });
+
+  t.test('logs on stderr: readable lines by default, only JSON lines with --log-format json', async (t) => {
+    const base = ['--no-pci', '--no-huge', '-m', '64', '-l', lcores, '--vdev', 'net_null0', '--vdev', 'net_null1'];
+    let r = await run([...base, '--', '-q', '2', '-T', '0', '--duration', '0.5']);
+    t.equal(r.code, 0, r.stderr.slice(0, 500));
+    let lines = r.stderr.split('\n').filter((l) => l);
+    t.ok(lines.some((l) => /^EAL: EAL initialised lcores=\[\d+,\d+\] /.test(l)), r.stderr);
+    t.ok(lines.some((l) => /^ETHDEV: port allocated port=0 .*net_null0/.test(l)), 'ethdev line');
+    for (const l of lines) t.match(l, /^[A-Z][A-Z0-9._]*: \S/, `readable: ${l}`);
+    r = await run([...base, '--log-format', 'json', '--', '-q', '2', '-T', '0', '--duration', '0.5']);
+    t.equal(r.code, 0, r.stderr.slice(0, 500));
+    lines = r.stderr.split('\n').filter((l) => l);
+    t.ok(lines.length >= 3);
+    for (const l of lines) t.doesNotThrow(() => JSON.parse(l), `JSON: ${l}`);
+    t.match(JSON.parse(lines.find((l) => l.includes('EAL initialised'))!), { level: 30, c: 'eal', msg: 'EAL initialised' });
+    t.match(r.stdout, /Bye\.\.\./, 'the statistics stay on stdout');
+  });
+
   t.test('-h prints the EAL and l2fwd usage', async (t) => {
     const r = await run(['-h']);
     t.equal(r.code, 0);
-    t.match(r.stdout, /Usage: app \[EAL options\] -- \[application options\]/);
+    t.match(r.stdout, /Usage: node dist\/examples\/l2fwd\/main\.js \[EAL options\] -- \[application options\]/, 'names the command as it was run');
+    t.match(r.stdout, /\nnode dist\/examples\/l2fwd\/main\.js \[EAL options\] -- \[-p PORTMASK\]/);
     t.match(r.stdout, /-p PORTMASK: hexadecimal bitmask of ports to use/);
   });
 
@@ -134,7 +164,7 @@ t.test('the compiled example', async (t) => {
       [['-p', '0'], "l2fwd: invalid portmask '0'"],
       [['--bogus'], "l2fwd: unknown option '--bogus'"],
       [['-p', '0x4'], 'l2fwd: portmask names port(s) 2 that do not exist (ports: 0,1)'],
-      [['--portmap=(0,3)'], 'l2fwd: portmap (0,3) names a port that is not enabled'],
+      [['--portmap=(0,3)'], 'l2fwd: portmap (0,3) names a port that is not enabled (enabled: 2 ports (0,1))'],
     ] as Array<[string[], string]>) {
       const r = await run([...one, '--vdev', 'net_null0', '--vdev', 'net_null1', '--', ...app]);
       t.equal(r.code, 1, app.join(' '));
@@ -147,7 +177,8 @@ t.test('the compiled example', async (t) => {
   t.test('setup errors: exit 1 with a clear message', async (t) => {
     let r = await run([...one, '--vdev', 'net_null0']);
     t.equal(r.code, 1);
-    t.match(r.stderr, /the number of enabled ports is odd \(0\): use an even number or --portmap/);
+    t.match(r.stderr, /l2fwd forwards between pairs of ports and only port 0 is enabled: enable an even number of ports/);
+    t.match(r.stderr, /or pair them with --portmap, e\.g\. --portmap="\(0,0\)"\n/);
     r = await run([...one]);
     t.equal(r.code, 1);
     t.match(r.stderr, /no Ethernet ports: add some with --vdev/);
@@ -157,6 +188,6 @@ t.test('the compiled example', async (t) => {
     r = await run(['--bogus-eal']);
     t.equal(r.code, 1);
     t.match(r.stderr, /^EAL: unknown EAL option '--bogus-eal'/);
-    t.match(r.stderr, /Usage: app \[EAL options\]/);
+    t.match(r.stderr, /Usage: node dist\/examples\/l2fwd\/main\.js \[EAL options\]/);
   });
 });

@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 // l2fwd: DPDK's layer-2 forwarding sample, on pktio.
 //
 //   node dist/examples/l2fwd/main.js [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD]
 //        [--[no-]mac-updating] [--portmap="(0,1),(2,3)"] [--duration SECONDS]
+//   npx pktio-l2fwd ...   (the same, where pktio is installed as a package)
 //
 // Each RX port is paired with a TX port (0<->1, 2<->3, ... or --portmap). Worker lcores forward; the main lcore
 // prints statistics every PERIOD seconds and stops everything cleanly on SIGINT/SIGTERM. Unlike DPDK, the main
@@ -19,7 +21,8 @@ interface L2fwdOpts {
   duration: number;
 }
 
-const USAGE = `l2fwd [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"]
+function usage(): string {
+  return `${pktio.commandName('l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--duration SECONDS]
   -p PORTMASK: hexadecimal bitmask of ports to use (default: every port)
   -P: enable promiscuous mode
   -q NQ: number of RX ports per lcore (default 1)
@@ -27,6 +30,7 @@ const USAGE = `l2fwd [EAL options] -- -p PORTMASK [-P] [-q NQ] [-T PERIOD] [--[n
   --[no-]mac-updating: rewrite MAC addresses (default) or forward frames unchanged
   --portmap: pairs of ports (RX,TX), e.g. --portmap="(0,1),(1,0)"
   --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)`;
+}
 
 export class UsageError extends Error {}
 
@@ -47,20 +51,22 @@ export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
     switch (a) {
       case '-p': {
         const x = val();
-        if (!/^(0x)?[0-9a-fA-F]+$/.test(x) || parseInt(x, 16) === 0) throw new UsageError(`invalid portmask '${x}'`);
+        if (!/^(0x)?[0-9a-fA-F]+$/.test(x) || parseInt(x, 16) === 0) {
+          throw new UsageError(`invalid portmask '${x}': expected a non-zero hexadecimal bitmask of ports, e.g. 0x3 for ports 0 and 1`);
+        }
         o.portmask = parseInt(x, 16);
         break;
       }
       case '-P': o.promisc = true; break;
       case '-q': {
         const x = val();
-        if (!/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 16) throw new UsageError(`invalid queue number '${x}': 1..16`);
+        if (!/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 16) throw new UsageError(`invalid -q '${x}': the number of RX ports per lcore, 1 to 16`);
         o.rxPerLcore = Number(x);
         break;
       }
       case '-T': {
         const x = val();
-        if (!/^\d+$/.test(x) || Number(x) > 86400) throw new UsageError(`invalid timer period '${x}'`);
+        if (!/^\d+$/.test(x) || Number(x) > 86400) throw new UsageError(`invalid timer period '${x}': seconds from 0 (no statistics) to 86400`);
         o.period = Number(x);
         break;
       }
@@ -82,7 +88,7 @@ export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
       }
       case '--duration': {
         const x = val();
-        if (!/^\d+(\.\d+)?$/.test(x)) throw new UsageError(`invalid duration '${x}'`);
+        if (!/^\d+(\.\d+)?$/.test(x)) throw new UsageError(`invalid duration '${x}': seconds, e.g. 10 or 0.5 (0: until SIGINT)`);
         o.duration = Number(x);
         break;
       }
@@ -92,20 +98,32 @@ export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
   return o;
 }
 
+/** "port 0" or "3 ports (0,1,2)" */
+function portList(ports: number[]): string {
+  return ports.length === 1 ? `only port ${ports[0]}` : `${ports.length} ports (${ports.join(',')})`;
+}
+
 /** Pairs ports: explicit portmap, else consecutive enabled ports. Returns dst by port id. */
 export function pairPorts(enabled: number[], portmap: Array<[number, number]> | null): number[] {
   const dst: number[] = new Array(MAX_PORTS).fill(-1);
   if (portmap) {
     for (const [a, b] of portmap) {
-      if (!enabled.includes(a) || !enabled.includes(b)) throw new UsageError(`portmap (${a},${b}) names a port that is not enabled`);
-      if (dst[a] >= 0) throw new UsageError(`port ${a} is mapped twice`);
+      if (!enabled.includes(a) || !enabled.includes(b)) {
+        throw new UsageError(`portmap (${a},${b}) names a port that is not enabled (enabled: ${portList(enabled)})`);
+      }
+      if (dst[a] >= 0) throw new UsageError(`port ${a} is the RX port of two --portmap pairs: give each port once as RX`);
       dst[a] = b;
       if (dst[b] < 0 && !portmap.some(([x]) => x === b)) dst[b] = a;
     }
-    for (const p of enabled) if (dst[p] < 0) throw new UsageError(`port ${p} is enabled but not in the portmap`);
+    for (const p of enabled) {
+      if (dst[p] < 0) throw new UsageError(`port ${p} is enabled but not in the portmap: add a pair for it, or leave it out of -p`);
+    }
     return dst;
   }
-  if (enabled.length % 2 !== 0) throw new UsageError(`the number of enabled ports is odd (${enabled.join(',')}): use an even number or --portmap`);
+  if (enabled.length % 2 !== 0) {
+    throw new UsageError(`l2fwd forwards between pairs of ports and ${portList(enabled)} ${enabled.length === 1 ? 'is' : 'are'} enabled: ` +
+      `enable an even number of ports (--vdev, -a, -p) or pair them with --portmap, e.g. --portmap="(${enabled[0]},${enabled[0]})"`);
+  }
   for (let i = 0; i < enabled.length; i += 2) {
     dst[enabled[i]] = enabled[i + 1];
     dst[enabled[i + 1]] = enabled[i];
@@ -152,7 +170,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (init.config.help) {
-    process.stdout.write(`\n${USAGE}\n`);
+    process.stdout.write(`\n${usage()}\n`);
     return 0;
   }
   let o: L2fwdOpts;
@@ -169,7 +187,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     dst = pairPorts(enabled, o.portmap);
   } catch (e) {
-    process.stderr.write(`l2fwd: ${(e as Error).message}\n\n${USAGE}\n`);
+    process.stderr.write(`l2fwd: ${(e as Error).message}\n\n${usage()}\n`);
     await pktio.cleanup();
     return 1;
   }
@@ -236,7 +254,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     try {
       await pktio.waitLcore(l);
     } catch (e) {
-      process.stderr.write(`lcore ${l}: ${(e as Error).message}\n`);
+      pktio.log('l2fwd').error({ lcore: l }, `forwarding stopped: ${(e as Error).message}`);
       pktio.requestQuit();
       rc = 1;
     }
@@ -251,7 +269,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(' Done\n');
   }
   const lost = pool.size - pool.availCount();
-  if (lost !== 0) process.stderr.write(`l2fwd: ${lost} mbufs were not returned to the pool\n`);
+  if (lost !== 0) pktio.log('l2fwd').error({ pool: pool.name, lost }, `${lost} mbufs were not returned to the pool`);
   process.off('SIGINT', onSig);
   process.off('SIGTERM', onSig);
   await pktio.cleanup();

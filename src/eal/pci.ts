@@ -197,7 +197,7 @@ export function readPciDevice(addr: string, opts: PciScanOptions = {}): PciDevic
   const bdf = parsePciAddress(addr);
   const dir = pciDeviceDir(bdf, opts.sysfsRoot);
   if (!existsSync(dir)) {
-    throw new PciError(`no PCI device ${bdf} (${dir} does not exist): list the devices with 'devbind --status' or lspci -D`);
+    throw new PciError(`no PCI device ${bdf} (${dir} does not exist): list the devices with 'npx pktio-devbind --status' or lspci -D`);
   }
   return readDevice(dir, bdf, routedInterfaces(opts.routePath));
 }

@@ -57,7 +57,7 @@ export function noIommuDisabledError(bdf: string, sysfsRoot: string): VfioError 
   const how = param === null && vfioLoaded
     ? `this kernel's vfio module has no no-IOMMU support (built without CONFIG_VFIO_NOIOMMU); use a kernel that has it, or boot with the IOMMU on (intel_iommu=on / amd_iommu=on)`
     : `enable VFIO's no-IOMMU mode with 'modprobe vfio enable_unsafe_noiommu_mode=1' (or, when vfio is already loaded, ` +
-      `'echo Y > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode'), bind again with 'devbind --bind vfio-pci ${bdf}' ` +
+      `'echo Y > /sys/module/vfio/parameters/enable_unsafe_noiommu_mode'), bind again with 'npx pktio-devbind --bind vfio-pci ${bdf}' ` +
       `and run with --vfio-noiommu; or boot with the IOMMU on (intel_iommu=on / amd_iommu=on)`;
   return new VfioError('NOIOMMU_DISABLED',
     `${bdf} has no IOMMU group (no IOMMU protects it) and VFIO no-IOMMU mode is off: ${how}`);
@@ -80,7 +80,7 @@ export function notViableError(bdf: string, group: number, sysfsRoot: string): V
   const list = others.length > 0
     ? others.map((m) => `${m.bdf} (driver ${m.driver})`).join(', ')
     : 'a device the kernel still uses';
-  const fix = others.length > 0 ? `devbind --bind vfio-pci ${others.map((m) => m.bdf).join(' ')}` : 'devbind --status';
+  const fix = others.length > 0 ? `npx pktio-devbind --bind vfio-pci ${others.map((m) => m.bdf).join(' ')}` : 'npx pktio-devbind --status';
   return new VfioError('NOT_VIABLE',
     `IOMMU group ${group} of ${bdf} is not viable: every device in a group must be bound to vfio-pci or have no driver, ` +
     `but the group also holds ${list}. Bind them to vfio-pci too (${fix}) or move ${bdf} to another slot`);
@@ -115,7 +115,7 @@ export function planDevice(addr: string, p: VfioPaths): DevicePlan {
   if (!existsSync(join(p.devRoot, 'vfio'))) {
     throw new VfioError('NO_VFIO',
       `no ${join(p.devRoot, 'vfio')}: the VFIO modules are not loaded. Load vfio-pci: modprobe vfio-pci, ` +
-      `then bind the device: devbind --bind vfio-pci ${bdf}`);
+      `then bind the device: npx pktio-devbind --bind vfio-pci ${bdf}`);
   }
   const noGroupNoNoIommu = pci.iommuGroup === null && noIommuParam(p.sysfsRoot) !== 'Y';
   if (pci.driver !== null && pci.driver !== 'vfio-pci') {
@@ -123,13 +123,13 @@ export function planDevice(addr: string, p: VfioPaths): DevicePlan {
     const extra = noGroupNoNoIommu ? `. Note: ${noIommuDisabledError(bdf, p.sysfsRoot).message}` : '';
     throw new VfioError('BOUND_TO_KERNEL',
       `${bdf} is bound to the kernel driver '${pci.driver}'${ifs}, not to vfio-pci: ` +
-      `bind it with 'devbind --bind vfio-pci ${bdf}' (this takes it away from the kernel)${extra}`);
+      `bind it with 'npx pktio-devbind --bind vfio-pci ${bdf}' (this takes it away from the kernel)${extra}`);
   }
   if (pci.driver === null) {
     if (noGroupNoNoIommu) throw noIommuDisabledError(bdf, p.sysfsRoot);
     const loaded = existsSync(join(p.sysfsRoot, 'bus/pci/drivers/vfio-pci'));
     throw new VfioError('NOT_BOUND',
-      `${bdf} is not bound to any driver: ${loaded ? '' : 'load vfio-pci (modprobe vfio-pci) and '}bind it with 'devbind --bind vfio-pci ${bdf}'`);
+      `${bdf} is not bound to any driver: ${loaded ? '' : 'load vfio-pci (modprobe vfio-pci) and '}bind it with 'npx pktio-devbind --bind vfio-pci ${bdf}'`);
   }
   if (pci.iommuGroup === null) {
     // vfio-pci does not bind without a group; seeing this means sysfs changed under us
