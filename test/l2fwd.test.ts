@@ -13,7 +13,7 @@ const cpus = cpusAllowed();
 const lcores = cpus.length >= 2 ? `${cpus[0]},${cpus[1]}` : `${cpus[0]}`;
 
 t.test('parseL2fwdArgs', async (t) => {
-  t.same(parseL2fwdArgs([]), { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0 });
+  t.same(parseL2fwdArgs([]), { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0, maxPktLen: 0 });
   t.match(parseL2fwdArgs(['-p', '0x3', '-P', '-q', '4', '-T', '0', '--no-mac-updating', '--duration', '1.5']),
     { portmask: 3, promisc: true, rxPerLcore: 4, period: 0, macUpdating: false, duration: 1.5 });
   t.equal(parseL2fwdArgs(['-p', 'ff']).portmask, 255, 'hex without 0x');
@@ -21,6 +21,7 @@ t.test('parseL2fwdArgs', async (t) => {
   t.same(parseL2fwdArgs(['--portmap=(0,1),(2,3)']).portmap, [[0, 1], [2, 3]]);
   t.same(parseL2fwdArgs(['--portmap', '( 1 , 0 ), (0,1)']).portmap, [[1, 0], [0, 1]]);
   t.equal(parseL2fwdArgs(['--duration=2']).duration, 2);
+  t.equal(parseL2fwdArgs(['--max-pkt-len', '9018']).maxPktLen, 9018);
   const bad: Array<[string[], string]> = [
     [['-p', '0'], "invalid portmask '0': expected a non-zero hexadecimal bitmask of ports, e.g. 0x3 for ports 0 and 1"],
     [['-p', 'xyz'], "invalid portmask 'xyz': expected a non-zero hexadecimal bitmask of ports, e.g. 0x3 for ports 0 and 1"],
@@ -31,6 +32,8 @@ t.test('parseL2fwdArgs', async (t) => {
     [['--portmap=(0,1)x'], "invalid portmap '(0,1)x': expected (rx,tx),(rx,tx)"],
     [['--portmap', '0,1'], "invalid portmap '0,1': expected (rx,tx),(rx,tx)"],
     [['--duration', 'soon'], "invalid duration 'soon': seconds, e.g. 10 or 0.5 (0: until SIGINT)"],
+    [['--max-pkt-len', '9k'], "invalid max packet length '9k': bytes from 64 to 65535, e.g. 9018"],
+    [['--max-pkt-len=63'], "invalid max packet length '63': bytes from 64 to 65535, e.g. 9018"],
     [['--bogus'], "unknown option '--bogus'"],
     [['-p'], 'option -p needs a value'],
     [['-q'], 'option -q needs a value'],

@@ -19,23 +19,26 @@ interface L2fwdOpts {
   macUpdating: boolean;
   portmap: Array<[number, number]> | null;
   duration: number;
+  /** --max-pkt-len: largest frame to receive (jumbo frames span several mbufs), 0 = the port's default */
+  maxPktLen: number;
 }
 
 function usage(): string {
-  return `${pktio.commandName('l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--duration SECONDS]
+  return `${pktio.commandName('l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--max-pkt-len N] [--duration SECONDS]
   -p PORTMASK: hexadecimal bitmask of ports to use (default: every port)
   -P: enable promiscuous mode
   -q NQ: number of RX ports per lcore (default 1)
   -T PERIOD: statistics every PERIOD seconds (0 to disable, default 10)
   --[no-]mac-updating: rewrite MAC addresses (default) or forward frames unchanged
   --portmap: pairs of ports (RX,TX), e.g. --portmap="(0,1),(1,0)"
+  --max-pkt-len N: largest frame to receive, FCS included (e.g. 9018 for jumbo frames; as in DPDK's l3fwd)
   --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)`;
 }
 
 export class UsageError extends Error {}
 
 export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
-  const o: L2fwdOpts = { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0 };
+  const o: L2fwdOpts = { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0, maxPktLen: 0 };
   for (let i = 0; i < args.length; i++) {
     let a = args[i];
     let v: string | undefined;
@@ -84,6 +87,12 @@ export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
         }
         if (pairs.length === 0 || rest.replace(/[,\s]/g, '') !== '') throw new UsageError(`invalid portmap '${x}': expected (rx,tx),(rx,tx)`);
         o.portmap = pairs;
+        break;
+      }
+      case '--max-pkt-len': {
+        const x = val();
+        if (!/^\d+$/.test(x) || Number(x) < 64 || Number(x) > 65535) throw new UsageError(`invalid max packet length '${x}': bytes from 64 to 65535, e.g. 9018`);
+        o.maxPktLen = Number(x);
         break;
       }
       case '--duration': {
@@ -208,7 +217,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const macs: number[][] = [];
   for (const p of enabled) {
     const info = pktio.devInfoGet(p);
-    pktio.devConfigure(p, 1, 1, {});
+    pktio.devConfigure(p, 1, 1, o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {});
     pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
     pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
     pktio.devStart(p);
