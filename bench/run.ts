@@ -1,25 +1,15 @@
-// pktio bench harness.
+// pktio bench harness: `npm run bench -- --help` lists the scenarios and options (SCENARIOS below).
 //
-//   npm run bench -- <scenario> [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]
-//
-// Scenarios:
-//   l2fwd-null   l2fwd with MAC updating between two net_null ports on one forwarding lcore (DPDK: testpmd
-//                --forward-mode=mac on net_null0/net_null1). Reports Mpps of both ports together, GCs and heap
-//                bytes per packet over the steady window.
-//   l2fwd-e1000e in the VM rig's guest (test/vm): l2fwd's loop between two emulated 82574L ports on one QEMU hub
-//                (32 frames sent from each port first), then DPDK testpmd --forward-mode=io with its em PMD on the
-//                same two NICs in the same guest; reports both rates and the ratio. Emulation bounds both.
-//   ring-spsc    single-producer/single-consumer ring: enqueue+dequeue bulk on one core in cycles per element
-//                (DPDK: ring_perf_autotest), and two-lcore throughput.
-//   mempool-bulk get+put bulk through one lcore's cache (DPDK: mempool_perf_autotest), million objects/s.
-//   mem-view     copy rate through koffi.view of EAL memory vs SharedArrayBuffer vs ArrayBuffer (design check).
+// Every scenario reports `mpps` (pktio's throughput: Mpps, M elements/s or M objects/s, see the scenario) and,
+// with --vs-dpdk, `dpdkMpps` (DPDK's, in the same unit, measured in the same run) and `ratio` = mpps / dpdkMpps:
+// higher is better everywhere. A comparison that cannot be made stops the run with the reason.
 // With --json the last line is one JSON object. Every run is also written to bench/results/.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as v8 from 'node:v8';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as pktio from '../src/index.js';
 import { CTL_WORD, MARK_F64, MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { ringOneCore, mempoolBulk, memViewCopy } from './scenarios.js';
@@ -52,15 +42,44 @@ export interface BenchResult {
   [k: string]: unknown;
 }
 
-const USAGE = 'usage: npm run bench -- l2fwd-null|l2fwd-e1000e|ring-spsc|mempool-bulk|mem-view [--seconds N] [--burst B] [--json] [--vs-dpdk] [--rounds R]';
+/** One line each, for --help. */
+export const SCENARIOS: Record<string, string> = {
+  'l2fwd-null': 'l2fwd\'s MAC-updating forward between two net_null ports on one lcore, Mpps of both ports (DPDK: testpmd mac fwd)',
+  'l2fwd-e1000e': 'l2fwd io forward between two emulated 82574L in the QEMU guest of test/vm, Mpps (DPDK: testpmd, em PMD)',
+  'ring-spsc': 'SP/SC ring enqueue+dequeue bulk on one core, M elements/s and cycles/element, plus two lcores (DPDK: ring_perf_autotest)',
+  'mempool-bulk': 'get+put bulk through one lcore\'s cache of 512, M objects/s (DPDK: rte_mempool in mempool_perf_autotest\'s loop)',
+  'mem-view': 'typed-array copies through koffi.view vs SharedArrayBuffer vs ArrayBuffer, ns/element (a design check, no DPDK side)',
+};
 
-function parse(argv: string[]): Opts {
+export function usage(): string {
+  return `usage: npm run bench -- SCENARIO [--seconds N] [--burst B] [--rounds R] [--vs-dpdk] [--json]
+
+Scenarios:
+${Object.entries(SCENARIOS).map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join('\n')}
+
+Options:
+  --seconds N   length of each measured window, in seconds (default 10; ring-spsc measures two windows)
+  --burst B     burst or bulk size (default 32; l2fwd-null: 32 only; ring-spsc --vs-dpdk: 8 or 32)
+  --rounds R    l2fwd-null: R rounds of pktio then DPDK, medians reported (default 1)
+  --vs-dpdk     measure DPDK in the same run (apt-get install -y dpdk-dev): dpdkMpps, and ratio = pktio / DPDK
+                (higher is better); a comparison that cannot be made stops the run with the reason
+  --json        print one JSON object as the last line
+  -h, --help    this help
+Every run is also written to bench/results/.`;
+}
+
+/** A user-facing error: one line that says what to do. */
+class BenchError extends Error {}
+
+function parse(argv: string[]): Opts | null {
   const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1 };
+  const hint = 'npm run bench -- --help lists them';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (what: string): number => {
-      const v = Number(argv[++i]);
-      if (!Number.isFinite(v) || v <= 0) throw new Error(`${what} needs a positive number\n${USAGE}`);
+      const raw = argv[++i];
+      const v = Number(raw);
+      if (raw === undefined || !Number.isFinite(v) || v <= 0) throw new BenchError(`${what} needs a positive number, e.g. ${what} 5`);
       return v;
     };
     if (a === '--seconds') o.seconds = num(a);
@@ -68,11 +87,23 @@ function parse(argv: string[]): Opts {
     else if (a === '--rounds') o.rounds = Math.floor(num(a));
     else if (a === '--json') o.json = true;
     else if (a === '--vs-dpdk') o.vsDpdk = true;
+    else if (a === '-h' || a === '--help') return null;
     else if (!a.startsWith('-') && !o.scenario) o.scenario = a;
-    else throw new Error(`unknown argument '${a}'\n${USAGE}`);
+    else throw new BenchError(`unknown option '${a}' (${hint})`);
   }
-  if (!['l2fwd-null', 'l2fwd-e1000e', 'ring-spsc', 'mempool-bulk', 'mem-view'].includes(o.scenario)) throw new Error(`unknown scenario '${o.scenario}'\n${USAGE}`);
+  if (!o.scenario) throw new BenchError(`give a scenario: ${Object.keys(SCENARIOS).join(', ')} (${hint})`);
+  if (!(o.scenario in SCENARIOS)) throw new BenchError(`unknown scenario '${o.scenario}': expected ${Object.keys(SCENARIOS).join(', ')}`);
+  if (o.burst > 512) throw new BenchError(`--burst ${o.burst} is too large: at most 512`);
   return o;
+}
+
+/** Keeps a DPDK tool's output next to the results and names the file, for errors that quote it. */
+function keepOutput(what: string, out: string): string {
+  const dir = path.join(repoRoot, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const f = path.join(dir, `${what}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  fs.writeFileSync(f, out);
+  return path.relative(process.cwd(), f) || f;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -102,7 +133,7 @@ const NO_TESTPMD = 'dpdk-testpmd is not installed: apt-get install -y dpdk-dev (
 /** testpmd --forward-mode=mac on two null ports for `seconds`; returns Mpps of both ports together. */
 async function dpdkL2fwdNull(seconds: number, burst: number): Promise<number> {
   const bin = testpmdPath();
-  if (!bin) throw new Error(NO_TESTPMD);
+  if (!bin) throw new BenchError(NO_TESTPMD);
   const args = ['-l', '0,1', '-n', '1', '--no-pci', ...hugeArgs(true), '--file-prefix', `pktio-bench-${process.pid}`,
     '--log-level', 'warning', '--vdev', 'net_null0', '--vdev', 'net_null1', '--', '-i', '--forward-mode=mac', `--burst=${burst}`];
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -124,12 +155,13 @@ async function dpdkL2fwdNull(seconds: number, burst: number): Promise<number> {
   await exited;
   clearTimeout(t);
   const blocks = out.split('Throughput (since last show)');
-  if (blocks.length < 5) throw new Error(`could not read testpmd's throughput; its output:\n${out.slice(-2000)}`);
+  const bad = (why: string) => new BenchError(`dpdk-testpmd: ${why}: its output is in ${keepOutput('testpmd', out)}`);
+  if (blocks.length < 5) throw bad('no second "Throughput (since last show)" per port (did it start forwarding?)');
   // the last two blocks (one per port) belong to the second show
   let pps = 0;
   for (const b of blocks.slice(-2)) {
     const m = /Rx-pps:\s+(\d+)/.exec(b);
-    if (!m) throw new Error('testpmd output without Rx-pps');
+    if (!m) throw bad('a throughput block without Rx-pps');
     pps += Number(m[1]);
   }
   return pps / 1e6;
@@ -150,7 +182,6 @@ interface L2fwdRun {
 }
 
 async function pktioL2fwdNull(seconds: number, burst: number): Promise<L2fwdRun> {
-  if (burst !== 32) throw new Error('l2fwd-null uses l2fwd\'s burst of 32 (MAX_PKT_BURST)');
   await pktio.init(['-l', '0,1', ...hugeArgs(false), '--file-prefix', `pktio-bench-${process.pid}`, '--log-level', 'warn',
     '--vdev', 'net_null0', '--vdev', 'net_null1']);
   try {
@@ -211,39 +242,55 @@ async function pktioL2fwdNull(seconds: number, burst: number): Promise<L2fwdRun>
 }
 
 async function ringSpsc(o: Opts): Promise<BenchResult> {
+  if (o.vsDpdk && o.burst !== 8 && o.burst !== 32) {
+    throw new BenchError(`DPDK's ring_perf_autotest measures bulks of 8 and 32 only: use --burst 8 or --burst 32 with --vs-dpdk`);
+  }
   await pktio.init(['-l', '0,1', '--no-huge', '-m', '64', '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
+  let one: { ns: number; items: number };
+  let two: { sent: number; received: number; total: number; errors: number; seconds: number };
   try {
     pktio.ringCreate('bench_ring', 4096, pktio.RING_F_SP_ENQ | pktio.RING_F_SC_DEQ);
-    const one = ringOneCore({ ring: 'bench_ring', burst: o.burst, iterations: Math.max(1, Math.floor(o.seconds * 2e6 / o.burst * 8)) });
-    const nsPerElt = one.ns / one.items;
-    const mhz = cpuMhz();
-    const cycles = (nsPerElt * mhz) / 1000;
+    one = ringOneCore({ ring: 'bench_ring', burst: o.burst, seconds: o.seconds });
     // two lcores: producer on lcore 1, consumer here
     pktio.ringCreate('bench_ring2', 4096, pktio.RING_F_SP_ENQ | pktio.RING_F_SC_DEQ);
     pktio.remoteLaunch(1, new URL(`./scenarios${ext}`, import.meta.url), { ring: 'bench_ring2', burst: o.burst }, 'ringProducer');
     await sleep(100);
-    const t0 = performance.now();
-    const c = ringConsumerTimed({ ring: 'bench_ring2', burst: o.burst }, Math.min(o.seconds, 5));
-    const t1 = performance.now();
+    const c = ringConsumerTimed({ ring: 'bench_ring2', burst: o.burst }, o.seconds);
     const sent = (await pktio.waitLcore(1)) as number;
-    const dpdkCycles = o.vsDpdk ? dpdkRingPerf(o.burst) : null;
-    const baseline = o.burst === 32 ? 1.40 : o.burst === 8 ? 2.31 : null;
-    const ref = dpdkCycles ?? baseline;
-    return {
-      scenario: 'ring-spsc', mpps: c.received / ((t1 - t0) / 1000) / 1e6, dpdkMpps: null,
-      ratio: ref ? cycles / ref : null, packets: one.items, seconds: one.ns / 1e9, gcCount: 0, heapBytesPerPacket: 0,
-      nsPerElement: nsPerElt, cyclesPerElement: cycles, cpuMhz: mhz, dpdkCyclesPerElement: ref,
-      dpdkCyclesSource: dpdkCycles !== null ? 'measured now' : 'baseline measured on this machine kind',
-      twoLcore: { sent, received: c.received, errors: c.errors, lost: sent - c.received },
-    };
+    two = { sent, received: c.received, total: c.total, errors: c.errors, seconds: c.seconds };
   } finally {
     await pktio.cleanup();
   }
+  const dpdk = o.vsDpdk ? dpdkRingPerf(o.burst) : null;
+  // cycles at the TSC rate DPDK measured with (same run), else the kernel's figure
+  const hz = dpdk?.tscHz ?? cpuMhz() * 1e6;
+  const nsPerElt = one.ns / one.items;
+  const cycles = (nsPerElt * hz) / 1e9;
+  const mpps = one.items / (one.ns / 1e9) / 1e6;
+  const twoMpps = two.received / two.seconds / 1e6;
+  // DPDK's two-core figure adds the producer's and the consumer's cycles per element, each over the whole window
+  const twoCycles = (2 * two.seconds * hz) / two.received;
+  return {
+    scenario: 'ring-spsc', mpps, dpdkMpps: dpdk ? hz / dpdk.oneCore / 1e6 : null,
+    ratio: dpdk ? dpdk.oneCore / cycles : null, packets: one.items, seconds: one.ns / 1e9, gcCount: 0, heapBytesPerPacket: 0,
+    burst: o.burst, nsPerElement: nsPerElt, cyclesPerElement: cycles, dpdkCyclesPerElement: dpdk?.oneCore ?? null,
+    tscMhz: hz / 1e6, tscSource: dpdk ? 'dpdk-test (EAL: TSC frequency)' : '/proc/cpuinfo cpu MHz',
+    dpdkSeconds: dpdk?.seconds ?? null,
+    twoLcore: {
+      mpps: twoMpps, cyclesPerElement: twoCycles, dpdkCyclesPerElement: dpdk?.twoCore ?? null,
+      ratio: dpdk?.twoCore ? dpdk.twoCore / twoCycles : null, seconds: two.seconds,
+      received: two.received, errors: two.errors, lost: two.sent - two.total,
+    },
+  };
 }
 
-/** Consumer on the main lcore for `secs`, checking the sequence; then asks the producer to stop and drains. */
-function ringConsumerTimed(a: { ring: string; burst: number }, secs: number): { received: number; errors: number } {
-  const end = performance.now() + secs * 1000;
+/**
+ * Consumer on the main lcore for `secs`, checking the sequence; then asks the producer to stop and drains.
+ * `received` and `seconds` are the measured window's; `total` adds what was drained after it.
+ */
+function ringConsumerTimed(a: { ring: string; burst: number }, secs: number): { received: number; seconds: number; total: number; errors: number } {
+  const start = performance.now();
+  const end = start + secs * 1000;
   const r = pktio.ringLookup(a.ring)!;
   const buf = new Uint32Array(a.burst);
   let expect = 0;
@@ -263,6 +310,8 @@ function ringConsumerTimed(a: { ring: string; burst: number }, secs: number): { 
     got += n;
     if ((++polls & 1023) === 0 && performance.now() > end) break;
   }
+  const stop = performance.now();
+  const inWindow = got;
   pktio.requestQuit();
   // drain what the producer published before it saw the flag
   const t = performance.now();
@@ -274,46 +323,147 @@ function ringConsumerTimed(a: { ring: string; burst: number }, secs: number): { 
     }
     got += n;
   }
-  return { received: got, errors };
+  return { received: inWindow, seconds: (stop - start) / 1000, total: got, errors };
 }
 
-function dpdkRingPerf(burst: number): number | null {
-  const r = spawnSync('sh', ['-c', `echo ring_perf_autotest | stdbuf -oL dpdk-test -l 0,1 -n 1 --no-pci --no-huge -m 256 --file-prefix pktio-ringperf-${process.pid} 2>&1`],
-    { encoding: 'utf8', timeout: 300000 });
-  const m = new RegExp(`SP/SC bulk enq/dequeue \\(size: ${burst}\\):\\s*([\\d.]+)`).exec(r.stdout ?? '');
-  return m ? Number(m[1]) : null;
+function haveCommand(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 }
+
+const NO_DPDK_TEST = 'dpdk-test is not installed: apt-get install -y dpdk-dev (Debian\'s DPDK), then run again';
+
+interface DpdkRing { oneCore: number; twoCore: number | null; tscHz: number; seconds: number }
+
+/**
+ * DPDK's ring_perf_autotest, cycles per element for SP/SC bulk `burst`. Debian's 22.11 prints, in its first (legacy
+ * API) pass, "legacy APIs: SP/SC: bulk (size: 32): 61.45": cycles per enqueue+dequeue of the whole bulk on one core
+ * (divided by the bulk here), and under "two physical cores" the producer's plus the consumer's cycles per element.
+ * Older DPDKs printed "SP/SC bulk enq/dequeue (size: 32): 1.92", already per element.
+ */
+export function parseRingPerf(out: string, burst: number): { oneCore: number | null; twoCore: number | null; tscHz: number | null } {
+  const tsc = /TSC frequency is ~(\d+) KHz/.exec(out);
+  const sections = out.split(/^### (.*) ###$/m); // [before, title, body, title, body, ...]
+  const find = (title: RegExp): string | null => {
+    for (let i = 1; i < sections.length; i += 2) if (title.test(sections[i])) return sections[i + 1];
+    return null;
+  };
+  const num = (body: string | null, re: RegExp): number | null => {
+    const m = body === null ? null : re.exec(body);
+    return m ? Number(m[1]) : null;
+  };
+  const legacy = new RegExp(`^legacy APIs: SP/SC: bulk \\(size: ${burst}\\): ([\\d.]+)$`, 'm');
+  const old = new RegExp(`^SP/SC bulk enq/dequeue \\(size: ${burst}\\): ([\\d.]+)$`, 'm');
+  let oneCore = num(find(/^Testing bulk enq\/deq$/), legacy);
+  if (oneCore !== null) oneCore /= burst;
+  else oneCore = num(find(/^Testing using a single lcore$/), old);
+  const pair = find(/^Testing using two physical cores$/) ?? find(/^Testing using two hyperthreads$/);
+  const twoCore = num(pair, legacy) ?? num(pair, old);
+  return { oneCore, twoCore, tscHz: tsc ? Number(tsc[1]) * 1000 : null };
+}
+
+function dpdkRingPerf(burst: number): DpdkRing {
+  if (!haveCommand('dpdk-test')) throw new BenchError(NO_DPDK_TEST);
+  const prefix = `pktio-ringperf-${process.pid}`;
+  const t0 = performance.now();
+  // lib.eal:debug makes the EAL print the TSC rate its cycle counts are in
+  const r = spawnSync('sh', ['-c', `echo ring_perf_autotest | stdbuf -oL dpdk-test -l 0,1 -n 1 --no-pci --no-huge -m 256 ` +
+    `--file-prefix ${prefix} --log-level lib.eal:debug 2>&1`], { encoding: 'utf8', timeout: 180000 });
+  const seconds = (performance.now() - t0) / 1000;
+  fs.rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+  const out = r.stdout ?? '';
+  if (r.error) throw new BenchError(`dpdk-test ring_perf_autotest did not finish (${r.error.message}): its output is in ${keepOutput('ring_perf', out)}`);
+  const p = parseRingPerf(out, burst);
+  if (p.oneCore === null) {
+    throw new BenchError(`dpdk-test printed no one-core 'SP/SC: bulk (size: ${burst})' figure: its output is in ${keepOutput('ring_perf', out)}`);
+  }
+  if (p.tscHz === null) throw new BenchError(`dpdk-test did not print its TSC frequency (EAL debug log): its output is in ${keepOutput('ring_perf', out)}`);
+  return { oneCore: p.oneCore, twoCore: p.twoCore, tscHz: p.tscHz, seconds };
+}
+
+/** Builds bench/dpdk/mempool_perf.c against Debian's libdpdk-dev once per source version; returns the binary. */
+function buildMempoolPerf(): string {
+  const src = path.join(repoRoot, 'bench', 'dpdk', 'mempool_perf.c');
+  if (!fs.existsSync(src)) throw new BenchError(`${src} is missing: run the bench from a pktio checkout`);
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' });
+  if (flags.status !== 0) throw new BenchError('libdpdk-dev is not installed (pkg-config libdpdk failed): apt-get install -y dpdk-dev, then run again');
+  if (!haveCommand('cc')) throw new BenchError('no C compiler (cc) to build the DPDK side of mempool-bulk: apt-get install -y gcc, then run again');
+  const text = fs.readFileSync(src, 'utf8') + flags.stdout;
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + text.charCodeAt(i)) | 0;
+  const bin = path.join(os.tmpdir(), `pktio-mempool-perf-${(h >>> 0).toString(16)}`);
+  if (fs.existsSync(bin)) return bin;
+  const cc = spawnSync('sh', ['-c', `cc -O3 -o '${bin}.tmp' '${src}' ${flags.stdout.trim()}`], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new BenchError(`cc could not build ${src}: ${(cc.stderr || cc.stdout).trim().split('\n').slice(-1)[0]}`);
+  fs.renameSync(`${bin}.tmp`, bin);
+  return bin;
+}
+
+/** DPDK's rte_mempool, get+put bulk through the lcore cache for `seconds`: M objects/s as mempool_perf_autotest counts. */
+function dpdkMempoolPerf(seconds: number, burst: number, cacheSize: number): { mops: number; seconds: number } {
+  const bin = buildMempoolPerf();
+  const prefix = `pktio-mempoolperf-${process.pid}`;
+  const r = spawnSync(bin, ['-l', '0', '-n', '1', '--no-pci', '--no-huge', '-m', '256', '--file-prefix', prefix, '--log-level', 'warning',
+    '--', String(seconds), String(burst), String(cacheSize)], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+  fs.rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const m = /mempool_perf cache=(\d+) bulk=(\d+) keep=\d+ seconds=([\d.]+) objects=\d+ rate_persec=(\d+)/.exec(out);
+  if (r.status !== 0 || !m) {
+    throw new BenchError(`the DPDK mempool measurement failed (exit ${r.status ?? r.signal}): its output is in ${keepOutput('mempool_perf', out)}`);
+  }
+  if (Number(m[1]) !== cacheSize || Number(m[2]) !== burst) throw new BenchError(`the DPDK mempool ran with cache ${m[1]} bulk ${m[2]}, not ${cacheSize}/${burst}`);
+  return { mops: Number(m[4]) / 1e6, seconds: Number(m[3]) };
+}
+
+const MEMPOOL_CACHE = 512;
 
 async function mempoolBench(o: Opts): Promise<BenchResult> {
-  await pktio.init(['-l', '0', '--no-huge', '-m', '128', '--log-level', 'warn']);
+  if (o.vsDpdk) buildMempoolPerf(); // fail before measuring anything if DPDK's side cannot be built
+  await pktio.init(['-l', '0', '--no-huge', '-m', '128', '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
+  let r: { ns: number; objs: number };
   try {
-    pktio.pktmbufPoolCreate('bench_mp', 16383, 512, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
-    const r = mempoolBulk({ pool: 'bench_mp', burst: o.burst, iterations: Math.max(1, Math.floor(o.seconds * 4e7 / o.burst)) });
-    const mops = r.objs / (r.ns / 1e9) / 1e6;
-    const dpdk = o.burst === 32 ? 3900 : null;
-    return {
-      scenario: 'mempool-bulk', mpps: mops, dpdkMpps: dpdk, ratio: dpdk ? mops / dpdk : null, packets: r.objs,
-      seconds: r.ns / 1e9, gcCount: 0, heapBytesPerPacket: 0, note: 'million objects got+put per second; DPDK figure: baseline measured on this machine kind',
-    };
+    pktio.pktmbufPoolCreate('bench_mp', 16383, MEMPOOL_CACHE, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
+    r = mempoolBulk({ pool: 'bench_mp', burst: o.burst, seconds: o.seconds });
   } finally {
     await pktio.cleanup();
   }
+  const mops = r.objs / (r.ns / 1e9) / 1e6;
+  const dpdk = o.vsDpdk ? dpdkMempoolPerf(o.seconds, o.burst, MEMPOOL_CACHE) : null;
+  return {
+    scenario: 'mempool-bulk', mpps: mops, dpdkMpps: dpdk?.mops ?? null, ratio: dpdk ? mops / dpdk.mops : null, packets: r.objs,
+    seconds: r.ns / 1e9, gcCount: 0, heapBytesPerPacket: 0, burst: o.burst, cacheSize: MEMPOOL_CACHE, dpdkSeconds: dpdk?.seconds ?? null,
+    unit: 'million objects per second, each got and put back once (as mempool_perf_autotest counts)',
+  };
 }
 
-async function main(): Promise<number> {
-  let o: Opts;
-  try {
-    o = parse(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n`);
-    return 2;
-  }
-  let res: BenchResult;
-  if (o.scenario === 'l2fwd-null') {
-    if (o.vsDpdk && !testpmdPath()) {
-      process.stderr.write(`${NO_TESTPMD}\n`);
-      return 2;
+const f2 = (x: unknown) => (typeof x === 'number' ? x.toFixed(2) : String(x));
+
+/** The human-readable result line(s). */
+function describe(o: Opts, res: BenchResult): string {
+  const vs = res.ratio !== null ? `, ratio ${res.ratio.toFixed(3)} (pktio / DPDK, higher is better)` : ' (add --vs-dpdk to measure DPDK too)';
+  switch (o.scenario) {
+    case 'ring-spsc': {
+      const two = res.twoLcore as Record<string, number | null>;
+      return `ring-spsc bulk ${o.burst}, one core: pktio ${f2(res.mpps)} M elements/s (${f2(res.cyclesPerElement)} cycles/element)` +
+        (res.dpdkMpps !== null ? `, DPDK ${f2(res.dpdkMpps)} M elements/s (${f2(res.dpdkCyclesPerElement)} cycles/element)` : '') + vs + '\n' +
+        `ring-spsc bulk ${o.burst}, two lcores: pktio ${f2(two.mpps)} M elements/s (${f2(two.cyclesPerElement)} cycles/element, producer + consumer)` +
+        (two.dpdkCyclesPerElement != null ? `, DPDK ${f2(two.dpdkCyclesPerElement)} cycles/element, ratio ${f2(two.ratio)}` : '') +
+        `; ${two.lost} lost, ${two.errors} out of order\n`;
     }
+    case 'mempool-bulk':
+      return `mempool-bulk cache ${MEMPOOL_CACHE} bulk ${o.burst}: pktio ${f2(res.mpps)} M objects/s` +
+        (res.dpdkMpps !== null ? `, DPDK ${f2(res.dpdkMpps)} M objects/s` : '') + vs + '\n';
+    case 'mem-view':
+      return Object.entries(res.nsPerElement as Record<string, number>).map(([k, v]) => `${k.padEnd(26)} ${v.toFixed(3)} ns per element copied\n`).join('');
+    default:
+      return `${o.scenario}: pktio ${f2(res.mpps)} Mpps` + (res.dpdkMpps !== null ? `, DPDK ${f2(res.dpdkMpps)} Mpps` : '') + vs +
+        (o.scenario === 'l2fwd-null' ? `; ${res.gcCount} GCs, ${res.heapBytesPerPacket.toFixed(6)} heap bytes/packet` : '') + '\n';
+  }
+}
+
+async function run(o: Opts): Promise<BenchResult> {
+  if (o.scenario === 'l2fwd-null') {
+    if (o.burst !== 32) throw new BenchError('l2fwd-null uses l2fwd\'s burst of 32 (MAX_PKT_BURST): drop --burst');
+    if (o.vsDpdk && !testpmdPath()) throw new BenchError(NO_TESTPMD);
     const ours: number[] = [];
     const theirs: number[] = [];
     let last: L2fwdRun | null = null;
@@ -329,11 +479,12 @@ async function main(): Promise<number> {
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     const mpps = med(ours);
     const dpdkMpps = o.vsDpdk ? med(theirs) : null;
-    res = {
-      scenario: o.scenario, ...last!, mpps, dpdkMpps, ratio: dpdkMpps ? mpps / dpdkMpps : null,
+    return {
+      scenario: o.scenario, ...last!, mpps, dpdkMpps, ratio: dpdkMpps !== null ? mpps / dpdkMpps : null,
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
     };
-  } else if (o.scenario === 'l2fwd-e1000e') {
+  }
+  if (o.scenario === 'l2fwd-e1000e') {
     const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--timeout', '600', '--',
       `bash ${path.join(repoRoot, 'test/vm/guest/bench-e1000e.sh')} ${o.seconds}`], { encoding: 'utf8', timeout: 700000 });
     const out = (r.stdout ?? '') + (r.stderr ?? '');
@@ -344,24 +495,53 @@ async function main(): Promise<number> {
     const mpps = num('pktio_mpps');
     const dpdkMpps = num('dpdk_mpps');
     if (mpps === null) {
-      process.stderr.write(`l2fwd-e1000e: no result from the guest (provision the rig with test/vm/provision.sh):\n${out.slice(-3000)}\n`);
-      return 1;
+      throw new BenchError(`no pktio result from the guest (provision the rig first: bash test/vm/provision.sh): its output is in ${keepOutput('l2fwd-e1000e', out)}`);
     }
-    res = { scenario: o.scenario, mpps, dpdkMpps, ratio: dpdkMpps ? mpps / dpdkMpps : null, packets: num('pktio_packets') ?? 0,
+    if (dpdkMpps === null) throw new BenchError(`no dpdk-testpmd result from the guest: its output is in ${keepOutput('l2fwd-e1000e', out)}`);
+    return { scenario: o.scenario, mpps, dpdkMpps, ratio: mpps / dpdkMpps, packets: num('pktio_packets') ?? 0,
       seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN, note: 'QEMU TCG guest (GC not measured in the guest), two e1000e on one hub, io forwarding' };
-  } else if (o.scenario === 'mem-view') {
+  }
+  if (o.scenario === 'mem-view') {
+    if (o.vsDpdk) throw new BenchError('mem-view has no DPDK side: drop --vs-dpdk');
     await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
     try {
-      const ns = memViewCopy(pktio.mem().u32, Math.floor(o.seconds * 2e6));
-      if (!o.json) for (const [k, v] of Object.entries(ns)) process.stdout.write(`${k.padEnd(26)} ${v.toFixed(3)} ns per element copied\n`);
-      res = { scenario: 'mem-view', mpps: null, dpdkMpps: null, ratio: null, packets: 0, seconds: o.seconds, gcCount: 0, heapBytesPerPacket: 0, nsPerElement: ns };
+      const ns = memViewCopy(pktio.mem().u32, o.seconds);
+      return { scenario: 'mem-view', mpps: null, dpdkMpps: null, ratio: null, packets: 0, seconds: o.seconds, gcCount: 0, heapBytesPerPacket: 0, nsPerElement: ns };
     } finally {
       await pktio.cleanup();
     }
-  } else if (o.scenario === 'ring-spsc') {
-    res = await ringSpsc(o);
-  } else {
-    res = await mempoolBench(o);
+  }
+  if (o.scenario === 'ring-spsc') return ringSpsc(o);
+  return mempoolBench(o);
+}
+
+/** Fields of the --json line besides the common ones. */
+const JSON_EXTRAS: Record<string, string[]> = {
+  'l2fwd-null': ['mbufsLost', 'rounds'],
+  'ring-spsc': ['burst', 'cyclesPerElement', 'dpdkCyclesPerElement', 'tscMhz', 'twoLcore'],
+  'mempool-bulk': ['burst', 'cacheSize', 'unit'],
+  'mem-view': ['nsPerElement'],
+};
+
+async function main(): Promise<number> {
+  let o: Opts | null;
+  try {
+    o = parse(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    return 2;
+  }
+  if (o === null) {
+    process.stdout.write(usage() + '\n');
+    return 0;
+  }
+  let res: BenchResult;
+  try {
+    res = await run(o);
+  } catch (e) {
+    if (!(e instanceof BenchError || e instanceof pktio.EalArgError)) throw e;
+    process.stderr.write(`bench ${o.scenario}: ${e.message}\n`);
+    return 1;
   }
   res.node = process.version;
   res.cpus = os.cpus().length;
@@ -369,20 +549,13 @@ async function main(): Promise<number> {
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${o.scenario}-${String(res.date).replace(/[:.]/g, '-')}.json`), JSON.stringify(res, null, 2) + '\n');
-  if (!o.json && res.mpps !== null) {
-    process.stdout.write(`${o.scenario}: ${res.mpps?.toFixed(2)} ${o.scenario === 'mempool-bulk' ? 'M objs/s' : 'Mpps'}` +
-      (res.dpdkMpps ? `, DPDK ${res.dpdkMpps.toFixed(2)}, ratio ${res.ratio?.toFixed(3)}` : '') +
-      (o.scenario === 'ring-spsc' ? `, ${(res.cyclesPerElement as number).toFixed(2)} cycles/element (DPDK ${res.dpdkCyclesPerElement}), ratio ${res.ratio?.toFixed(2)}` : '') +
-      (o.scenario === 'l2fwd-null' ? `, ${res.gcCount} GCs, ${res.heapBytesPerPacket.toFixed(6)} heap bytes/packet` : '') + '\n');
-  }
+  if (!o.json) process.stdout.write(describe(o, res));
   const { scenario, mpps, dpdkMpps, ratio, packets, seconds, gcCount, heapBytesPerPacket } = res;
   const line: Record<string, unknown> = { scenario, mpps, dpdkMpps, ratio, packets, seconds, gcCount, heapBytesPerPacket };
-  if (o.scenario === 'ring-spsc') {
-    line.cyclesPerElement = res.cyclesPerElement;
-    line.dpdkCyclesPerElement = res.dpdkCyclesPerElement;
-  }
+  for (const k of JSON_EXTRAS[o.scenario] ?? []) line[k] = res[k];
   if (o.json) process.stdout.write(JSON.stringify(line) + '\n');
   return 0;
 }
 
-process.exitCode = await main();
+const isMain = !!process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+if (isMain) process.exitCode = await main();

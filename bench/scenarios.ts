@@ -23,8 +23,11 @@ export class HeapWindow {
   }
 }
 
-/** Single-core enqueue+dequeue of `burst` items, like DPDK's ring_perf_autotest. */
-export function ringOneCore(args: { ring: string; burst: number; iterations: number }): { ns: number; items: number } {
+/** Rounds between two looks at the clock in the timed loops (performance.now() is far from free). */
+const ROUNDS_PER_CHECK = 4096;
+
+/** Single-core enqueue+dequeue of `burst` items for `seconds`, like DPDK's ring_perf_autotest. */
+export function ringOneCore(args: { ring: string; burst: number; seconds: number }): { ns: number; items: number } {
   const r = ringLookup(args.ring)!;
   const a = new Uint32Array(args.burst);
   for (let i = 0; i < a.length; i++) a[i] = i;
@@ -34,13 +37,19 @@ export function ringOneCore(args: { ring: string; burst: number; iterations: num
     r.enqueueBulk(a, b);
     r.dequeueBulk(a, b);
   }
+  const limit = args.seconds * 1000;
+  let rounds = 0;
   const t0 = performance.now();
-  for (let i = 0; i < args.iterations; i++) {
-    r.enqueueBulk(a, b);
-    r.dequeueBulk(a, b);
-  }
-  const t1 = performance.now();
-  return { ns: (t1 - t0) * 1e6, items: args.iterations * b };
+  let t1 = t0;
+  do {
+    for (let i = 0; i < ROUNDS_PER_CHECK; i++) {
+      r.enqueueBulk(a, b);
+      r.dequeueBulk(a, b);
+    }
+    rounds += ROUNDS_PER_CHECK;
+    t1 = performance.now();
+  } while (t1 - t0 < limit);
+  return { ns: (t1 - t0) * 1e6, items: rounds * b };
 }
 
 /** Producer side of the two-lcore ring test: enqueues bursts until told to stop. Returns items sent. */
@@ -59,21 +68,31 @@ export function ringProducer(args: { ring: string; burst: number }): number {
   return sent;
 }
 
-/** get+put bulk from one lcore's cache, like DPDK's mempool_perf_autotest. */
-export function mempoolBulk(args: { pool: string; burst: number; iterations: number }): { ns: number; objs: number } {
+/**
+ * get+put bulk from one lcore's cache for `seconds`, the loop of DPDK's mempool_perf_autotest with keep = bulk.
+ * `objs` counts objects as that test does: each one got and put back once.
+ */
+export function mempoolBulk(args: { pool: string; burst: number; seconds: number }): { ns: number; objs: number } {
   const p = mempoolLookup(args.pool)!;
   const a = new Uint32Array(args.burst);
+  const b = args.burst;
   for (let i = 0; i < 100000; i++) {
-    p.getBulk(a, args.burst);
-    p.putBulk(a, args.burst);
+    if (!p.getBulk(a, b)) throw new Error(`mempool ${args.pool}: getBulk(${b}) failed in the warm-up`);
+    p.putBulk(a, b);
   }
+  const limit = args.seconds * 1000;
+  let rounds = 0;
   const t0 = performance.now();
-  for (let i = 0; i < args.iterations; i++) {
-    p.getBulk(a, args.burst);
-    p.putBulk(a, args.burst);
-  }
-  const t1 = performance.now();
-  return { ns: (t1 - t0) * 1e6, objs: args.iterations * args.burst * 2 };
+  let t1 = t0;
+  do {
+    for (let i = 0; i < ROUNDS_PER_CHECK; i++) {
+      p.getBulk(a, b);
+      p.putBulk(a, b);
+    }
+    rounds += ROUNDS_PER_CHECK;
+    t1 = performance.now();
+  } while (t1 - t0 < limit);
+  return { ns: (t1 - t0) * 1e6, objs: rounds * b };
 }
 
 /**
@@ -81,7 +100,7 @@ export function mempoolBulk(args: { pool: string; burst: number; iterations: num
  * memory), a SharedArrayBuffer and a plain ArrayBuffer. The design question it answers: does viewing shared native
  * memory through koffi.view cost anything on the hot path compared with a real SharedArrayBuffer?
  */
-export function memViewCopy(region: Uint32Array, iterations: number): Record<string, number> {
+export function memViewCopy(region: Uint32Array, seconds: number): Record<string, number> {
   const kinds: Record<string, Uint32Array> = {
     'koffi.view (EAL region)': region,
     SharedArrayBuffer: new Uint32Array(new SharedArrayBuffer(region.byteLength > 64 << 20 ? 64 << 20 : region.byteLength)),
@@ -108,9 +127,17 @@ export function memViewCopy(region: Uint32Array, iterations: number): Record<str
       }
     };
     run(100000);
+    // a third of the time for each kind
+    const limit = (seconds * 1000) / Object.keys(kinds).length;
+    let iterations = 0;
     const t0 = performance.now();
-    run(iterations);
-    out[name] = ((performance.now() - t0) * 1e6) / (iterations * 32);
+    let t1 = t0;
+    do {
+      run(ROUNDS_PER_CHECK);
+      iterations += ROUNDS_PER_CHECK;
+      t1 = performance.now();
+    } while (t1 - t0 < limit);
+    out[name] = ((t1 - t0) * 1e6) / (iterations * 32);
   }
   return out;
 }
