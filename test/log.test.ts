@@ -64,7 +64,7 @@ t.test('readable lines by default, main and worker lcores', { skip: twoCpus }, a
   t.equal(r.stdout, '', 'logs go to stderr');
   t.ok(r.lines.length >= 3, r.stderr);
   for (const l of r.lines) t.match(l, /^[A-Z][A-Z.]*: \S/, `one readable line: ${l}`);
-  t.ok(r.lines.includes('APP: from the main lcore answer=42 text="two words"'), 'main lcore line');
+  t.ok(r.lines.includes('APP: from the main lcore answer=42 text="two words" name=n0 caller=x'), 'main lcore line');
   t.ok(r.lines.some((l) => /^APP: warn: from the worker lcore port=0 names=\[a,"b c"\] thread=\d+$/.test(l)), 'worker lcore line');
   t.ok(r.lines.some((l) => /^EAL: EAL initialised lcores=\[0,1\] main=0 iova=va mb=16 hugepages=false$/.test(l)));
 });

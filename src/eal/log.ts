@@ -63,7 +63,7 @@ function stderr(): DestinationStream {
 /** pino-pretty's formatter in this thread, writing synchronously (its transport form would run a worker thread). */
 function prettyStream(): DestinationStream {
   const pretty = prettyFactory({
-    colorize: false, hideObject: true, ignore: 'time,pid,hostname,level,c,thread',
+    colorize: false, hideObject: true, ignore: 'time,pid,hostname,level,c,thread,name,caller',
     messageFormat: (log) => formatLine(log),
   });
   const out = stderr();

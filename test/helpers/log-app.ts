@@ -11,7 +11,7 @@ export function workerLogs(): number {
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   const { config } = await ealInit(process.argv.slice(2));
   if (!config.help) {
-    log('app').info({ answer: 42, text: 'two words' }, 'from the main lcore');
+    log('app').info({ answer: 42, text: 'two words', name: 'n0', caller: 'x' }, 'from the main lcore');
     remoteLaunch(1, new URL(import.meta.url), undefined, 'workerLogs');
     await waitLcore(1);
     await ealCleanup();
