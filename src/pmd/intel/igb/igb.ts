@@ -1,0 +1,527 @@
+// net_igb: Intel's 82576 GbE controller (PCI 8086:10c9, what QEMU 8+ emulates as "-device igb") and its successors
+// I350 and I210/I211 (by datasheet), on the shared Intel core (../common). Up to 8 RX/TX queue pairs (I210: 4,
+// I211: 2) with RSS, advanced RX descriptors (status, RSS hash, packet type and VLAN in the write-back), advanced TX
+// descriptors with context descriptors for VLAN insertion and IPv4/TCP/UDP checksum offload, 2 KiB buffers with
+// frames up to 16383 bytes spanning several, CRC stripped, RX checksum status, VLAN strip, several unicast MAC
+// filters, promiscuous / all-multicast, per-queue start and stop, hardware statistics.
+//
+// Reference: Intel 82576EB GbE Controller Datasheet (register names as there; ./regs.ts for sections): 4.5 / 4.6
+// initialization (global reset after GIO master disable, NVM auto-read, interrupts masked, link set-up, RX and TX
+// set-up, enable), 7.1 receive (SRRCTL, advanced descriptors, RSS 7.1.2.10), 7.2 transmit (advanced data and
+// context descriptors), 8.19 statistics. Where QEMU's igb departs from the datasheet, the code follows what works
+// on both (see /work/shared/reference/qemu-nics.md): RSS with RXCSUM.PCSD set, the PHY's autonegotiation restarted
+// through MDIC so the link comes up, the IPv6 TCP hash also enabled through its "Ex" bit.
+//
+// I350 / I210 / I211 (same register layout for everything here) -- what differs and what is done about it:
+// - implemented: queue counts (devices.ts), receive address filters (I350 32, I210 16), CRC strip per queue in
+//   DVMOLR.STRCRC as well as RCTL.SECRC (the I350 / I210 strip per queue);
+// - not implemented: SerDes / SGMII / 1000BASE-KX link set-up through the PCS (those ports get CTRL.SLU only; the
+//   copper PHY autonegotiation restart is skipped for them), the I350's byte-swapped VLAN tag of VM-to-VM loopback
+//   frames (pktio uses no VMDq), EEE and DMA coalescing (left as the NVM configures them), the I210's flashless
+//   iNVM beyond the MAC address the hardware loads into RAL0/RAH0, Qav / time-based TX scheduling of the I210.
+// Not implemented on any of them: flow control set-up, multicast hash filters (all-multicast only), VLAN filters,
+// TSO, header split, interrupts (pktio polls), VMDq / SR-IOV.
+import {
+  RX_OFFLOAD_VLAN_STRIP, RX_OFFLOAD_IPV4_CKSUM, RX_OFFLOAD_UDP_CKSUM, RX_OFFLOAD_TCP_CKSUM, RX_OFFLOAD_CHECKSUM,
+  RX_OFFLOAD_RSS_HASH, RX_OFFLOAD_SCATTER, TX_OFFLOAD_VLAN_INSERT, TX_OFFLOAD_IPV4_CKSUM, TX_OFFLOAD_UDP_CKSUM,
+  TX_OFFLOAD_TCP_CKSUM, TX_OFFLOAD_MULTI_SEGS, RSS_IPV4, RSS_NONFRAG_IPV4_TCP, RSS_NONFRAG_IPV4_UDP, RSS_IPV6,
+  RSS_NONFRAG_IPV6_TCP, RSS_NONFRAG_IPV6_UDP, RSS_IPV6_EX, RSS_IPV6_TCP_EX, RSS_IPV6_UDP_EX,
+  type Link, type HwStats, type RxConf, type TxConf,
+} from '../../driver.js';
+import { log } from '../../../eal/log.js';
+import type { Mempool } from '../../../mempool/mempool.js';
+import type { PciDeviceAccess } from '../../pci/access.js';
+import type { IntelDevice } from '../devices.js';
+import { IntelPort, type FamilyTraits, type RingRegs } from '../common/port.js';
+import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
+import { intelPmd } from '../common/pmd.js';
+import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
+import type { StatReg } from '../common/stats.js';
+import * as R from './regs.js';
+
+export const IGB_DRIVER = 'net_igb';
+const CRC_LEN = 4;
+/** the registers net_igb touches end below 0x10000 (TX queue 7 at 0xE1C0); the 82576's BAR 0 is 128 KiB */
+const MIN_BAR_LEN = 0x10000;
+/** receive buffers: 2 KiB (SRRCTL.BSIZEPACKET = 2), what pktio's default mbufs hold after the headroom */
+const RX_BUF_SIZE = 2048;
+const QUEUE_POLL_MS = 10;
+const VLAN_ETHERTYPE = 0x8100;
+
+// Hardware statistics registers (clear on read), with the xstat names DPDK's igb driver gives them. Each offset
+// once: the 82576 names 0x403C both CEXTERR and HTDPMC, 0x40FC both TSCTFC and CBRMPC.
+const STAT_REGS: StatReg[] = [
+  { reg: R.CRCERRS, name: 'rx_crc_errors' }, { reg: R.ALGNERRC, name: 'rx_align_errors' },
+  { reg: R.SYMERRS, name: 'rx_symbol_errors' }, { reg: R.RXERRC, name: 'rx_receive_errors' },
+  { reg: R.MPC, name: 'rx_missed_packets' }, { reg: R.SCC, name: 'tx_single_collision_packets' },
+  { reg: R.MCC, name: 'tx_multiple_collision_packets' }, { reg: R.ECOL, name: 'tx_excessive_collision_packets' },
+  { reg: R.LATECOL, name: 'tx_late_collisions' }, { reg: R.COLC, name: 'tx_total_collisions' },
+  { reg: R.DC, name: 'tx_deferred_packets' }, { reg: R.TNCRS, name: 'tx_no_carrier_sense_packets' },
+  { reg: R.SEC, name: 'rx_sequence_errors' }, { reg: R.CEXTERR, name: 'rx_carrier_ext_errors' },
+  { reg: R.RLEC, name: 'rx_length_errors' }, { reg: R.XONRXC, name: 'rx_xon_packets' },
+  { reg: R.XONTXC, name: 'tx_xon_packets' }, { reg: R.XOFFRXC, name: 'rx_xoff_packets' },
+  { reg: R.XOFFTXC, name: 'tx_xoff_packets' }, { reg: R.FCRUC, name: 'rx_flow_control_unsupported_packets' },
+  { reg: R.PRC64, name: 'rx_size_64_packets' }, { reg: R.PRC127, name: 'rx_size_65_to_127_packets' },
+  { reg: R.PRC255, name: 'rx_size_128_to_255_packets' }, { reg: R.PRC511, name: 'rx_size_256_to_511_packets' },
+  { reg: R.PRC1023, name: 'rx_size_512_to_1023_packets' }, { reg: R.PRC1522, name: 'rx_size_1024_to_max_packets' },
+  { reg: R.GPRC, name: 'rx_good_packets_hw' }, { reg: R.BPRC, name: 'rx_broadcast_packets' },
+  { reg: R.MPRC, name: 'rx_multicast_packets' }, { reg: R.GPTC, name: 'tx_good_packets_hw' },
+  { reg: R.GORCL, name: 'rx_good_bytes_hw', wide: true }, { reg: R.GOTCL, name: 'tx_good_bytes_hw', wide: true },
+  { reg: R.RNBC, name: 'rx_no_buffer_count' }, { reg: R.RUC, name: 'rx_undersize_errors' },
+  { reg: R.RFC, name: 'rx_fragment_errors' }, { reg: R.ROC, name: 'rx_oversize_errors' },
+  { reg: R.RJC, name: 'rx_jabber_errors' }, { reg: R.MGTPRC, name: 'rx_management_packets' },
+  { reg: R.MGTPDC, name: 'rx_management_dropped' }, { reg: R.MGTPTC, name: 'tx_management_packets' },
+  { reg: R.TPR, name: 'rx_total_packets' }, { reg: R.TPT, name: 'tx_total_packets' },
+  { reg: R.TORL, name: 'rx_total_bytes', wide: true }, { reg: R.TOTL, name: 'tx_total_bytes', wide: true },
+  { reg: R.PTC64, name: 'tx_size_64_packets' }, { reg: R.PTC127, name: 'tx_size_65_to_127_packets' },
+  { reg: R.PTC255, name: 'tx_size_128_to_255_packets' }, { reg: R.PTC511, name: 'tx_size_256_to_511_packets' },
+  { reg: R.PTC1023, name: 'tx_size_512_to_1023_packets' }, { reg: R.PTC1522, name: 'tx_size_1024_to_max_packets' },
+  { reg: R.MPTC, name: 'tx_multicast_packets' }, { reg: R.BPTC, name: 'tx_broadcast_packets' },
+  { reg: R.TSCTC, name: 'tx_tso_packets' }, { reg: R.TSCTFC, name: 'tx_tso_errors' },
+  { reg: R.RPTHC, name: 'rx_sent_to_host_packets' }, { reg: R.HGPTC, name: 'tx_sent_by_host_packets' },
+  { reg: R.SCVPC, name: 'rx_code_violation_packets' }, { reg: R.IAC, name: 'interrupt_assert_count' },
+];
+
+/**
+ * RSS hash types -> MRQC field bits. The 82576 hashes IPv4, IPv6 and their TCP and UDP ports, with or without
+ * IPv6 extension headers. IPv6 TCP sets the TcpIPv6Ex bit too, as Linux's igb does: QEMU's igb hashes TCP over
+ * IPv6 only through that bit (it ignores TcpIPv6 and UdpIPv6Ex), and for a packet without extension headers both
+ * give the same hash.
+ */
+const MRQC_FIELDS: Array<[number, number]> = [
+  [RSS_IPV4, R.MRQC_IPV4], [RSS_NONFRAG_IPV4_TCP, R.MRQC_TCP_IPV4], [RSS_NONFRAG_IPV4_UDP, R.MRQC_UDP_IPV4],
+  [RSS_IPV6, R.MRQC_IPV6], [RSS_NONFRAG_IPV6_TCP, R.MRQC_TCP_IPV6 | R.MRQC_TCP_IPV6_EX],
+  [RSS_NONFRAG_IPV6_UDP, R.MRQC_UDP_IPV6], [RSS_IPV6_EX, R.MRQC_IPV6_EX], [RSS_IPV6_TCP_EX, R.MRQC_TCP_IPV6_EX],
+  [RSS_IPV6_UDP_EX, R.MRQC_UDP_IPV6_EX],
+];
+
+/** Receive address filters of a family (82576 24, I350 32, I210 / I211 16). */
+function rarEntries(model: IntelDevice): number {
+  return model.family === 'i350' ? 32 : model.family === 'i210' ? 16 : 24;
+}
+
+function traitsFor(model: IntelDevice): FamilyTraits {
+  return {
+    driver: IGB_DRIVER, rxCodec: 'adv-igb', txCodec: 'adv-igb', rxBufSize: RX_BUF_SIZE,
+    // RLPML is 14 bits wide (DPDK reports 0x3FFF too); Intel's feature lists quote jumbo frames of 9.5 KB
+    maxRxPktLen: 16383,
+    retaSize: R.RETA_ENTRIES, hashKeySize: R.RSS_KEY_BYTES, flowTypeRssOffloads: MRQC_FIELDS.reduce((a, [hf]) => a | hf, 0),
+    rxOffloadCapa: RX_OFFLOAD_VLAN_STRIP | RX_OFFLOAD_CHECKSUM | RX_OFFLOAD_RSS_HASH | RX_OFFLOAD_SCATTER,
+    txOffloadCapa: TX_OFFLOAD_VLAN_INSERT | TX_OFFLOAD_IPV4_CKSUM | TX_OFFLOAD_UDP_CKSUM | TX_OFFLOAD_TCP_CKSUM |
+      TX_OFFLOAD_MULTI_SEGS,
+    maxMacAddrs: rarEntries(model), speedCapa: [10, 100, 1000], descMax: 4096,
+    // RDLEN / TDLEN count 128-byte units: 8 descriptors
+    rxDescAlign: 8, statRegs: STAT_REGS, perQueueStart: true,
+  };
+}
+
+export class IgbPort extends IntelPort {
+  /** SRRCTL.DROP_EN per RX queue (RxConf.dropEn) */
+  private readonly dropEn: boolean[] = [];
+
+  constructor(name: string, dev: PciDeviceAccess, model: IntelDevice) {
+    super(name, dev, model, traitsFor(model), MIN_BAR_LEN);
+  }
+
+  private get lg() {
+    return log('igb');
+  }
+
+  /** This port's LAN function (0-3): which CFG_DONE bit and which PHY semaphore are its. */
+  private lanPort(): number {
+    return (this.r.rd(R.STATUS) & R.STATUS_FUNC_MASK) >>> R.STATUS_FUNC_SHIFT;
+  }
+
+  // ---- reset and identity ------------------------------------------------------------------------------------
+  private maskInterrupts(): void {
+    this.r.wr(R.IMC, 0xffffffff);
+    this.r.wr(R.EIMC, 0xffffffff);
+    this.r.wr(R.EIAC, 0);
+    this.r.rd(R.ICR);
+    this.r.rd(R.EICR);
+  }
+
+  /**
+   * Global reset (4.5.x / 4.6.1): interrupts masked, receiver and transmitter off, DMA quiesced by GIO master
+   * disable, CTRL.RST (self-clearing); then the NVM auto-read (EECD.AUTO_RD) and, with `waitCfg`, the PHY
+   * configuration load (EEMNGCTL.CFG_DONE of this port). Neither wait is fatal: QEMU's igb reports neither bit,
+   * and a board without NVM never sets them (DPDK and Linux go on as well).
+   */
+  private globalReset(waitCfg: boolean): void {
+    const r = this.r;
+    r.wr(R.IMC, 0xffffffff);
+    r.wr(R.EIMC, 0xffffffff);
+    r.wr(R.RCTL, 0);
+    r.wr(R.TCTL, R.TCTL_PSP);
+    r.rd(R.STATUS); // flush posted writes
+    sleepMs(10); // DMA in flight lands
+    r.set(R.CTRL, R.CTRL_GIO_MASTER_DISABLE);
+    if (!r.waitFor(R.STATUS, R.STATUS_GIO_MASTER_ENABLE, 0, 80)) {
+      this.lg.warn({ dev: this.name }, 'GIO master requests still pending after 80 ms; resetting anyway');
+    }
+    r.wr(R.CTRL, r.rd(R.CTRL) | R.CTRL_RST);
+    sleepMs(1);
+    if (!r.waitFor(R.CTRL, R.CTRL_RST, 0, 20)) this.lg.warn({ dev: this.name }, 'CTRL.RST did not clear');
+    if (!r.waitFor(R.EECD, R.EECD_AUTO_RD, R.EECD_AUTO_RD, 10)) {
+      this.lg.debug({ dev: this.name }, 'EECD.AUTO_RD not reported: NVM auto-read not done or not modelled');
+    }
+    if (waitCfg) {
+      const done = R.EEMNGCTL_CFG_DONE(this.lanPort());
+      if (!r.waitFor(R.EEMNGCTL, done, done, 100)) {
+        this.lg.debug({ dev: this.name }, 'EEMNGCTL.CFG_DONE not reported: PHY configuration cycle not done or not modelled');
+      }
+    }
+    this.maskInterrupts();
+  }
+
+  protected hwReset(): void {
+    this.globalReset(true);
+  }
+
+  /** One NVM word through EERD; -1 on timeout. */
+  private eerd(word: number): number {
+    this.r.wr(R.EERD, (word << R.EERD_ADDR_SHIFT) | R.EERD_START);
+    if (!this.r.waitFor(R.EERD, R.EERD_DONE, R.EERD_DONE)) return -1;
+    return this.r.rd(R.EERD) >>> R.EERD_DATA_SHIFT;
+  }
+
+  /**
+   * MAC address from RAL0/RAH0, which the hardware loads from the NVM for this LAN port at reset; from the NVM's
+   * first three words when RAH0.AV is clear (LAN port 0 only: the other ports' addresses derive from it in ways
+   * that differ by family).
+   */
+  protected hwReadMac(): Uint8Array {
+    const hi = this.r.rd(R.RAH(0));
+    const mac = macFromRar(this.r.rd(R.RAL(0)), hi);
+    if ((hi & R.RAH_AV) !== 0 && mac.some((b) => b !== 0)) return mac;
+    const fail = (why: string) => new Error(`${IGB_DRIVER} ${this.name}: no MAC address: RAH0.AV is clear and ${why}`);
+    if (this.lanPort() !== 0) throw fail(`this is LAN port ${this.lanPort()}, whose NVM address pktio does not derive`);
+    for (let w = 0; w < 3; w++) {
+      const v = this.eerd(w);
+      if (v < 0) throw fail('the NVM does not answer (EERD)');
+      mac[w * 2] = v & 0xff;
+      mac[w * 2 + 1] = v >>> 8;
+    }
+    return mac;
+  }
+
+  // ---- PHY access (MDIC under the software/firmware semaphore) ---------------------------------------------------
+  /** SWSM: the driver semaphore (SMBI, taken by reading it clear), then the software/firmware one (SWESMBI). */
+  private swsmTake(): boolean {
+    const r = this.r;
+    if (!r.waitFor(R.SWSM, R.SWSM_SMBI, 0, 20)) return false;
+    for (let i = 0; i < 20; i++) {
+      r.wr(R.SWSM, r.rd(R.SWSM) | R.SWSM_SWESMBI);
+      if ((r.rd(R.SWSM) & R.SWSM_SWESMBI) !== 0) return true;
+      sleepMs(1);
+    }
+    this.swsmGive();
+    return false;
+  }
+
+  private swsmGive(): void {
+    this.r.wr(R.SWSM, this.r.rd(R.SWSM) & ~(R.SWSM_SMBI | R.SWSM_SWESMBI));
+  }
+
+  /** Takes this port's PHY in SW_FW_SYNC (firmware may be using it: manageability shares the PHY). */
+  private phyLock(): boolean {
+    const mask = R.SWFW_PHY_SM(this.lanPort());
+    for (let i = 0; i < 20; i++) {
+      if (!this.swsmTake()) return false;
+      const v = this.r.rd(R.SW_FW_SYNC);
+      if ((v & (mask | (mask << R.SWFW_FW_SHIFT))) === 0) {
+        this.r.wr(R.SW_FW_SYNC, v | mask);
+        this.swsmGive();
+        return true;
+      }
+      this.swsmGive();
+      sleepMs(5);
+    }
+    return false;
+  }
+
+  private phyUnlock(): void {
+    const mask = R.SWFW_PHY_SM(this.lanPort());
+    if (!this.swsmTake()) return;
+    this.r.wr(R.SW_FW_SYNC, this.r.rd(R.SW_FW_SYNC) & ~mask);
+    this.swsmGive();
+  }
+
+  /** One MDIO read or write of the internal PHY; the data read, or -1 when MDIC reports an error or times out. */
+  private mdic(op: number, reg: number, data = 0): number {
+    const r = this.r;
+    r.wr(R.MDIC, (data & R.MDIC_DATA_MASK) | (reg << R.MDIC_REG_SHIFT) | (R.PHY_ADDR << R.MDIC_PHY_SHIFT) | op);
+    if (!r.waitFor(R.MDIC, R.MDIC_READY, R.MDIC_READY, 100)) return -1;
+    const v = r.rd(R.MDIC);
+    return (v & R.MDIC_ERROR) !== 0 ? -1 : v & R.MDIC_DATA_MASK;
+  }
+
+  /**
+   * Copper link set-up (4.6.6 / 4.6.7): the MAC follows the PHY's autonegotiation (CTRL.SLU, no forced speed or
+   * duplex) and the PHY is told to (re)negotiate: BMCR autonegotiation enable + restart, powered up, not isolated.
+   * A PHY negotiates by itself after power-up, so on hardware this only restarts it; QEMU's igb raises STATUS.LU
+   * only after such a restart. Ports without the internal copper PHY (SerDes, SGMII, KX) are left to the NVM.
+   */
+  private setupLink(): void {
+    const r = this.r;
+    const ctrl = r.rd(R.CTRL) & ~(R.CTRL_RST | R.CTRL_PHY_RST | R.CTRL_FRCSPD | R.CTRL_FRCDPX | R.CTRL_GIO_MASTER_DISABLE);
+    r.wr(R.CTRL, ctrl | R.CTRL_SLU);
+    if ((r.rd(R.CTRL_EXT) & R.CTRL_EXT_LINK_MODE_MASK) !== R.CTRL_EXT_LINK_MODE_COPPER) {
+      this.lg.info({ dev: this.name }, 'not a copper port: link set-up left to the NVM (SerDes/SGMII/KX is not configured by pktio)');
+      return;
+    }
+    if (!this.phyLock()) {
+      this.lg.warn({ dev: this.name }, 'PHY semaphore (SW_FW_SYNC) not granted: autonegotiation not restarted');
+      return;
+    }
+    try {
+      const bmcr = this.mdic(R.MDIC_OP_READ, R.PHY_BMCR);
+      if (bmcr < 0) {
+        this.lg.warn({ dev: this.name }, 'PHY does not answer through MDIC: autonegotiation not restarted');
+        return;
+      }
+      const v = (bmcr & ~(R.BMCR_POWER_DOWN | R.BMCR_ISOLATE)) | R.BMCR_AN_ENABLE | R.BMCR_RESTART_AN;
+      if (this.mdic(R.MDIC_OP_WRITE, R.PHY_BMCR, v) < 0) this.lg.warn({ dev: this.name }, 'PHY BMCR write failed');
+    } finally {
+      this.phyUnlock();
+    }
+  }
+
+  /** After reset: driver-loaded flag, link, VLAN ether type, filters cleared, RAR0 valid, every queue disabled. */
+  protected hwInit(): void {
+    const r = this.r;
+    r.set(R.CTRL_EXT, R.CTRL_EXT_DRV_LOAD);
+    this.setupLink();
+    r.wr(R.VET, (VLAN_ETHERTYPE << 16) | VLAN_ETHERTYPE);
+    r.wr(R.RCTL, 0);
+    r.wr(R.TCTL, R.TCTL_PSP);
+    for (let i = 0; i < R.MTA_COUNT; i++) r.wr(R.MTA + i * 4, 0);
+    for (let i = 0; i < R.VFTA_COUNT; i++) r.wr(R.VFTA + i * 4, 0);
+    for (let i = 0; i < R.UTA_COUNT; i++) r.wr(R.UTA + i * 4, 0);
+    this.hwMacFilter(0, this.mac);
+    for (let i = 1; i < rarEntries(this.model); i++) this.hwMacFilter(i, null);
+    // queue 0 comes out of reset enabled: every queue stays off until it is set up and started
+    for (let q = 0; q < this.model.queues; q++) {
+      this.queueOff(R.RXDCTL(q));
+      this.queueOff(R.TXDCTL(q));
+    }
+  }
+
+  protected rxRing(q: number): RingRegs {
+    return { bal: R.RDBAL(q), bah: R.RDBAH(q), len: R.RDLEN(q), head: R.RDH(q), tail: R.RDT(q) };
+  }
+
+  protected txRing(q: number): RingRegs {
+    return { bal: R.TDBAL(q), bah: R.TDBAH(q), len: R.TDLEN(q), head: R.TDH(q), tail: R.TDT(q) };
+  }
+
+  // ---- queue set-up checks -------------------------------------------------------------------------------------
+  /**
+   * CTRL.VME strips tags on every queue (there is no per-queue switch without VMDq). It is turned on for TX VLAN
+   * insertion as well, as on the 82574 and as Linux's igb does (it ties the two together); QEMU's igb inserts
+   * without it. So: one port-wide switch, on when the port asks for strip or insert, and received tags are then
+   * always reported in the mbuf.
+   */
+  private vme(): boolean {
+    const tx = this.conf.txmode?.offloads ?? 0;
+    return ((this.conf.rxmode?.offloads ?? 0) & RX_OFFLOAD_VLAN_STRIP) !== 0 || (tx & TX_OFFLOAD_VLAN_INSERT) !== 0;
+  }
+
+  protected override stripsVlan(_q: number): boolean {
+    return this.vme();
+  }
+
+  override rxQueueSetup(q: number, nb: number, conf: RxConf, pool: Mempool, portId: number): IntelRxSpec {
+    if (((conf.offloads ?? 0) & RX_OFFLOAD_VLAN_STRIP) !== 0 && !this.vme()) {
+      throw new Error(`${IGB_DRIVER} ${this.name}: VLAN strip is port-wide on the ${this.model.name} (CTRL.VME): ` +
+        'ask for RX_OFFLOAD_VLAN_STRIP in rxmode.offloads, not per queue');
+    }
+    this.dropEn[q] = conf.dropEn === true;
+    return super.rxQueueSetup(q, nb, conf, pool, portId);
+  }
+
+  override txQueueSetup(q: number, nb: number, conf: TxConf, portId: number): IntelTxSpec {
+    if (((conf.offloads ?? 0) & TX_OFFLOAD_VLAN_INSERT) !== 0 && !this.vme()) {
+      throw new Error(`${IGB_DRIVER} ${this.name}: VLAN insert goes with the port-wide CTRL.VME on the ${this.model.name}: ` +
+        'ask for TX_OFFLOAD_VLAN_INSERT in txmode.offloads, not per queue');
+    }
+    return super.txQueueSetup(q, nb, conf, portId);
+  }
+
+  // ---- receive ------------------------------------------------------------------------------------------------
+  private rctl(): number {
+    let v = R.RCTL_BAM | R.RCTL_SECRC | R.RCTL_RDMTS_HALF;
+    if (this.mtu > 1500) v |= R.RCTL_LPE; // long frames up to RLPML, spanning 2 KiB buffers
+    if (this.promisc) v |= R.RCTL_UPE | R.RCTL_MPE;
+    if (this.allmulti) v |= R.RCTL_MPE;
+    return v;
+  }
+
+  /** Clears a queue's enable and waits until the queue reports itself stopped. */
+  private queueOff(reg: number): void {
+    this.r.wr(reg, this.r.rd(reg) & ~R.XDCTL_ENABLE);
+    if (!this.r.waitFor(reg, R.XDCTL_ENABLE, 0, QUEUE_POLL_MS)) {
+      this.lg.warn({ dev: this.name, reg: `0x${reg.toString(16)}` }, 'queue enable did not clear');
+    }
+  }
+
+  /** Sets a queue's enable (with its thresholds) and waits until it reads back set (before the tail is written). */
+  private queueOn(reg: number, v: number, what: string): void {
+    this.r.wr(reg, v | R.XDCTL_ENABLE);
+    if (!this.r.waitFor(reg, R.XDCTL_ENABLE, R.XDCTL_ENABLE, QUEUE_POLL_MS)) {
+      throw new Error(`${IGB_DRIVER} ${this.name}: ${what} did not come up (its enable bit does not read back set)`);
+    }
+  }
+
+  private usesDvmolr(): boolean {
+    return this.model.family === 'i350' || this.model.family === 'i210';
+  }
+
+  /** Receiver off; long-frame limit, checksum status, RSS and VLAN mode; the descriptor type is per queue. */
+  protected hwRxConfigure(): void {
+    const r = this.r;
+    r.wr(R.RCTL, 0);
+    r.wr(R.RLPML, this.maxFrame());
+    let ip = false;
+    let l4 = false;
+    for (let q = 0; q < Math.max(1, this.nbRxq); q++) {
+      const off = this.rxOffloads(q);
+      ip ||= (off & RX_OFFLOAD_IPV4_CKSUM) !== 0;
+      l4 ||= (off & (RX_OFFLOAD_TCP_CKSUM | RX_OFFLOAD_UDP_CKSUM)) !== 0;
+    }
+    // PCSD always: w1 of the write-back is the RSS hash (never the IP identification), and QEMU hashes only so
+    r.wr(R.RXCSUM, R.RXCSUM_PCSD | (ip ? R.RXCSUM_IPOFLD : 0) | (l4 ? R.RXCSUM_TUOFLD : 0));
+    this.hwRss();
+    if (this.vme()) r.set(R.CTRL, R.CTRL_VME);
+    else r.clear(R.CTRL, R.CTRL_VME);
+  }
+
+  protected hwRxQueueInit(q: number): void {
+    const r = this.r;
+    const { iova, nb } = this.rxRingOf(q);
+    this.queueOff(R.RXDCTL(q));
+    this.programRing(this.rxRing(q), iova, nb);
+    r.wr(R.SRRCTL(q), R.SRRCTL_DESCTYPE_ADV_ONEBUF | ((RX_BUF_SIZE >> R.SRRCTL_BSIZEPACKET_SHIFT) & R.SRRCTL_BSIZEPACKET_MASK) |
+      (this.dropEn[q] ? R.SRRCTL_DROP_EN : 0));
+    if (this.usesDvmolr()) r.set(R.DVMOLR(q), R.DVMOLR_STRCRC);
+    this.queueOn(R.RXDCTL(q), R.RXDCTL_DEFAULT, `RX queue ${q}`);
+  }
+
+  protected hwRxEnable(): void {
+    this.r.wr(R.RCTL, this.rctl() | R.RCTL_EN);
+  }
+
+  protected hwRxDisable(): void {
+    this.r.clear(R.RCTL, R.RCTL_EN);
+    for (const q of this.rxQueuesOn()) this.queueOff(R.RXDCTL(q));
+  }
+
+  protected override hwRxQueueDisable(q: number): void {
+    this.queueOff(R.RXDCTL(q));
+  }
+
+  protected hwRxConfigureMtu(): void {
+    this.r.wr(R.RLPML, this.maxFrame());
+    const en = this.r.rd(R.RCTL) & R.RCTL_EN;
+    this.r.wr(R.RCTL, this.rctl() | en);
+  }
+
+  // ---- transmit -----------------------------------------------------------------------------------------------
+  /** Transmitter off and configured: pad short frames, retransmit on late collision, collision threshold/distance. */
+  protected hwTxConfigure(): void {
+    const r = this.r;
+    r.wr(R.TCTL, R.TCTL_PSP | R.TCTL_RTLC | R.TCTL_CT_DEFAULT);
+    r.wr(R.TCTL_EXT, (r.rd(R.TCTL_EXT) & ~R.TCTL_EXT_COLD_MASK) | R.TCTL_EXT_COLD_DEFAULT);
+  }
+
+  protected hwTxQueueInit(q: number): void {
+    const { iova, nb } = this.txRingOf(q);
+    this.queueOff(R.TXDCTL(q));
+    this.programRing(this.txRing(q), iova, nb);
+    this.queueOn(R.TXDCTL(q), R.TXDCTL_DEFAULT, `TX queue ${q}`);
+  }
+
+  /** Transmit on, once every queue is set up (the datasheet's order). */
+  protected hwTxEnable(): void {
+    this.r.set(R.TCTL, R.TCTL_EN);
+  }
+
+  protected hwTxDisable(): void {
+    this.r.clear(R.TCTL, R.TCTL_EN);
+    for (const q of this.txQueuesOn()) this.queueOff(R.TXDCTL(q));
+  }
+
+  protected override hwTxQueueDisable(q: number): void {
+    this.queueOff(R.TXDCTL(q));
+  }
+
+  // ---- link, modes, RSS, filters -------------------------------------------------------------------------------
+  protected hwLink(): Link {
+    const s = this.r.rd(R.STATUS);
+    if ((s & R.STATUS_LU) === 0) return { up: false, speed: 0, fullDuplex: false, autoneg: true };
+    const sp = (s & R.STATUS_SPEED_MASK) >>> R.STATUS_SPEED_SHIFT;
+    return { up: true, speed: sp === 0 ? 10 : sp === 1 ? 100 : 1000, fullDuplex: (s & R.STATUS_FD) !== 0, autoneg: true };
+  }
+
+  protected hwRxModes(): void {
+    const v = this.r.rd(R.RCTL) & ~(R.RCTL_UPE | R.RCTL_MPE);
+    this.r.wr(R.RCTL, v | (this.promisc ? R.RCTL_UPE | R.RCTL_MPE : 0) | (this.allmulti ? R.RCTL_MPE : 0));
+  }
+
+  /** RSSRK, RETA (one queue number per byte entry), then MRQC with RSS on and the hash fields. */
+  protected hwRss(): void {
+    const r = this.r;
+    if (!this.rssOn()) {
+      r.wr(R.MRQC, 0);
+      return;
+    }
+    const k = this.rssKey;
+    for (let i = 0; i < R.RSS_KEY_BYTES / 4; i++) {
+      r.wr(R.RSSRK(i), (k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24)) >>> 0);
+    }
+    for (let i = 0; i < R.RETA_ENTRIES / 4; i++) {
+      let v = 0;
+      for (let j = 0; j < 4; j++) v |= (this.reta[i * 4 + j] & 0xff) << (j * 8);
+      r.wr(R.RETA(i), v >>> 0);
+    }
+    const fields = MRQC_FIELDS.reduce((a, [hf, bits]) => ((this.rssHf & hf) !== 0 ? a | bits : a), 0);
+    r.wr(R.MRQC, (fields | R.MRQC_ENABLE_RSS) >>> 0);
+  }
+
+  /** Receive address `index`: RAL, then RAH with AV (the entry turns valid with its whole address); null clears it. */
+  protected hwMacFilter(index: number, mac: Uint8Array | null): void {
+    if (mac === null) {
+      this.r.wr(R.RAH(index), 0);
+      this.r.wr(R.RAL(index), 0);
+      return;
+    }
+    const [lo, hi] = rarFromMac(mac);
+    this.r.wr(R.RAL(index), lo);
+    this.r.wr(R.RAH(index), (hi | R.RAH_AV) >>> 0);
+  }
+
+  // ---- statistics, shutdown ------------------------------------------------------------------------------------
+  protected hwStatsFrom(): HwStats {
+    const s = this.stats;
+    const gprc = s.get(R.GPRC);
+    const gptc = s.get(R.GPTC);
+    return {
+      ipackets: gprc,
+      opackets: gptc,
+      // the byte counters include the 4-byte FCS; ethdev counts frames without it
+      ibytes: Math.max(0, s.get(R.GORCL) - CRC_LEN * gprc),
+      obytes: Math.max(0, s.get(R.GOTCL) - CRC_LEN * gptc),
+      imissed: s.get(R.MPC),
+      ierrors: s.get(R.CRCERRS) + s.get(R.RLEC) + s.get(R.RXERRC) + s.get(R.ALGNERRC) + s.get(R.CEXTERR),
+      oerrors: s.get(R.ECOL) + s.get(R.LATECOL),
+    };
+  }
+
+  /** Firmware told the driver is gone, then the same global reset as at probe: the NIC stops all DMA. */
+  protected hwShutdown(): void {
+    this.r.clear(R.CTRL_EXT, R.CTRL_EXT_DRV_LOAD);
+    this.globalReset(false);
+  }
+}
+
+export const pmd = intelPmd(IGB_DRIVER, import.meta.url, (bdf, dev, model) => new IgbPort(bdf, dev, model));

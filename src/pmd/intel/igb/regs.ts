@@ -1,0 +1,331 @@
+// Intel 82576 GbE controller (and its successors I350, I210/I211): register offsets and bits net_igb uses.
+//
+// Source: Intel 82576EB GbE Controller Datasheet, section 8 (register descriptions: general 8.2, EEPROM/flash 8.4,
+// interrupts 8.8, receive 8.10, transmit 8.12, statistics 8.19) and section 7 (advanced receive descriptors 7.1.5,
+// RSS 7.1.2.10, advanced transmit descriptors 7.2.2); 4.5/4.6 for the reset and initialization order. Register
+// names are the datasheet's. Offsets were cross-checked with DPDK's drivers/net/e1000/base (e1000_regs.h,
+// e1000_defines.h, e1000_82575.h) and QEMU's hw/net/igb_regs.h. The I350 and I210 datasheets keep this layout for
+// everything below (they add registers pktio does not use).
+//
+// All registers are 32 bits wide; the constants are BYTE offsets into BAR 0.
+
+// ---- general (8.2) ----------------------------------------------------------------------------------------------
+export const CTRL = 0x00000;
+export const STATUS = 0x00008;
+export const EECD = 0x00010;
+export const EERD = 0x00014;
+export const CTRL_EXT = 0x00018;
+export const MDIC = 0x00020;
+/** VLAN Ether Type: VET (15:0) for the single / inner tag, VET_EXT (31:16) for the outer one */
+export const VET = 0x00038;
+/** manageability EEPROM control: CFG_DONE per LAN port once the PHY configuration load is over */
+export const EEMNGCTL = 0x01010;
+/** software semaphore (SMBI, SWESMBI) and the software/firmware resource bits behind it */
+export const SWSM = 0x05b50;
+export const SW_FW_SYNC = 0x05b5c;
+
+// ---- interrupts (8.8): only masked and cleared, pktio polls -----------------------------------------------------
+export const ICR = 0x000c0;
+export const IMC = 0x000d8;
+export const EICR = 0x01580;
+export const EIMC = 0x01528;
+export const EIAC = 0x0152c;
+
+// ---- receive (8.10) ---------------------------------------------------------------------------------------------
+export const RCTL = 0x00100;
+export const RXCSUM = 0x05000;
+/** receive long packet maximum length (13:0), used with RCTL.LPE */
+export const RLPML = 0x05004;
+export const MTA = 0x05200; // 128 registers
+export const MTA_COUNT = 128;
+export const VFTA = 0x05600; // 128 registers
+export const VFTA_COUNT = 128;
+export const UTA = 0x0a000; // 128 registers (unicast hash table)
+export const UTA_COUNT = 128;
+export const MRQC = 0x05818;
+/** redirection table: 32 registers of four one-byte entries, entry i in byte i % 4 of RETA(i / 4) */
+export const RETA = (n: number): number => 0x05c00 + n * 4;
+export const RETA_ENTRIES = 128;
+/** RSS random key: 10 registers, key byte 0 in the low byte of RSSRK(0) */
+export const RSSRK = (n: number): number => 0x05c80 + n * 4;
+export const RSS_KEY_BYTES = 40;
+
+/**
+ * Receive address filters: entries 0-15 at 0x5400, 16 and up at 0x54E0 (24 on the 82576, 32 on the I350, 16 on
+ * the I210/I211).
+ */
+export const RAL = (n: number): number => (n < 16 ? 0x05400 + n * 8 : 0x054e0 + (n - 16) * 8);
+export const RAH = (n: number): number => RAL(n) + 4;
+
+// Per-queue receive registers. The 82576 answers queues 0-3 at 0x2800 + 0x100 n as well (the 82574 layout), but
+// every queue at 0x0C000 + 0x40 n: pktio uses that block for all of them.
+const rxq = (base: number) => (q: number): number => 0x0c000 + base + q * 0x40;
+export const RDBAL = rxq(0x00);
+export const RDBAH = rxq(0x04);
+export const RDLEN = rxq(0x08);
+/** split and replication receive control: buffer size, descriptor type, drop enable */
+export const SRRCTL = rxq(0x0c);
+export const RDH = rxq(0x10);
+export const RDT = rxq(0x18);
+export const RXDCTL = rxq(0x28);
+/** per-queue DMA offload control of the I350 / I210 (CRC and VLAN strip per queue) */
+export const DVMOLR = rxq(0x38);
+
+// ---- transmit (8.12) ---------------------------------------------------------------------------------------------
+export const TCTL = 0x00400;
+export const TCTL_EXT = 0x00404;
+const txq = (base: number) => (q: number): number => 0x0e000 + base + q * 0x40;
+export const TDBAL = txq(0x00);
+export const TDBAH = txq(0x04);
+export const TDLEN = txq(0x08);
+export const TDH = txq(0x10);
+export const TDT = txq(0x18);
+export const TXDCTL = txq(0x28);
+
+// ---- CTRL -------------------------------------------------------------------------------------------------------
+export const CTRL_FD = 1 << 0;
+export const CTRL_GIO_MASTER_DISABLE = 1 << 2;
+export const CTRL_SLU = 1 << 6;
+export const CTRL_FRCSPD = 1 << 11;
+export const CTRL_FRCDPX = 1 << 12;
+export const CTRL_RST = 1 << 26;
+/** VLAN mode: strip tags on receive (without VMDq) and allow VLE insertion on transmit */
+export const CTRL_VME = 1 << 30;
+export const CTRL_PHY_RST = 1 << 31;
+
+// ---- STATUS -----------------------------------------------------------------------------------------------------
+export const STATUS_FD = 1 << 0;
+export const STATUS_LU = 1 << 1;
+/** PCI function number of this LAN port (3:2) */
+export const STATUS_FUNC_SHIFT = 2;
+export const STATUS_FUNC_MASK = 3 << 2;
+export const STATUS_SPEED_SHIFT = 6; // bits 7:6: 00 10 Mb/s, 01 100 Mb/s, 10/11 1000 Mb/s
+export const STATUS_SPEED_MASK = 3 << 6;
+export const STATUS_GIO_MASTER_ENABLE = 1 << 19;
+
+// ---- CTRL_EXT ---------------------------------------------------------------------------------------------------
+/** link mode (23:22): 00 internal copper PHY, 01 1000BASE-KX, 10 SGMII, 11 SerDes */
+export const CTRL_EXT_LINK_MODE_MASK = 3 << 22;
+export const CTRL_EXT_LINK_MODE_COPPER = 0;
+/** tells manageability firmware a driver owns the port */
+export const CTRL_EXT_DRV_LOAD = 1 << 28;
+
+// ---- EECD / EERD / EEMNGCTL -------------------------------------------------------------------------------------
+export const EECD_PRES = 1 << 8;
+export const EECD_AUTO_RD = 1 << 9;
+export const EERD_START = 1 << 0;
+export const EERD_DONE = 1 << 1;
+export const EERD_ADDR_SHIFT = 2;
+export const EERD_DATA_SHIFT = 16;
+/** CFG_DONE of LAN port n is bit 18 + n */
+export const EEMNGCTL_CFG_DONE = (port: number): number => 1 << (18 + port);
+
+// ---- SWSM / SW_FW_SYNC ------------------------------------------------------------------------------------------
+export const SWSM_SMBI = 1 << 0;
+export const SWSM_SWESMBI = 1 << 1;
+/** software's PHY lock of LAN port n in SW_FW_SYNC (firmware's is the same bit << 16) */
+export const SWFW_PHY_SM = (port: number): number => [0x02, 0x04, 0x20, 0x40][port & 3];
+export const SWFW_FW_SHIFT = 16;
+
+// ---- MDIC and the PHY -------------------------------------------------------------------------------------------
+export const MDIC_DATA_MASK = 0xffff;
+export const MDIC_REG_SHIFT = 16;
+export const MDIC_PHY_SHIFT = 21;
+export const MDIC_OP_WRITE = 1 << 26;
+export const MDIC_OP_READ = 2 << 26;
+export const MDIC_READY = 1 << 28;
+export const MDIC_ERROR = 1 << 30;
+/** MDIO address of the internal copper PHY of the 82576 / I350 / I210 */
+export const PHY_ADDR = 1;
+/** IEEE 802.3 clause 22 basic control register and its bits */
+export const PHY_BMCR = 0;
+export const BMCR_RESTART_AN = 1 << 9;
+export const BMCR_ISOLATE = 1 << 10;
+export const BMCR_POWER_DOWN = 1 << 11;
+export const BMCR_AN_ENABLE = 1 << 12;
+
+// ---- RCTL -------------------------------------------------------------------------------------------------------
+export const RCTL_EN = 1 << 1;
+export const RCTL_SBP = 1 << 2;
+export const RCTL_UPE = 1 << 3;
+export const RCTL_MPE = 1 << 4;
+export const RCTL_LPE = 1 << 5;
+export const RCTL_LBM_MASK = 3 << 6;
+export const RCTL_RDMTS_HALF = 0 << 8;
+export const RCTL_MO_MASK = 3 << 12;
+export const RCTL_BAM = 1 << 15;
+export const RCTL_VFE = 1 << 18;
+export const RCTL_SECRC = 1 << 26;
+
+// ---- SRRCTL -----------------------------------------------------------------------------------------------------
+/** packet buffer size in 1 KiB units (6:0); 0 falls back to RCTL.BSIZE */
+export const SRRCTL_BSIZEPACKET_SHIFT = 10; // bytes >> 10
+export const SRRCTL_BSIZEPACKET_MASK = 0x7f;
+/** descriptor type (27:25): 001 advanced, one buffer */
+export const SRRCTL_DESCTYPE_MASK = 7 << 25;
+export const SRRCTL_DESCTYPE_ADV_ONEBUF = 1 << 25;
+export const SRRCTL_DROP_EN = 1 << 31;
+
+// ---- RXDCTL / TXDCTL --------------------------------------------------------------------------------------------
+/** prefetch (4:0), host (12:8) and write-back (20:16) thresholds, queue enable (25), software flush (26) */
+export const XDCTL_PTHRESH_SHIFT = 0;
+export const XDCTL_HTHRESH_SHIFT = 8;
+export const XDCTL_WTHRESH_SHIFT = 16;
+export const XDCTL_ENABLE = 1 << 25;
+/**
+ * What pktio programs (DPDK's 82576 defaults): RX prefetch 8, host 8, write-back 1; TX prefetch 8, host 1,
+ * write-back 1. A write-back threshold of 1 writes every descriptor back at once: a poll-mode driver sees each
+ * frame without waiting for a batch or an interrupt timer.
+ */
+export const RXDCTL_DEFAULT = (8 << XDCTL_PTHRESH_SHIFT) | (8 << XDCTL_HTHRESH_SHIFT) | (1 << XDCTL_WTHRESH_SHIFT);
+export const TXDCTL_DEFAULT = (8 << XDCTL_PTHRESH_SHIFT) | (1 << XDCTL_HTHRESH_SHIFT) | (1 << XDCTL_WTHRESH_SHIFT);
+
+// ---- DVMOLR (I350 / I210) ---------------------------------------------------------------------------------------
+export const DVMOLR_STRCRC = 1 << 31;
+
+// ---- RXCSUM / MRQC ----------------------------------------------------------------------------------------------
+export const RXCSUM_IPOFLD = 1 << 8;
+export const RXCSUM_TUOFLD = 1 << 9;
+/** packet checksum disable: the advanced write-back's w1 carries the RSS hash (QEMU hashes only with it set) */
+export const RXCSUM_PCSD = 1 << 13;
+/** multiple receive queues enable (2:0): 010 = RSS only */
+export const MRQC_ENABLE_MASK = 7;
+export const MRQC_ENABLE_RSS = 2;
+export const MRQC_TCP_IPV4 = 1 << 16;
+export const MRQC_IPV4 = 1 << 17;
+export const MRQC_TCP_IPV6_EX = 1 << 18;
+export const MRQC_IPV6_EX = 1 << 19;
+export const MRQC_IPV6 = 1 << 20;
+export const MRQC_TCP_IPV6 = 1 << 21;
+export const MRQC_UDP_IPV4 = 1 << 22;
+export const MRQC_UDP_IPV6 = 1 << 23;
+export const MRQC_UDP_IPV6_EX = 1 << 24;
+
+// ---- TCTL / TCTL_EXT --------------------------------------------------------------------------------------------
+export const TCTL_EN = 1 << 1;
+export const TCTL_PSP = 1 << 3;
+export const TCTL_CT_SHIFT = 4;
+export const TCTL_CT_MASK = 0xff << 4;
+export const TCTL_RTLC = 1 << 24;
+/** collision threshold 15 (as the reference drivers program it) */
+export const TCTL_CT_DEFAULT = 0x0f << TCTL_CT_SHIFT;
+/** collision distance (19:10), 63 for full duplex */
+export const TCTL_EXT_COLD_SHIFT = 10;
+export const TCTL_EXT_COLD_MASK = 0x3ff << 10;
+export const TCTL_EXT_COLD_DEFAULT = 63 << 10;
+
+// ---- RAH --------------------------------------------------------------------------------------------------------
+export const RAH_AV = 1 << 31;
+
+// ---- advanced RX write-back pkt_info (w0): RSS type (3:0) ---------------------------------------------------------
+export const RSS_TYPE_TCP_IPV4 = 0x1;
+export const RSS_TYPE_IPV4 = 0x2;
+export const RSS_TYPE_TCP_IPV6 = 0x3;
+export const RSS_TYPE_IPV6_EX = 0x4;
+export const RSS_TYPE_IPV6 = 0x5;
+export const RSS_TYPE_TCP_IPV6_EX = 0x6;
+export const RSS_TYPE_UDP_IPV4 = 0x7;
+export const RSS_TYPE_UDP_IPV6 = 0x8;
+export const RSS_TYPE_UDP_IPV6_EX = 0x9;
+/** packet type bits of pkt_info */
+export const PKT_IPV4 = 1 << 4;
+export const PKT_IPV4_EX = 1 << 5;
+export const PKT_IPV6 = 1 << 6;
+export const PKT_IPV6_EX = 1 << 7;
+export const PKT_TCP = 1 << 8;
+export const PKT_UDP = 1 << 9;
+export const PKT_SCTP = 1 << 10;
+
+// ---- advanced RX write-back status / errors (w2) ------------------------------------------------------------------
+export const RXD_STAT_DD = 1 << 0;
+export const RXD_STAT_EOP = 1 << 1;
+export const RXD_STAT_VP = 1 << 3;
+export const RXD_STAT_UDPCS = 1 << 4;
+export const RXD_STAT_L4I = 1 << 5;
+export const RXD_STAT_IPCS = 1 << 6;
+export const RXD_ERR_CE = 1 << 24;
+export const RXD_ERR_L4E = 1 << 29;
+export const RXD_ERR_IPE = 1 << 30;
+export const RXD_ERR_RXE = 1 << 31;
+
+// ---- advanced TX descriptors (w2 / w3 of a data descriptor) ----------------------------------------------------------
+export const TXD_DTYP_DATA = 0x3 << 20;
+export const TXD_DTYP_CTXT = 0x2 << 20;
+export const TXD_CMD_EOP = 1 << 24;
+export const TXD_CMD_IFCS = 1 << 25;
+export const TXD_CMD_RS = 1 << 27;
+export const TXD_CMD_DEXT = 1 << 29;
+export const TXD_CMD_VLE = 1 << 30;
+export const TXD_STAT_DD = 1 << 0;
+export const TXD_POPTS_IXSM = 1 << 8;
+export const TXD_POPTS_TXSM = 1 << 9;
+export const TXD_PAYLEN_SHIFT = 14;
+
+// ---- statistics (8.19): clear on read ----------------------------------------------------------------------------
+export const CRCERRS = 0x04000;
+export const ALGNERRC = 0x04004;
+export const SYMERRS = 0x04008;
+export const RXERRC = 0x0400c;
+export const MPC = 0x04010;
+export const SCC = 0x04014;
+export const ECOL = 0x04018;
+export const MCC = 0x0401c;
+export const LATECOL = 0x04020;
+export const COLC = 0x04028;
+export const DC = 0x04030;
+export const TNCRS = 0x04034;
+export const SEC = 0x04038;
+/** carrier extension errors (the 82576 also calls this offset HTDPMC, host TX discarded packets) */
+export const CEXTERR = 0x0403c;
+export const RLEC = 0x04040;
+export const XONRXC = 0x04048;
+export const XONTXC = 0x0404c;
+export const XOFFRXC = 0x04050;
+export const XOFFTXC = 0x04054;
+export const FCRUC = 0x04058;
+export const PRC64 = 0x0405c;
+export const PRC127 = 0x04060;
+export const PRC255 = 0x04064;
+export const PRC511 = 0x04068;
+export const PRC1023 = 0x0406c;
+export const PRC1522 = 0x04070;
+export const GPRC = 0x04074;
+export const BPRC = 0x04078;
+export const MPRC = 0x0407c;
+export const GPTC = 0x04080;
+export const GORCL = 0x04088;
+export const GORCH = 0x0408c;
+export const GOTCL = 0x04090;
+export const GOTCH = 0x04094;
+export const RNBC = 0x040a0;
+export const RUC = 0x040a4;
+export const RFC = 0x040a8;
+export const ROC = 0x040ac;
+export const RJC = 0x040b0;
+export const MGTPRC = 0x040b4;
+export const MGTPDC = 0x040b8;
+export const MGTPTC = 0x040bc;
+export const TORL = 0x040c0;
+export const TORH = 0x040c4;
+export const TOTL = 0x040c8;
+export const TOTH = 0x040cc;
+export const TPR = 0x040d0;
+export const TPT = 0x040d4;
+export const PTC64 = 0x040d8;
+export const PTC127 = 0x040dc;
+export const PTC255 = 0x040e0;
+export const PTC511 = 0x040e4;
+export const PTC1023 = 0x040e8;
+export const PTC1522 = 0x040ec;
+export const MPTC = 0x040f0;
+export const BPTC = 0x040f4;
+export const TSCTC = 0x040f8;
+export const TSCTFC = 0x040fc;
+export const IAC = 0x04100;
+/** packets the receive path handed to the host (RPTHC) and host good packets transmitted (HGPTC) */
+export const RPTHC = 0x04104;
+export const HGPTC = 0x04118;
+/** SerDes / SGMII code violation packets */
+export const SCVPC = 0x04228;
+export const STATS_START = 0x04000;
+export const STATS_END = 0x04140; // exclusive: the 0x4000 block; SCVPC lies outside it
