@@ -6,9 +6,12 @@
 #   initrd.gz         a busybox initramfs: 9p modules, an /init that mounts the host root read-only and runs a command
 #   mods/             vfio, vfio_iommu_type1, vfio-pci-core, vfio-pci and iommufd rebuilt from the same kernel's
 #                     sources with no-IOMMU and the VFIO device cdev enabled (Debian builds neither)
-# and installs with apt: qemu-system-x86 (7.2: q35, intel-iommu, e1000e), busybox-static, the build tools, and
-# dpdk-dev (testpmd, the comparison in the guest). The backports packages come through a private APT state under
-# the cache; /etc/apt is not touched.
+#   qemu10/           QEMU 10 (qemu-system-x86, -data and seabios from bookworm-backports) unpacked with dpkg -x into
+#                     qemu10/root, for igb (82576, QEMU 8+); libraries the host lacks are unpacked there too, and
+#                     qemu10/qemu.env tells run.sh the binary, its data folders and LD_LIBRARY_PATH
+# and installs with apt: qemu-system-x86 (7.2: q35, intel-iommu, e1000e; kept, selectable with run.sh --qemu system),
+# busybox-static, the build tools, pciutils, ethtool and dpdk-dev (testpmd, the comparison in the guest). The backports
+# packages come through a private APT state under the cache; /etc/apt and the system's QEMU are not touched.
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 KVER=${PKTIO_VM_KVER:-6.12.95+deb12-amd64}
@@ -21,7 +24,7 @@ mkdir -p "$C"
 
 # 1. host packages
 need=()
-for p in qemu-system-x86 busybox-static cpio gcc make bc xz-utils zstd binutils libelf-dev dpdk-dev iproute2 iputils-ping; do
+for p in qemu-system-x86 busybox-static cpio gcc make bc xz-utils zstd binutils libelf-dev dpdk-dev iproute2 iputils-ping pciutils ethtool; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -32,29 +35,107 @@ fi
 
 # 2. kernel packages from bookworm-backports through a private APT state
 A=$C/apt
-debs=(linux-image-$KVER linux-headers-$KVER linux-headers-$KV-common linux-kbuild-$KV linux-source-6.12)
-have=1
-for p in "${debs[@]}"; do ls "$C/dl/${p}_"*.deb >/dev/null 2>&1 || have=0; done
-if [ $have = 0 ]; then
-    mkdir -p "$A"/{lists/partial,cache/archives/partial,sources.d} "$C/dl"
-    cat > "$A/sources.d/backports.sources" <<'EOF'
+papt_up=0
+papt() { # COMMAND... with the private APT state (bookworm-backports; bookworm itself after papt_main)
+    if [ $papt_up = 0 ]; then
+        mkdir -p "$A"/{lists/partial,cache/archives/partial,sources.d} "$C/dl"
+        cat > "$A/sources.d/backports.sources" <<'EOF'
 Types: deb
 URIs: http://deb.debian.org/debian
 Suites: bookworm-backports
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
-    cat > "$A/apt.conf" <<EOF
+        cat > "$A/apt.conf" <<EOF
 Dir::Etc::SourceList "/dev/null";
 Dir::Etc::SourceParts "$A/sources.d";
 Dir::State::Lists "$A/lists";
 Dir::Cache "$A/cache";
 APT::Sandbox::User "root";
 EOF
-    say "downloading ${debs[*]} ($PKG)"
+        APT_CONFIG=$A/apt.conf apt-get -qq update
+        papt_up=1
+    fi
+    APT_CONFIG=$A/apt.conf "$@"
+}
+papt_main() { # also bookworm and bookworm-updates: only for libraries QEMU 10 needs and the host lacks
+    papt true
+    [ -f "$A/sources.d/bookworm.sources" ] && return 0
+    sed 's/^Suites: .*/Suites: bookworm bookworm-updates/' "$A/sources.d/backports.sources" > "$A/sources.d/bookworm.sources"
     APT_CONFIG=$A/apt.conf apt-get -qq update
+}
+debs=(linux-image-$KVER linux-headers-$KVER linux-headers-$KV-common linux-kbuild-$KV linux-source-6.12)
+have=1
+for p in "${debs[@]}"; do ls "$C/dl/${p}_"*.deb >/dev/null 2>&1 || have=0; done
+if [ $have = 0 ]; then
+    say "downloading ${debs[*]} ($PKG)"
     want=(); for p in "${debs[@]}"; do want+=("$p=$PKG"); done
-    ( cd "$C/dl" && APT_CONFIG=$A/apt.conf apt-get -qq download "${want[@]}" )
+    papt true
+    ( cd "$C/dl" && papt apt-get -qq download "${want[@]}" )
+fi
+
+# 2b. QEMU 10 for igb (82576 needs QEMU 8+; Debian 12 has 7.2), unpacked into the cache, never installed: dpkg -x of
+# qemu-system-x86, qemu-system-data (pvh.bin, linuxboot_dma.bin of the same version) and seabios (1.16.3; bookworm's
+# 1.16.2 is older than it wants). qemu-system-common holds only modules and helpers the rig does not use. Depends
+# the host does not satisfy (absent, or older than required) are unpacked into the same root and go on
+# LD_LIBRARY_PATH. The system's qemu-system-x86 7.2 stays as it is (run.sh --qemu system).
+Q10=$C/qemu10
+if [ ! -f "$Q10/qemu.env" ] || [ ! -x "$Q10/root/usr/bin/qemu-system-x86_64" ]; then
+    t1=$(date +%s)
+    QPKG=${PKTIO_VM_QEMU_PKG:-}   # pin a version (e.g. 1:10.0.2+ds-2+deb13u1~bpo12+1); default: what backports has
+    qsel() { if [ -n "$QPKG" ]; then echo "$1=$QPKG"; else echo "$1/bookworm-backports"; fi; }
+    T=$Q10.tmp R=$Q10.tmp/root
+    rm -rf "$T"; mkdir -p "$T/debs"
+    say "downloading QEMU from bookworm-backports"
+    papt true
+    ( cd "$T/debs" && papt apt-get -qq download "$(qsel qemu-system-x86)" "$(qsel qemu-system-data)" seabios/bookworm-backports )
+    for d in "$T"/debs/*.deb; do dpkg -x "$d" "$R"; done
+    # unsatisfied Depends: for each entry (a | b ...), the first alternative if none is installed in a fitting version
+    missing=()
+    while read -r entry; do
+        [ -n "$entry" ] || continue
+        ok=0 first=
+        IFS='|' read -ra alts <<< "$entry"
+        for a in "${alts[@]}"; do
+            read -r n rel <<< "$a"; n=${n%%:*}
+            [ -n "$first" ] || first=$n
+            case $n in qemu-system-common|qemu-system-data|seabios) ok=1; break ;; esac
+            st=$(dpkg-query -W -f='${db:Status-Abbrev}|${Version}' "$n" 2>/dev/null) || continue
+            [ "${st:0:2}" = ii ] || continue
+            if [ -n "$rel" ]; then
+                rel=${rel#(}; rel=${rel%)}; read -r op req <<< "$rel"
+                case $op in '>=') op=ge ;; '<=') op=le ;; '>>') op=gt ;; '<<') op=lt ;; '=') op=eq ;; esac
+                dpkg --compare-versions "${st#*|}" "$op" "$req" || continue
+            fi
+            ok=1; break
+        done
+        [ $ok = 1 ] || missing+=("$first")
+    done < <(dpkg-deb -f "$T"/debs/qemu-system-x86_*.deb Depends | tr ',' '\n')
+    LIBS=
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "QEMU 10 needs what the host lacks: ${missing[*]} (unpacked beside it, not installed)"
+        papt_main
+        for p in "${missing[@]}"; do
+            ( cd "$T/debs" && { papt apt-get -qq download "$p" || papt apt-get -qq download "$p/bookworm-backports"; } )
+            dpkg -x "$T"/debs/"${p}"_*.deb "$R"
+        done
+        LIBS=$Q10/root/usr/lib/x86_64-linux-gnu:$Q10/root/lib/x86_64-linux-gnu
+    fi
+    TL=${LIBS//$Q10\/root/$R}
+    QB=$R/usr/bin/qemu-system-x86_64
+    if LD_LIBRARY_PATH=$TL ldd "$QB" | grep -E 'not found'; then
+        echo "provision: QEMU 10's shared libraries do not all resolve (above)" >&2; exit 1
+    fi
+    ver=$(LD_LIBRARY_PATH=$TL "$QB" --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p') || true
+    [ -n "$ver" ] && [ "${ver%%.*}" -ge 8 ] || { echo "provision: QEMU '$ver' from backports does not run or is older than 8" >&2; exit 1; }
+    # (not "-device help": that loads every module, and the only ones on this host are the system QEMU's)
+    LD_LIBRARY_PATH=$TL "$QB" -device igb,help > /dev/null || { echo "provision: QEMU $ver has no igb device" >&2; exit 1; }
+    printf '%s\n' "# written by provision.sh; read by run.sh" "QEMU10_VERSION=$ver" \
+        "QEMU10_BIN=$Q10/root/usr/bin/qemu-system-x86_64" \
+        "QEMU10_DATA='$Q10/root/usr/share/qemu $Q10/root/usr/share/seabios'" "QEMU10_LIBS=$LIBS" > "$T/qemu.env"
+    rm -rf "$T/debs" "$Q10"
+    mv "$T" "$Q10"
+    say "QEMU $ver unpacked in $Q10 ($(($(date +%s) - t1)) s)"
 fi
 
 # 3. kernel image, modules index, PVH vmlinux

@@ -1,43 +1,127 @@
 #!/bin/bash
-# run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one] [--mem MB] [--smp N] [--timeout S] [--out DIR] -- COMMAND
+# run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one|loop] [--nic e1000e|igb|mixed] [--qemu auto|10|system]
+#        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] -- COMMAND
+# run.sh [--topology T] [--nic N] --describe
 #
 # Boots the rig's guest (QEMU TCG, q35; with --mode type1 or cdev also intel-iommu) with the host root read-only
 # over 9p, runs COMMAND with bash in the guest (chrooted into the host root, working directory = the out share),
 # prints its output and exits with its status (124: timeout, 125: the guest gave no status).
 # Networking is QEMU hubs only: nothing reaches the host's network.
 #
-# Topology l2fwd (default):         hub 0                         hub 1
-#   pktio port A   0000:00:03.0  52:54:00:00:01:01       pktio port B   0000:00:04.0  52:54:00:00:01:02
-#   kernel (ns0)   0000:00:05.0  52:54:00:00:02:01       kernel (ns1)   0000:00:06.0  52:54:00:00:02:02
-# Topology one: 0000:00:03.0 (pktio) and 0000:00:05.0 (kernel) on hub 0.
-# Topology loop: 0000:00:03.0 and 0000:00:04.0 (both pktio) on hub 0.
+# NICs (--nic): e1000e (82574L, 8086:10d3; the default), igb (82576, 8086:10c9, QEMU 8+), mixed (pktio port A and
+# the kernel NIC on its hub igb, port B and its hub's kernel NIC e1000e). QEMU's igb reserves its SR-IOV VF slots at
+# devfn = PF + 0x80 + 2i, so two igb functions sit at least two slots apart; hub 1 moves for --nic igb:
+#
+#                     e1000e                 igb                    mixed                  MAC
+#   hub 0  pktio A    00:03.0 e1000e         00:03.0 igb            00:03.0 igb            52:54:00:00:01:01
+#          ns0        00:05.0 e1000e         00:05.0 igb            00:05.0 igb            52:54:00:00:02:01
+#   hub 1  pktio B    00:04.0 e1000e         00:07.0 igb            00:04.0 e1000e         52:54:00:00:01:02
+#          ns1        00:06.0 e1000e         00:09.0 igb            00:06.0 e1000e         52:54:00:00:02:02
+# Topology l2fwd (default): all four. one: pktio A and ns0 (the RSS topology with --nic igb). loop: pktio A and
+# pktio B, both on hub 0 (each receives what the other sends).
+#
+# The guest gets the layout as variables (in COMMAND's environment and in OUT/rig.env; --describe prints them and
+# exits without booting): PKTIO_VM_NIC, PKTIO_VM_TOPOLOGY, PKTIO_VM_QEMU_VERSION; PKTIO_VM_PORT_A and
+# PKTIO_VM_PORT_B (pktio's BDFs), PKTIO_VM_NS0 and PKTIO_VM_NS1 (the kernel NICs' BDFs), each with _MODEL and _MAC;
+# PKTIO_NICS (the pktio BDFs, which guest/prepare.sh hands to vfio-pci) and PKTIO_VM_KERNEL_NICS. Absent roles are
+# empty.
+#
+# QEMU (--qemu, or PKTIO_VM_QEMU): 10 is the QEMU 10 that provision.sh unpacks into the cache, system is the
+# host's qemu-system-x86_64 (Debian 12: 7.2, no igb); auto (default) takes 10 when it is provisioned.
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
-MODE=type1 TOPO=l2fwd MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
+MODE=type1 TOPO=l2fwd NIC=${PKTIO_VM_NIC:-e1000e} QEMU=${PKTIO_VM_QEMU:-auto} MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
+DESCRIBE=0
 while [ $# -gt 0 ]; do
     case $1 in
         --mode) MODE=$2; shift ;;
         --topology) TOPO=$2; shift ;;
+        --nic) NIC=$2; shift ;;
+        --qemu) QEMU=$2; shift ;;
         --mem) MEM=$2; shift ;;
         --smp) SMP=$2; shift ;;
         --timeout) TIMEOUT=$2; shift ;;
         --out) OUT=$2; shift ;;
         --aw-bits) AW=$2; shift ;;
+        --describe) DESCRIBE=1 ;;
         --) shift; break ;;
         *) break ;;
     esac
     shift
 done
+case $MODE in type1|cdev|noiommu) ;; *) echo "run.sh: --mode type1, noiommu or cdev" >&2; exit 2 ;; esac
+case $TOPO in l2fwd|one|loop) ;; *) echo "run.sh: --topology l2fwd, one or loop" >&2; exit 2 ;; esac
+case $NIC in e1000e|igb|mixed) ;; *) echo "run.sh: --nic e1000e, igb or mixed" >&2; exit 2 ;; esac
+
+# the layout: role -> hub, slot, model, MAC
+declare -A HUB=([A]=0 [NS0]=0 [B]=1 [NS1]=1) SLOT MODEL
+declare -A MAC=([A]=52:54:00:00:01:01 [B]=52:54:00:00:01:02 [NS0]=52:54:00:00:02:01 [NS1]=52:54:00:00:02:02)
+case $NIC in
+    e1000e) SLOT=([A]=03 [B]=04 [NS0]=05 [NS1]=06); MODEL=([A]=e1000e [B]=e1000e [NS0]=e1000e [NS1]=e1000e) ;;
+    igb) SLOT=([A]=03 [B]=07 [NS0]=05 [NS1]=09); MODEL=([A]=igb [B]=igb [NS0]=igb [NS1]=igb) ;;
+    mixed) SLOT=([A]=03 [B]=04 [NS0]=05 [NS1]=06); MODEL=([A]=igb [B]=e1000e [NS0]=igb [NS1]=e1000e) ;;
+esac
+case $TOPO in
+    l2fwd) ROLES=(A NS0 B NS1) ;;
+    one) ROLES=(A NS0) ;;
+    loop) ROLES=(A B); HUB[B]=0 ;;   # both pktio ports on one hub: what one sends, the other receives
+esac
+has() { case " ${ROLES[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+bdf() { has "$1" && echo "0000:00:${SLOT[$1]}.0" || true; }
+
+# which QEMU
+Q10_ENV=$C/qemu10/qemu.env
+QEMU10_VERSION= QEMU10_BIN= QEMU10_DATA= QEMU10_LIBS=
+[ -f "$Q10_ENV" ] && . "$Q10_ENV"
+if [ "$QEMU" = auto ]; then
+    if [ -n "$QEMU10_BIN" ] && [ -x "$QEMU10_BIN" ]; then QEMU=10; else QEMU=system; fi
+fi
+case $QEMU in
+    10) [ -x "${QEMU10_BIN:-/nonexistent}" ] || { echo "run.sh: QEMU 10 is not provisioned in $C/qemu10: run test/vm/provision.sh as root" >&2; exit 2; }
+        QBIN=$QEMU10_BIN QVER=$QEMU10_VERSION ;;
+    system) QBIN=$(command -v qemu-system-x86_64 || true)
+        [ -n "$QBIN" ] || { echo "run.sh: no qemu-system-x86_64 on this host" >&2; exit 2; }
+        QVER=$("$QBIN" --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p') ;;
+    *) echo "run.sh: --qemu auto, 10 or system" >&2; exit 2 ;;
+esac
+if [ "$NIC" != e1000e ] && [ "${QVER%%.*}" -lt 8 ]; then
+    echo "run.sh: --nic $NIC needs QEMU 8 or later for igb; this is QEMU $QVER (--qemu 10, after provision.sh)" >&2; exit 2
+fi
+
+describe() {
+    echo "PKTIO_VM_NIC=$NIC"
+    echo "PKTIO_VM_TOPOLOGY=$TOPO"
+    echo "PKTIO_VM_QEMU_VERSION=$QVER"
+    local r v nics= knics=
+    for r in A B NS0 NS1; do
+        v=PKTIO_VM_PORT_$r; case $r in NS*) v=PKTIO_VM_$r ;; esac
+        if has $r; then
+            echo "$v=$(bdf $r)"; echo "${v}_MODEL=${MODEL[$r]}"; echo "${v}_MAC=${MAC[$r]}"
+            case $r in NS*) knics="$knics $(bdf $r)" ;; *) nics="$nics $(bdf $r)" ;; esac
+        else
+            echo "$v="; echo "${v}_MODEL="; echo "${v}_MAC="
+        fi
+    done
+    echo "PKTIO_NICS='${nics# }'"
+    echo "PKTIO_VM_KERNEL_NICS='${knics# }'"
+}
+if [ $DESCRIBE = 1 ]; then describe; exit 0; fi
+
 [ $# -gt 0 ] || { echo "run.sh: no command" >&2; exit 2; }
 [ -f "$C/initrd.gz" ] || { echo "run.sh: the rig is not provisioned: run test/vm/provision.sh as root" >&2; exit 2; }
-case $MODE in type1|cdev|noiommu) ;; *) echo "run.sh: --mode type1, noiommu or cdev" >&2; exit 2 ;; esac
 [ -n "$OUT" ] || OUT=$(mktemp -d /var/tmp/pktio-vm.XXXXXX)
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
-printf '%s\n' "$*" > "$OUT/cmd.sh"
+describe > "$OUT/rig.env"
+{ echo "set -a; . $OUT/rig.env; set +a"; printf '%s\n' "$*"; } > "$OUT/cmd.sh"
 rm -f "$OUT/rc"
 
-Q=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-config
+Q=("$QBIN")
+if [ "$QEMU" = 10 ]; then
+    # its own pvh.bin, linuxboot_dma.bin and SeaBIOS first (the host's /usr/share/qemu is 7.2's)
+    for d in $QEMU10_DATA; do Q+=(-L "$d"); done
+fi
+Q+=(-accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-config
    -display none -serial stdio -no-reboot -kernel "$C/vmlinux" -initrd "$C/initrd.gz"
    -fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap
    -device virtio-9p-pci,fsdev=host,mount_tag=host,addr=0x10
@@ -49,22 +133,14 @@ ARGS="console=ttyS0 panic=-1 quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP de
 if [ "$MODE" = noiommu ]; then
     Q+=(-M q35); ARGS="$ARGS intel_iommu=off"
 else
-    # aw-bits=48: the default 39-bit IOVA space is smaller than user addresses (IOVA = VA)
+    # aw-bits=48 explicitly: QEMU 7.2's default 39-bit IOVA space is smaller than user addresses (IOVA = VA)
     Q+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=$AW); ARGS="$ARGS intel_iommu=on"
 fi
-nic() { Q+=(-netdev "hubport,id=$1,hubid=$2" -device "e1000e,netdev=$1,addr=$3,mac=$4"); }
-if [ "$TOPO" = loop ]; then
-    # both pktio ports on one hub: what one sends, the other receives (forwarding benchmarks)
-    nic pa 0 0x3 52:54:00:00:01:01
-    nic pb 0 0x4 52:54:00:00:01:02
-else
-    nic pa 0 0x3 52:54:00:00:01:01
-    nic ka 0 0x5 52:54:00:00:02:01
-fi
-if [ "$TOPO" = l2fwd ]; then
-    nic pb 1 0x4 52:54:00:00:01:02
-    nic kb 1 0x6 52:54:00:00:02:02
-fi
+declare -A NETDEV=([A]=pa [B]=pb [NS0]=ka [NS1]=kb)
+for r in "${ROLES[@]}"; do
+    id=${NETDEV[$r]}
+    Q+=(-netdev "hubport,id=$id,hubid=${HUB[$r]}" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}")
+done
 Q+=(-append "$ARGS")
 
 pidfile=$OUT/qemu.pid
@@ -73,7 +149,9 @@ stop() { [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true; }
 trap stop EXIT
 trap 'exit 130' INT TERM
 set +e
-timeout -k 5 "$TIMEOUT" "${Q[@]}" < /dev/null > "$OUT/console.log" 2>&1 &
+ENVS=()
+[ "$QEMU" = 10 ] && [ -n "$QEMU10_LIBS" ] && ENVS=(LD_LIBRARY_PATH="$QEMU10_LIBS")
+env "${ENVS[@]}" timeout -k 5 "$TIMEOUT" "${Q[@]}" < /dev/null > "$OUT/console.log" 2>&1 &
 wait $!
 st=$?
 set -e

@@ -5,17 +5,39 @@ import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
 export type VmMode = 'type1' | 'noiommu' | 'cdev';
+/** run.sh --nic: e1000e (82574L) everywhere, igb (82576, QEMU 10) everywhere, or mixed (hub 0 igb, hub 1 e1000e) */
+export type VmNic = 'e1000e' | 'igb' | 'mixed';
+export type VmTopology = 'l2fwd' | 'one' | 'loop';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const cacheDir = process.env.PKTIO_VM_CACHE ?? '/var/cache/pktio-vm';
 
-/** Why VM tests cannot run here, or null when they can. */
-export function rigMissing(): string | null {
+/** Why VM tests (with these NICs) cannot run here, or null when they can. */
+export function rigMissing(nic: VmNic = 'e1000e'): string | null {
   if (process.getuid?.() !== 0) return 'VM tests need root';
-  if (spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0) return 'no qemu-system-x86_64: run test/vm/provision.sh';
+  const qemu10 = existsSync(path.join(cacheDir, 'qemu10/qemu.env'));
+  if (nic !== 'e1000e' && !qemu10) return `igb needs the rig's QEMU 10 in ${cacheDir}/qemu10: run test/vm/provision.sh`;
+  if (nic !== 'e1000e' && process.env.PKTIO_VM_QEMU === 'system') return 'igb needs QEMU 10, and PKTIO_VM_QEMU=system';
+  if (!qemu10 && spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0) return 'no QEMU: run test/vm/provision.sh';
   if (!existsSync(path.join(cacheDir, 'initrd.gz')) || !existsSync(path.join(cacheDir, 'mods/vfio.ko'))) {
     return `the rig is not provisioned in ${cacheDir}: run test/vm/provision.sh`;
   }
   return null;
+}
+
+/**
+ * The guest's NIC layout for a topology, as run.sh exports it to the guest (`run.sh --describe`): PKTIO_VM_PORT_A,
+ * PKTIO_VM_PORT_B (pktio's BDFs), PKTIO_VM_NS0, PKTIO_VM_NS1 (the kernel NICs'), each with _MODEL and _MAC,
+ * PKTIO_NICS, PKTIO_VM_KERNEL_NICS, PKTIO_VM_QEMU_VERSION. Absent roles are empty strings.
+ */
+export function rigLayout(nic: VmNic = 'e1000e', topology: VmTopology = 'l2fwd'): Record<string, string> {
+  const r = spawnSync('bash', [path.join(here, 'run.sh'), '--nic', nic, '--topology', topology, '--describe'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`run.sh --describe: ${r.stderr.trim()}`);
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([A-Z0-9_]+)='?([^']*)'?$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
 }
 
 export interface GuestRun {
@@ -26,9 +48,9 @@ export interface GuestRun {
 }
 
 /** Boots a guest, runs `script` (bash) in it, returns its output. Kills QEMU on timeout. */
-export function runInGuest(opts: { mode: VmMode; topology?: 'l2fwd' | 'one' | 'loop'; timeoutSec?: number; awBits?: number },
+export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: VmNic; timeoutSec?: number; awBits?: number },
   script: string): Promise<GuestRun> {
-  const args = [path.join(here, 'run.sh'), '--mode', opts.mode, '--topology', opts.topology ?? 'l2fwd',
+  const args = [path.join(here, 'run.sh'), '--mode', opts.mode, '--topology', opts.topology ?? 'l2fwd', '--nic', opts.nic ?? 'e1000e',
     '--timeout', String(opts.timeoutSec ?? 300), '--aw-bits', String(opts.awBits ?? 48), '--', script];
   return new Promise((resolve) => {
     const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
