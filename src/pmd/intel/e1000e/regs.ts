@@ -137,65 +137,8 @@ export const RXDCTL_GRAN = 1 << 24;
 // ---- RAH --------------------------------------------------------------------------------------------------------
 export const RAH_AV = 1 << 31;
 
-// ---- statistics (10.2.7): clear on read --------------------------------------------------------------------------
-export const CRCERRS = 0x04000;
-export const ALGNERRC = 0x04004;
-export const SYMERRS = 0x04008;
-export const RXERRC = 0x0400c;
-export const MPC = 0x04010;
-export const SCC = 0x04014;
-export const ECOL = 0x04018;
-export const MCC = 0x0401c;
-export const LATECOL = 0x04020;
-export const COLC = 0x04028;
-export const DC = 0x04030;
-export const TNCRS = 0x04034;
-export const CEXTERR = 0x0403c;
-export const RLEC = 0x04040;
-export const XONRXC = 0x04048;
-export const XONTXC = 0x0404c;
-export const XOFFRXC = 0x04050;
-export const XOFFTXC = 0x04054;
-export const FCRUC = 0x04058;
-export const PRC64 = 0x0405c;
-export const PRC127 = 0x04060;
-export const PRC255 = 0x04064;
-export const PRC511 = 0x04068;
-export const PRC1023 = 0x0406c;
-export const PRC1522 = 0x04070;
-export const GPRC = 0x04074;
-export const BPRC = 0x04078;
-export const MPRC = 0x0407c;
-export const GPTC = 0x04080;
-export const GORCL = 0x04088;
-export const GORCH = 0x0408c;
-export const GOTCL = 0x04090;
-export const GOTCH = 0x04094;
-export const RNBC = 0x040a0;
-export const RUC = 0x040a4;
-export const RFC = 0x040a8;
-export const ROC = 0x040ac;
-export const RJC = 0x040b0;
-export const MGTPRC = 0x040b4;
-export const MGTPDC = 0x040b8;
-export const MGTPTC = 0x040bc;
-export const TORL = 0x040c0;
-export const TORH = 0x040c4;
-export const TOTL = 0x040c8;
-export const TOTH = 0x040cc;
-export const TPR = 0x040d0;
-export const TPT = 0x040d4;
-export const PTC64 = 0x040d8;
-export const PTC127 = 0x040dc;
-export const PTC255 = 0x040e0;
-export const PTC511 = 0x040e4;
-export const PTC1023 = 0x040e8;
-export const PTC1522 = 0x040ec;
-export const MPTC = 0x040f0;
-export const BPTC = 0x040f4;
-export const TSCTC = 0x040f8;
-export const TSCTFC = 0x040fc;
-export const IAC = 0x04100;
+// ---- statistics (10.2.7): clear on read: the block the 1G controllers share -------------------------------------
+export * from '../common/e1000-stats.js';
 export const STATS_START = 0x04000;
 export const STATS_END = 0x04100; // exclusive (IAC is outside the 0x4000-0x40FF block)
 

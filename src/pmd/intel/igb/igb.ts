@@ -37,10 +37,10 @@ import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
 import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
 import type { StatReg } from '../common/stats.js';
+import { E1000_STAT_REGS, e1000HwStats } from '../common/e1000-stats.js';
 import * as R from './regs.js';
 
 export const IGB_DRIVER = 'net_igb';
-const CRC_LEN = 4;
 /** the registers net_igb touches end below 0x10000 (TX queue 7 at 0xE1C0); the 82576's BAR 0 is 128 KiB */
 const MIN_BAR_LEN = 0x10000;
 /** receive buffers: 2 KiB (SRRCTL.BSIZEPACKET = 2), what pktio's default mbufs hold after the headroom */
@@ -51,35 +51,8 @@ const VLAN_ETHERTYPE = 0x8100;
 // Hardware statistics registers (clear on read), with the xstat names DPDK's igb driver gives them. Each offset
 // once: the 82576 names 0x403C both CEXTERR and HTDPMC, 0x40FC both TSCTFC and CBRMPC.
 const STAT_REGS: StatReg[] = [
-  { reg: R.CRCERRS, name: 'rx_crc_errors' }, { reg: R.ALGNERRC, name: 'rx_align_errors' },
-  { reg: R.SYMERRS, name: 'rx_symbol_errors' }, { reg: R.RXERRC, name: 'rx_receive_errors' },
-  { reg: R.MPC, name: 'rx_missed_packets' }, { reg: R.SCC, name: 'tx_single_collision_packets' },
-  { reg: R.MCC, name: 'tx_multiple_collision_packets' }, { reg: R.ECOL, name: 'tx_excessive_collision_packets' },
-  { reg: R.LATECOL, name: 'tx_late_collisions' }, { reg: R.COLC, name: 'tx_total_collisions' },
-  { reg: R.DC, name: 'tx_deferred_packets' }, { reg: R.TNCRS, name: 'tx_no_carrier_sense_packets' },
-  { reg: R.SEC, name: 'rx_sequence_errors' }, { reg: R.CEXTERR, name: 'rx_carrier_ext_errors' },
-  { reg: R.RLEC, name: 'rx_length_errors' }, { reg: R.XONRXC, name: 'rx_xon_packets' },
-  { reg: R.XONTXC, name: 'tx_xon_packets' }, { reg: R.XOFFRXC, name: 'rx_xoff_packets' },
-  { reg: R.XOFFTXC, name: 'tx_xoff_packets' }, { reg: R.FCRUC, name: 'rx_flow_control_unsupported_packets' },
-  { reg: R.PRC64, name: 'rx_size_64_packets' }, { reg: R.PRC127, name: 'rx_size_65_to_127_packets' },
-  { reg: R.PRC255, name: 'rx_size_128_to_255_packets' }, { reg: R.PRC511, name: 'rx_size_256_to_511_packets' },
-  { reg: R.PRC1023, name: 'rx_size_512_to_1023_packets' }, { reg: R.PRC1522, name: 'rx_size_1024_to_max_packets' },
-  { reg: R.GPRC, name: 'rx_good_packets_hw' }, { reg: R.BPRC, name: 'rx_broadcast_packets' },
-  { reg: R.MPRC, name: 'rx_multicast_packets' }, { reg: R.GPTC, name: 'tx_good_packets_hw' },
-  { reg: R.GORCL, name: 'rx_good_bytes_hw', wide: true }, { reg: R.GOTCL, name: 'tx_good_bytes_hw', wide: true },
-  { reg: R.RNBC, name: 'rx_no_buffer_count' }, { reg: R.RUC, name: 'rx_undersize_errors' },
-  { reg: R.RFC, name: 'rx_fragment_errors' }, { reg: R.ROC, name: 'rx_oversize_errors' },
-  { reg: R.RJC, name: 'rx_jabber_errors' }, { reg: R.MGTPRC, name: 'rx_management_packets' },
-  { reg: R.MGTPDC, name: 'rx_management_dropped' }, { reg: R.MGTPTC, name: 'tx_management_packets' },
-  { reg: R.TPR, name: 'rx_total_packets' }, { reg: R.TPT, name: 'tx_total_packets' },
-  { reg: R.TORL, name: 'rx_total_bytes', wide: true }, { reg: R.TOTL, name: 'tx_total_bytes', wide: true },
-  { reg: R.PTC64, name: 'tx_size_64_packets' }, { reg: R.PTC127, name: 'tx_size_65_to_127_packets' },
-  { reg: R.PTC255, name: 'tx_size_128_to_255_packets' }, { reg: R.PTC511, name: 'tx_size_256_to_511_packets' },
-  { reg: R.PTC1023, name: 'tx_size_512_to_1023_packets' }, { reg: R.PTC1522, name: 'tx_size_1024_to_max_packets' },
-  { reg: R.MPTC, name: 'tx_multicast_packets' }, { reg: R.BPTC, name: 'tx_broadcast_packets' },
-  { reg: R.TSCTC, name: 'tx_tso_packets' }, { reg: R.TSCTFC, name: 'tx_tso_errors' },
-  { reg: R.RPTHC, name: 'rx_sent_to_host_packets' }, { reg: R.HGPTC, name: 'tx_sent_by_host_packets' },
-  { reg: R.SCVPC, name: 'rx_code_violation_packets' }, { reg: R.IAC, name: 'interrupt_assert_count' },
+  ...E1000_STAT_REGS, { reg: R.SEC, name: 'rx_sequence_errors' }, { reg: R.RPTHC, name: 'rx_sent_to_host_packets' },
+  { reg: R.HGPTC, name: 'tx_sent_by_host_packets' }, { reg: R.SCVPC, name: 'rx_code_violation_packets' },
 ];
 
 /**
@@ -502,19 +475,7 @@ export class IgbPort extends IntelPort {
 
   // ---- statistics, shutdown ------------------------------------------------------------------------------------
   protected hwStatsFrom(): HwStats {
-    const s = this.stats;
-    const gprc = s.get(R.GPRC);
-    const gptc = s.get(R.GPTC);
-    return {
-      ipackets: gprc,
-      opackets: gptc,
-      // the byte counters include the 4-byte FCS; ethdev counts frames without it
-      ibytes: Math.max(0, s.get(R.GORCL) - CRC_LEN * gprc),
-      obytes: Math.max(0, s.get(R.GOTCL) - CRC_LEN * gptc),
-      imissed: s.get(R.MPC),
-      ierrors: s.get(R.CRCERRS) + s.get(R.RLEC) + s.get(R.RXERRC) + s.get(R.ALGNERRC) + s.get(R.CEXTERR),
-      oerrors: s.get(R.ECOL) + s.get(R.LATECOL),
-    };
+    return e1000HwStats(this.stats);
   }
 
   /** Firmware told the driver is gone, then the same global reset as at probe: the NIC stops all DMA. */
