@@ -26,6 +26,7 @@
 # PKTIO_NICS (the pktio BDFs, which guest/prepare.sh hands to vfio-pci) and PKTIO_VM_KERNEL_NICS. Absent roles are
 # empty.
 #
+# More QEMU arguments: PKTIO_VM_QEMU_ARGS (split on spaces).
 # QEMU (--qemu, or PKTIO_VM_QEMU): 10 is the QEMU 10 that provision.sh unpacks into the cache, system is the
 # host's qemu-system-x86_64 (Debian 12: 7.2, no igb); auto (default) takes 10 when it is provisioned.
 set -euo pipefail
@@ -142,6 +143,10 @@ for r in "${ROLES[@]}"; do
     Q+=(-netdev "hubport,id=$id,hubid=${HUB[$r]}" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}")
 done
 Q+=(-append "$ARGS")
+# PKTIO_VM_QEMU_ARGS: more QEMU arguments, split on spaces (the MMIO count of bench/run.ts traces register accesses
+# with "-D FILE -trace e1000e_core_read -trace e1000e_core_write")
+# shellcheck disable=SC2206
+[ -n "${PKTIO_VM_QEMU_ARGS:-}" ] && Q+=($PKTIO_VM_QEMU_ARGS)
 
 pidfile=$OUT/qemu.pid
 Q+=(-pidfile "$pidfile")

@@ -66,7 +66,7 @@ export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: Vm
       clearTimeout(guard);
       const kv: Record<string, string> = {};
       for (const line of out.split('\n')) {
-        const m = /^([a-z0-9_]+)=(\S*)$/.exec(line.trim());
+        const m = /^([A-Za-z0-9_]+)=(\S*)$/.exec(line.trim());
         if (m) kv[m[1]] = m[2];
       }
       resolve({ code: code ?? 1, out, kv });

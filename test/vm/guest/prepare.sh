@@ -3,7 +3,8 @@
 # Loads the rebuilt vfio modules, hands the pktio NICs ($PKTIO_NICS) to vfio-pci, gives every other e1000e and igb
 # to the kernel's e1000e or igb driver, moves the kernel NICs of the topology ($PKTIO_VM_KERNEL_NICS: the first to
 # ns0 as 10.99.0.1/24, the second to ns1 as 10.99.0.2/24, each named eth0 there), waits until they report carrier
-# (QEMU's igb raises link only after the driver's PHY autoneg restart), reserves 256 hugepages on /dev/hugepages.
+# (QEMU's igb raises link only after the driver's PHY autoneg restart), loads 8021q (VLAN subinterfaces), reserves
+# 256 hugepages on /dev/hugepages.
 # run.sh puts both lists in the environment; without them, the e1000e layout: pktio 00:03.0 00:04.0, kernel
 # 00:05.0 00:06.0. Few forks: every process start is slow under TCG.
 set -euo pipefail
@@ -42,6 +43,8 @@ for p in /sys/bus/pci/devices/*; do
 done
 [ $need_e1000e = 1 ] && kmod e1000e
 [ $need_igb = 1 ] && kmod igb
+# 802.1Q subinterfaces for the VLAN tests
+kmod 8021q
 echo 256 > /proc/sys/vm/nr_hugepages
 mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages
 i=0 up=()

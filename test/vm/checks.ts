@@ -1,0 +1,84 @@
+// What the VM tests check of a guest's KEY=VALUE output, one function per guest script, so a test can run several
+// scripts in one guest (guest/nic-suite.sh prefixes each one's keys with its name).
+import type { Test } from 'tap';
+import type { VmMode } from './vm.js';
+
+type Kv = Record<string, string>;
+
+/** guest/l2fwd-e2e.sh: l2fwd bridges ns0 and ns1 through pktio's ports A and B. */
+export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports: string[]; jumbo: boolean }): void {
+  const n = (x: string) => Number(k[x]);
+  const count = o.jumbo ? 1000 : 10000;
+  t.equal(k.l2fwd_started, '1', 'l2fwd started with both VFIO ports');
+  t.equal(k.iommu, { type1: 'type1', noiommu: 'noiommu', cdev: 'iommufd' }[o.mode], 'IOMMU backend');
+  t.equal(k.flow, o.mode === 'cdev' ? 'cdev' : 'legacy', 'VFIO flow');
+  t.equal(k.iova, o.mode === 'noiommu' ? 'pa' : 'va', 'IOVA mode');
+  t.equal(k.ping_rc, '0', 'ping between the namespaces through pktio');
+  if (o.jumbo) t.equal(k.ping_jumbo_rc, '0', 'a 9000-byte IP packet with DF crosses (ping -s 8972 -M do)');
+  t.equal(k.sent, String(count), 'UDP datagrams sent from ns0');
+  t.equal(n('ns1_udp_in'), count, `all ${count} arrive in ns1's UDP stack`);
+  t.equal(n('received'), count, 'and reach the receiving socket');
+  t.equal(n('intact'), count, 'every payload intact');
+  t.equal(n('pktio_port0_rx'), n('ns0_tx_packets'), 'pktio port 0 received what ns0\'s NIC sent');
+  t.equal(n('pktio_port1_tx'), n('ns1_rx_packets'), 'pktio port 1 sent what ns1\'s NIC received');
+  t.equal(n('pktio_port1_rx'), n('ns1_tx_packets'), 'reverse direction, port 1 rx');
+  t.equal(n('pktio_port0_tx'), n('ns0_rx_packets'), 'reverse direction, port 0 tx');
+  t.ok(n('pktio_port0_rx') >= count + 3, 'the datagrams and pings went through port 0');
+  t.equal(n('pktio_port0_drop') + n('pktio_port1_drop'), 0, 'no drops');
+  t.equal(k.l2fwd_rc, '0', 'l2fwd exits 0 after SIGINT');
+  t.equal(k.l2fwd_bye, '1', 'l2fwd printed its final statistics and exited cleanly');
+  t.notOk(k.mbufs_lost, 'every mbuf back in its pool');
+  for (const bdf of o.ports) {
+    const m = new RegExp(`readback ${bdf} busmaster=(\\d) rctl_en=(\\d) tctl_en=(\\d)`).exec(out);
+    t.ok(m, `read back ${bdf}`);
+    t.same(m?.slice(1), ['0', '0', '0'], `${bdf}: bus mastering off, receive and transmit disabled`);
+  }
+}
+
+/**
+ * guest/nic-features.sh: RSS over 4 queues (every packet on the queue a software Toeplitz with the same key and RETA
+ * predicts, the mbuf's hash equal to it, per-queue counters adding up), RX checksum status for frames corrupted on a
+ * raw socket, VLAN strip with the TCI in the mbuf, TX VLAN insert and TX IPv4/UDP checksum offload.
+ */
+export function checkFeatures(t: Test, k: Kv): void {
+  const n = (x: string) => Number(k[x]);
+  t.equal(k.app_ready, '1', 'the pktio app started');
+  t.equal(k.link_up, '1', 'link up');
+  t.equal(k.app_rc, '0', 'and exited 0');
+  t.equal(n('rss_sent'), 1024, 'RSS: 256 flows x 4 frames sent');
+  t.equal(n('rss_checked'), 1024, 'all received');
+  t.equal(n('rss_flows'), 256, 'from 256 flows');
+  t.equal(n('rss_queue_mismatch'), 0, 'each on the queue the software Toeplitz + RETA predicts');
+  t.equal(n('rss_no_hash'), 0, 'each with an RSS hash');
+  t.equal(n('rss_hash_mismatch'), 0, 'equal to the software hash');
+  t.equal(n('queues_used'), 4, 'all four queues used');
+  t.equal(n('stats_q_sum'), n('stats_ipackets'), 'per-queue counters add up to the port\'s');
+  t.equal(n('per_queue_sum'), n('stats_q_sum'), 'and to what the app received');
+  t.equal(n('kind_G_n'), 50, 'good frames');
+  t.equal(n('kind_G_ipGood'), 50, 'IP checksum good');
+  t.equal(n('kind_G_l4Good'), 50, 'UDP checksum good');
+  t.equal(n('kind_I_n'), 50, 'frames with a corrupted IPv4 header checksum');
+  t.equal(n('kind_I_ipBad'), 50, 'flagged IP checksum bad');
+  t.equal(n('kind_U_n'), 50, 'frames with a corrupted UDP checksum');
+  t.equal(n('kind_U_ipGood'), 50, 'their IP checksum good');
+  t.equal(n('kind_U_l4Bad'), 50, 'flagged L4 checksum bad');
+  t.equal(n('kind_V_n'), 50, 'tagged frames');
+  t.equal(n('kind_V_stripped'), 50, 'arrive stripped');
+  t.equal(n('kind_V_tci100'), 50, 'with TCI 100 in the mbuf');
+  t.equal(n('tx_vlan_sent'), 100, 'tagged datagrams sent');
+  t.equal(n('vlan_received'), 100, 'all reach the socket on ns0\'s eth0.100 (TX VLAN insert)');
+  t.equal(n('vlan_intact'), 100, 'intact');
+  t.equal(n('tx_csum_sent'), 100, 'checksum-offloaded datagrams sent');
+  t.equal(n('csum_received'), 100, 'all delivered (TX IPv4/UDP checksum offload)');
+  t.equal(n('csum_intact'), 100, 'intact');
+  t.equal(n('ns0_udp_csum_errors'), n('ns0_udp_csum_errors_before'), 'no UDP checksum errors in ns0');
+  t.equal(n('ns0_ip_hdr_errors'), 0, 'no IP header errors in ns0');
+  t.equal(n('mbufs_in_use_after_stop'), 0, 'every mbuf back after stop');
+}
+
+/** The keys of one phase of nic-suite.sh, without its prefix. */
+export function phase(kv: Kv, name: string): Kv {
+  const out: Kv = {};
+  for (const [key, v] of Object.entries(kv)) if (key.startsWith(`${name}_`)) out[key.slice(name.length + 1)] = v;
+  return out;
+}
