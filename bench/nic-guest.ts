@@ -1,13 +1,16 @@
-// Inside the rig's guest: the forwarding half of the l2fwd-e1000e bench. Two e1000e ports on one QEMU hub, each
-// port's output arrives at the other; a first burst of 32 frames from each port (testpmd's `start tx_first`),
-// then examples/l2fwd's loop forwards between them (no MAC rewrite, like testpmd's io mode). Prints Mpps.
+// Inside the rig's guest: the forwarding half of the l2fwd-<nic> benches. Two pktio ports on one QEMU hub (run.sh's
+// loop topology: PKTIO_VM_PORT_A and _B), each port's output arrives at the other; a first burst of 32 frames from
+// each port (testpmd's `start tx_first`), then examples/l2fwd's loop forwards between them (no MAC rewrite, like
+// testpmd's io mode). Prints pktio_mpps= and pktio_packets= (frames forwarded in the measured window).
 import * as pktio from '../src/index.js';
 import { MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { pktmbufAllocPackets } from '../src/mempool/mbuf.js';
 
 const seconds = Number(process.argv[2] ?? 10);
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-await pktio.init(['-l', '0,1', '-a', '0000:00:03.0', '-a', '0000:00:04.0', '-m', '128', '--log-level', 'warn']);
+const a = process.env.PKTIO_VM_PORT_A ?? '0000:00:03.0';
+const b = process.env.PKTIO_VM_PORT_B ?? '0000:00:04.0';
+await pktio.init(['-l', '0,1', '-a', a, '-a', b, '-m', '128', '--log-level', 'warn']);
 const pool = pktio.pktmbufPoolCreate('bench_pool', 8191, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
 for (const p of [0, 1]) {
   pktio.devConfigure(p, 1, 1);
@@ -26,7 +29,7 @@ for (const p of [0, 1]) {
   for (let i = 0; i < n; i++) {
     const d = pktio.mbuf.mtod(burst[i]);
     pktio.mem().u8.fill(0xff, d, d + 6);
-    // EtherType 0x88b5 (local experimental): QEMU's e1000e drops frames whose IP header does not parse
+    // EtherType 0x88b5 (local experimental): QEMU's Intel models drop frames whose IP header does not parse
     pktio.mem().u8.set([0x52, 0x54, 0, 0, 1, 1 + p, 0x88, 0xb5], d + 6);
   }
   const sent = pktio.txBurst(p, 0, burst, n);

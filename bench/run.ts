@@ -28,6 +28,7 @@ interface Opts {
   json: boolean;
   vsDpdk: boolean;
   rounds: number;
+  mmio: boolean;
 }
 
 export interface BenchResult {
@@ -45,7 +46,8 @@ export interface BenchResult {
 /** One line each, for --help. */
 export const SCENARIOS: Record<string, string> = {
   'l2fwd-null': 'l2fwd\'s MAC-updating forward between two net_null ports on one lcore, Mpps of both ports (DPDK: testpmd mac fwd)',
-  'l2fwd-e1000e': 'l2fwd io forward between two emulated 82574L in the QEMU guest of test/vm, Mpps (DPDK: testpmd, em PMD)',
+  'l2fwd-e1000e': 'l2fwd io forward between two emulated 82574L in the QEMU guest of test/vm, Mpps and MMIO/packet (DPDK: testpmd, em PMD)',
+  'l2fwd-igb': 'l2fwd io forward between two emulated 82576 in the QEMU guest of test/vm, Mpps and MMIO/packet (DPDK: testpmd, igb PMD)',
   'ring-spsc': 'SP/SC ring enqueue+dequeue bulk on one core, M elements/s and cycles/element, plus two lcores (DPDK: ring_perf_autotest)',
   'mempool-bulk': 'get+put bulk through one lcore\'s cache of 512, M objects/s (DPDK: rte_mempool in mempool_perf_autotest\'s loop)',
   'mem-view': 'typed-array copies through koffi.view vs SharedArrayBuffer vs ArrayBuffer, ns/element (a design check, no DPDK side)',
@@ -63,6 +65,7 @@ Options:
   --rounds R    l2fwd-null: R rounds of pktio then DPDK, medians reported (default 1)
   --vs-dpdk     measure DPDK in the same run (apt-get install -y dpdk-dev): dpdkMpps, and ratio = pktio / DPDK
                 (higher is better); a comparison that cannot be made stops the run with the reason
+  --no-mmio     l2fwd-e1000e / l2fwd-igb: skip the two extra guests that count MMIO accesses per packet
   --json        print one JSON object as the last line
   -h, --help    this help
 Every run is also written to bench/results/.`;
@@ -72,7 +75,7 @@ Every run is also written to bench/results/.`;
 class BenchError extends Error {}
 
 function parse(argv: string[]): Opts | null {
-  const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1 };
+  const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1, mmio: true };
   const hint = 'npm run bench -- --help lists them';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -87,6 +90,7 @@ function parse(argv: string[]): Opts | null {
     else if (a === '--rounds') o.rounds = Math.floor(num(a));
     else if (a === '--json') o.json = true;
     else if (a === '--vs-dpdk') o.vsDpdk = true;
+    else if (a === '--no-mmio') o.mmio = false;
     else if (a === '-h' || a === '--help') return null;
     else if (!a.startsWith('-') && !o.scenario) o.scenario = a;
     else throw new BenchError(`unknown option '${a}' (${hint})`);
@@ -484,23 +488,7 @@ async function run(o: Opts): Promise<BenchResult> {
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
     };
   }
-  if (o.scenario === 'l2fwd-e1000e') {
-    const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--timeout', '600', '--',
-      `bash ${path.join(repoRoot, 'test/vm/guest/bench-e1000e.sh')} ${o.seconds}`], { encoding: 'utf8', timeout: 700000 });
-    const out = (r.stdout ?? '') + (r.stderr ?? '');
-    const num = (k: string) => {
-      const m = new RegExp(`^${k}=([\\d.]+)`, 'm').exec(out);
-      return m ? Number(m[1]) : null;
-    };
-    const mpps = num('pktio_mpps');
-    const dpdkMpps = num('dpdk_mpps');
-    if (mpps === null) {
-      throw new BenchError(`no pktio result from the guest (provision the rig first: bash test/vm/provision.sh): its output is in ${keepOutput('l2fwd-e1000e', out)}`);
-    }
-    if (dpdkMpps === null) throw new BenchError(`no dpdk-testpmd result from the guest: its output is in ${keepOutput('l2fwd-e1000e', out)}`);
-    return { scenario: o.scenario, mpps, dpdkMpps, ratio: mpps / dpdkMpps, packets: num('pktio_packets') ?? 0,
-      seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN, note: 'QEMU TCG guest (GC not measured in the guest), two e1000e on one hub, io forwarding' };
-  }
+  if (o.scenario === 'l2fwd-e1000e' || o.scenario === 'l2fwd-igb') return nicBench(o, o.scenario === 'l2fwd-igb' ? 'igb' : 'e1000e');
   if (o.scenario === 'mem-view') {
     if (o.vsDpdk) throw new BenchError('mem-view has no DPDK side: drop --vs-dpdk');
     await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
@@ -515,12 +503,71 @@ async function run(o: Opts): Promise<BenchResult> {
   return mempoolBench(o);
 }
 
+/**
+ * l2fwd between two emulated NICs of one hub in the rig's guest, then testpmd on the same ports (bench-nic.sh).
+ * MMIO accesses per forwarded packet come from QEMU's own trace of the Intel models' register reads and writes
+ * (e1000e_core_read / e1000e_core_write, which the igb model shares), in two more guests that run one side each:
+ * tracing slows QEMU, so rates come from the untraced guest. Counts include start-up and statistics reads.
+ */
+function nicBench(o: Opts, nic: 'e1000e' | 'igb'): BenchResult {
+  const guest = (which: string, trace: string | null): { out: string; num: (k: string) => number | null } => {
+    const env = { ...process.env };
+    if (trace) env.PKTIO_VM_QEMU_ARGS = `-D ${trace} -trace e1000e_core_read -trace e1000e_core_write`;
+    const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--nic', nic,
+      '--timeout', '600', '--', `bash ${path.join(repoRoot, 'test/vm/guest/bench-nic.sh')} ${o.seconds} ${which}`],
+    { encoding: 'utf8', timeout: 700000, env });
+    const out = (r.stdout ?? '') + (r.stderr ?? '');
+    const num = (k: string) => {
+      const m = new RegExp(`^${k}=([\\d.]+)`, 'm').exec(out);
+      return m ? Number(m[1]) : null;
+    };
+    return { out, num };
+  };
+  const main = guest(o.vsDpdk ? 'both' : 'pktio', null);
+  const mpps = main.num('pktio_mpps');
+  if (mpps === null) {
+    throw new BenchError(`no pktio result from the guest (provision the rig first: bash test/vm/provision.sh): its output is in ${keepOutput(o.scenario, main.out)}`);
+  }
+  const dpdkMpps = o.vsDpdk ? main.num('dpdk_mpps') : null;
+  if (o.vsDpdk && dpdkMpps === null) throw new BenchError(`no dpdk-testpmd result from the guest: its output is in ${keepOutput(o.scenario, main.out)}`);
+  const res: BenchResult = {
+    scenario: o.scenario, mpps, dpdkMpps, ratio: dpdkMpps !== null ? mpps / dpdkMpps : null, packets: main.num('pktio_packets') ?? 0,
+    seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN,
+    note: `QEMU TCG guest (GC not measured in the guest), two ${nic} on one hub, io forwarding`,
+  };
+  if (!o.mmio) return res;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-mmio-'));
+  try {
+    const count = (which: 'pktio' | 'dpdk') => {
+      const trace = path.join(dir, `${which}.trace`);
+      const g = guest(which, trace);
+      const packets = g.num(`${which}_packets`);
+      if (packets === null || packets === 0 || !fs.existsSync(trace)) {
+        throw new BenchError(`the traced ${which} guest gave no packet count or trace: its output is in ${keepOutput(`${o.scenario}-${which}-mmio`, g.out)}`);
+      }
+      let reads = 0;
+      let writes = 0;
+      for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
+        if (line.includes('e1000e_core_write')) writes++;
+        else if (line.includes('e1000e_core_read')) reads++;
+      }
+      return { packets, readsPerPacket: reads / packets, writesPerPacket: writes / packets, reads, writes };
+    };
+    res.mmio = { pktio: count('pktio'), dpdk: o.vsDpdk ? count('dpdk') : null };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return res;
+}
+
 /** Fields of the --json line besides the common ones. */
 const JSON_EXTRAS: Record<string, string[]> = {
   'l2fwd-null': ['mbufsLost', 'rounds'],
   'ring-spsc': ['burst', 'cyclesPerElement', 'dpdkCyclesPerElement', 'tscMhz', 'twoLcore'],
   'mempool-bulk': ['burst', 'cacheSize', 'unit'],
   'mem-view': ['nsPerElement'],
+  'l2fwd-e1000e': ['mmio'],
+  'l2fwd-igb': ['mmio'],
 };
 
 async function main(): Promise<number> {
