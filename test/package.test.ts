@@ -21,7 +21,10 @@ const typesNode = (JSON.parse(readFileSync(join(root, 'node_modules/@types/node/
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
 
 function sh(cmd: string, args: string[], cwd: string, timeout = 120000): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout });
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout });
+  t.comment(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${cmd.split('/').pop()} ${args.join(' ').slice(0, 80)}`);
+  return r;
 }
 const out = (r: SpawnSyncReturns<string>) => `exit ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`.slice(-3000);
 
@@ -42,6 +45,9 @@ export function readmeExample(readme: string): Record<string, string> {
   for (const m of sec[1].matchAll(/```ts\n(\/\/ (\w+\.ts)\b[\s\S]*?)```/g)) files[m[2]] = m[1];
   return files;
 }
+
+// About a minute on a quiet machine (npm and tsc dominate); allow for a loaded one rather than .taprc's 120 s
+t.setTimeout(240000);
 
 const tmp = mkdtempSync(join(tmpdir(), 'pktio-package-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
