@@ -7,6 +7,8 @@ import { MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { pktmbufAllocPackets } from '../src/mempool/mbuf.js';
 
 const seconds = Number(process.argv[2] ?? 10);
+/** warm-up before the window: V8 optimises the loop in tiers, and compiling is slow under TCG */
+const warmupMs = Number(process.env.PKTIO_BENCH_WARMUP_S ?? 3) * 1000;
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const a = process.env.PKTIO_VM_PORT_A ?? '0000:00:03.0';
 const b = process.env.PKTIO_VM_PORT_B ?? '0000:00:04.0';
@@ -42,7 +44,7 @@ dst[1] = 0;
 const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: false, macs: [], drainUs: 100 };
 pktio.remoteLaunch(1, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
 const fwd = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
-await new Promise((r) => setTimeout(r, 3000));
+await new Promise((r) => setTimeout(r, warmupMs));
 const p0 = fwd();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, seconds * 1000));

@@ -7,6 +7,7 @@
 // PciDeviceAccess.mmioHook seam: onRead/onWrite below; the data path's doorbells land in plain memory.
 import { mem, memzoneReserve, memzoneFree } from '../../src/eal/memory.js';
 import type { PciDeviceAccess } from '../../src/pmd/pci/access.js';
+import { setObservableDoorbells } from '../../src/pmd/intel/common/layout.js';
 
 export interface SimRing { bal: number; bah: number; len: number; head: number; tail: number }
 
@@ -75,6 +76,7 @@ export class IntelSim {
   private readonly ctxVlan = new Map<number, number>();
 
   constructor(name: string, readonly layout: SimLayout) {
+    setObservableDoorbells(true); // the model watches doorbells through Atomics.store
     this.zone = name;
     const z = memzoneReserve(name, layout.barLen, { align: 4096 });
     this.off = z.off;

@@ -26,6 +26,7 @@
 //   VLE, short frames padded (HLREG0.TXPADEN), DD written back where RS is set, frames recorded in `sent`.
 //
 // Preconditions checked (each violation is recorded in `violations`, with the datasheet section): see RULES.
+import { setObservableDoorbells } from '../../src/pmd/intel/common/layout.js';
 import { performance } from 'node:perf_hooks';
 import { mem, memzoneReserve, memzoneFree, CTL } from '../../src/eal/memory.js';
 import type { PciDeviceAccess } from '../../src/pmd/pci/access.js';
@@ -331,6 +332,7 @@ export class IxgbeSim {
   private readonly latched = new Map<number, number>();
 
   constructor(o: SimOptions = {}) {
+    setObservableDoorbells(true); // the model sees doorbells through Atomics.store
     this.deviceId = o.deviceId ?? 0x10fb;
     this.family = familyOf(this.deviceId);
     this.mac = o.mac ?? [0x52, 0x54, 0x00, 0x99, 0x00, 0x01];

@@ -72,3 +72,18 @@ export interface IntelTxSpec extends QueueSpecBase {
   /** reclaim when fewer descriptors than this are free */
   freeThresh: number;
 }
+
+let observable = false;
+
+/**
+ * Test seam: doorbells written with Atomics.store instead of a plain store, so a test can see each one by wrapping
+ * Atomics.store (a plain typed-array store cannot be observed). Same registers, values and count; read when a
+ * queue is attached on an lcore.
+ */
+export function setObservableDoorbells(on: boolean): void {
+  observable = on;
+}
+
+export function observableDoorbells(): boolean {
+  return observable;
+}
