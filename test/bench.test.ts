@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { parseRingPerf, usage, SCENARIOS } from '../bench/run.js';
 
+// dpdk-test's ring_perf_autotest runs a fixed number of iterations: 5 s on a quiet machine, far more on a loaded one
+t.setTimeout(240000);
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runJs = join(root, 'dist/bench/run.js');
 const bench = (...args: string[]) => spawnSync(process.execPath, ['--expose-gc', runJs, ...args], { cwd: root, encoding: 'utf8', timeout: 240000 });
