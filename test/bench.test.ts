@@ -86,15 +86,16 @@ t.test('errors: one line that says what to do', { skip: !existsSync(runJs) && 'd
 });
 
 t.test('--seconds is honoured', { skip: !existsSync(runJs) && 'dist/ not built' }, async (t) => {
+  // at least the time asked for; the upper bound leaves room for a loaded machine descheduling the busy lcores
   for (const sc of ['ring-spsc', 'mempool-bulk']) {
     const r = bench(sc, '--seconds', '1', '--json');
     t.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-    t.ok(j.seconds >= 1 && j.seconds < 1.5, `${sc}: measured ${j.seconds} s`);
+    t.ok(j.seconds >= 1 && j.seconds < 3, `${sc}: measured ${j.seconds} s`);
     t.ok(j.mpps > 0);
     t.equal(j.dpdkMpps, null, 'no DPDK figure without --vs-dpdk');
     t.equal(j.ratio, null);
-    if (sc === 'ring-spsc') t.ok(j.twoLcore.seconds >= 1 && j.twoLcore.seconds < 1.5, `two lcores: ${j.twoLcore.seconds} s`);
+    if (sc === 'ring-spsc') t.ok(j.twoLcore.seconds >= 1 && j.twoLcore.seconds < 3, `two lcores: ${j.twoLcore.seconds} s`);
   }
   const r = bench('mem-view', '--seconds', '0.6');
   t.equal(r.status, 0, r.stderr);
