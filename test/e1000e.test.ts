@@ -359,8 +359,8 @@ t.test('e1000e features: two queues with RSS, checksum status, VLAN, jumbo frame
     t.equal(sim.get(R.MRQC), R.MRQC_RSS_ENABLE | R.MRQC_IPV4 | R.MRQC_TCP_IPV4, 'MRQC: RSS on IPv4 and TCP/IPv4');
     t.ok(sim.get(R.RXCSUM) & R.RXCSUM_PCSD, 'RXCSUM.PCSD: the write-back carries the hash');
     t.equal(sim.get(R.RXCSUM) & (R.RXCSUM_IPOFLD | R.RXCSUM_TUOFLD), R.RXCSUM_IPOFLD | R.RXCSUM_TUOFLD, 'checksum offload on');
-    t.equal(sim.get(R.RSSRK), 0xda565a6d, 'key byte 0 in the low byte of RSSRK0');
-    t.equal(sim.get(R.RETA), 0x80008000, 'RETA: queue in bit 7 of each entry, 0,1,0,1...');
+    t.equal(sim.get(R.RSSRK(0)), 0xda565a6d, 'key byte 0 in the low byte of RSSRK0');
+    t.equal(sim.get(R.RETA(0)), 0x80008000, 'RETA: queue in bit 7 of each entry, 0,1,0,1...');
     t.ok(sim.get(R.CTRL) & R.CTRL_VME, 'CTRL.VME for VLAN strip and insert');
     t.ok(sim.get(R.RCTL) & R.RCTL_LPE, 'long packets for a 9018-byte maximum');
     t.equal(sim.get(R.RDT(1)), NB - 1, 'queue 1 armed');
@@ -368,7 +368,7 @@ t.test('e1000e features: two queues with RSS, checksum status, VLAN, jumbo frame
     const reta = pktio.retaQuery(port);
     t.same(reta.slice(0, 4), [0, 1, 0, 1]);
     pktio.retaUpdate(port, reta.map(() => 1), (i) => i < 4);
-    t.equal(sim.get(R.RETA), 0x80808080, 'retaUpdate rewrites the table');
+    t.equal(sim.get(R.RETA(0)), 0x80808080, 'retaUpdate rewrites the table');
     pktio.retaUpdate(port, reta);
     t.throws(() => pktio.retaUpdate(port, reta.map(() => 2)), { message: 'port 0: RETA entry 0 names RX queue 2; 2 RX queue(s) are configured' });
     t.equal(pktio.rssHashConfGet(port).hf, pktio.RSS_IPV4 | pktio.RSS_NONFRAG_IPV4_TCP);

@@ -38,6 +38,13 @@ export interface RingRegs {
   tail: number;
 }
 
+/** Where a family keeps its RSS registers. */
+export interface RssRegs {
+  mrqc: number;
+  rssrk(i: number): number;
+  reta(i: number): number;
+}
+
 interface RxQ { q: number; nb: number; ring: string; sw: string; pool: Mempool; conf: RxConf; on: boolean }
 interface TxQ { q: number; nb: number; ring: string; sw: string; freeThresh: number; conf: TxConf; on: boolean }
 
@@ -168,6 +175,36 @@ export abstract class IntelPort implements EthDevOps {
   protected txRingOf(q: number): { iova: number; nb: number } {
     const x = this.txqs[q]!;
     return { iova: memzoneLookup(x.ring)!.iova, nb: x.nb };
+  }
+
+  /**
+   * RSS into the registers every family has (key in RSSRK, byte 0 in the low byte; RETA as 32 registers of four
+   * one-byte entries, `entry` encoding a queue the family's way; MRQC last, with the hash fields of this.rssHf
+   * from `fields` and the family's `enable` bits, so hashing starts with the table in place). MRQC 0: RSS off.
+   */
+  protected programRss(regs: RssRegs, entry: (q: number) => number, fields: ReadonlyArray<[number, number]>, enable: number): void {
+    const r = this.r;
+    if (!this.rssOn()) {
+      r.wr(regs.mrqc, 0);
+      return;
+    }
+    const k = this.rssKey;
+    for (let i = 0; i < this.traits.hashKeySize / 4; i++) {
+      r.wr(regs.rssrk(i), (k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24)) >>> 0);
+    }
+    for (let i = 0; i < this.traits.retaSize / 4; i++) {
+      let v = 0;
+      for (let j = 0; j < 4; j++) v |= (entry(this.reta[i * 4 + j]) & 0xff) << (j * 8);
+      r.wr(regs.reta(i), v >>> 0);
+    }
+    const hf = fields.reduce((a, [type, bits]) => ((this.rssHf & type) !== 0 ? a | bits : a), 0);
+    r.wr(regs.mrqc, (hf | enable) >>> 0);
+  }
+
+  /** Promiscuous / all-multicast into a receive control register's unicast and multicast promiscuous bits. */
+  protected programRxModes(reg: number, upe: number, mpe: number): void {
+    const v = this.r.rd(reg) & ~(upe | mpe);
+    this.r.wr(reg, v | (this.promisc ? upe | mpe : 0) | (this.allmulti ? mpe : 0));
   }
 
   /** Programs base, length, head and tail of a ring (the common part of hw*QueueInit). */

@@ -16,7 +16,7 @@ import type { IntelDevice } from '../devices.js';
 import { IntelPort, type FamilyTraits, type RingRegs } from '../common/port.js';
 import { intelPmd } from '../common/pmd.js';
 import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
-import { E1000_STAT_REGS, e1000HwStats } from '../common/e1000-stats.js';
+import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
 import * as R from './regs.js';
 
 export const E1000E_DRIVER = 'net_e1000e';
@@ -170,35 +170,18 @@ export class E1000ePort extends IntelPort {
   }
 
   protected hwLink(): Link {
-    const s = this.r.rd(R.STATUS);
-    if ((s & R.STATUS_LU) === 0) return { up: false, speed: 0, fullDuplex: false, autoneg: true };
-    const sp = (s & R.STATUS_SPEED_MASK) >>> R.STATUS_SPEED_SHIFT;
-    return { up: true, speed: sp === 0 ? 10 : sp === 1 ? 100 : 1000, fullDuplex: (s & R.STATUS_FD) !== 0, autoneg: true };
+    return gbeLink(this.r.rd(R.STATUS));
   }
+
 
   protected hwRxModes(): void {
-    const v = this.r.rd(R.RCTL) & ~(R.RCTL_UPE | R.RCTL_MPE);
-    this.r.wr(R.RCTL, v | (this.promisc ? R.RCTL_UPE | R.RCTL_MPE : 0) | (this.allmulti ? R.RCTL_MPE : 0));
+    this.programRxModes(R.RCTL, R.RCTL_UPE, R.RCTL_MPE);
   }
 
-  /** MRQC, RSSRK and RETA (the 82574 picks the queue from bit 7 of the entry). */
+
+  /** RSSRK, RETA (the 82574 picks the queue from bit 7 of an entry), MRQC. */
   protected hwRss(): void {
-    const r = this.r;
-    if (!this.rssOn()) {
-      r.wr(R.MRQC, 0);
-      return;
-    }
-    for (let i = 0; i < 10; i++) {
-      const k = this.rssKey;
-      r.wr(R.RSSRK + i * 4, k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24));
-    }
-    for (let i = 0; i < R.RETA_ENTRIES / 4; i++) {
-      let v = 0;
-      for (let j = 0; j < 4; j++) v |= ((this.reta[i * 4 + j] & 1) << 7) << (j * 8);
-      r.wr(R.RETA + i * 4, v);
-    }
-    const fields = MRQC_FIELDS.reduce((a, [hf, bit]) => ((this.rssHf & hf) !== 0 ? a | bit : a), 0);
-    r.wr(R.MRQC, fields | R.MRQC_RSS_ENABLE);
+    this.programRss({ mrqc: R.MRQC, rssrk: R.RSSRK, reta: R.RETA }, (q) => (q & 1) << 7, MRQC_FIELDS, R.MRQC_RSS_ENABLE);
   }
 
   protected hwMacFilter(index: number, mac: Uint8Array | null): void {

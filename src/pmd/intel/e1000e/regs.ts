@@ -37,9 +37,9 @@ export const RADV = 0x0282c;
 export const RXCSUM = 0x05000;
 export const RFCTL = 0x05008;
 export const MRQC = 0x05818;
-export const RETA = 0x05c00; // 32 registers, 4 one-byte entries each; the queue is bit 7 of an entry
+export const RETA = (i: number): number => 0x05c00 + i * 4; // 32 registers, 4 one-byte entries each; the queue is bit 7 of an entry
 export const RETA_ENTRIES = 128;
-export const RSSRK = 0x05c80; // 10 registers: the 40-byte key, byte 0 in the low byte of RSSRK0
+export const RSSRK = (i: number): number => 0x05c80 + i * 4; // 10 registers: the 40-byte key, byte 0 in the low byte of RSSRK0
 export const MTA = 0x05200; // 128 registers
 export const MTA_COUNT = 128;
 export const RAL0 = 0x05400;
@@ -138,7 +138,7 @@ export const RXDCTL_GRAN = 1 << 24;
 export const RAH_AV = 1 << 31;
 
 // ---- statistics (10.2.7): clear on read: the block the 1G controllers share -------------------------------------
-export * from '../common/e1000-stats.js';
+export * from '../common/gbe.js';
 export const STATS_START = 0x04000;
 export const STATS_END = 0x04100; // exclusive (IAC is outside the 0x4000-0x40FF block)
 

@@ -37,7 +37,7 @@ import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
 import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
 import type { StatReg } from '../common/stats.js';
-import { E1000_STAT_REGS, e1000HwStats } from '../common/e1000-stats.js';
+import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
 import * as R from './regs.js';
 
 export const IGB_DRIVER = 'net_igb';
@@ -430,35 +430,18 @@ export class IgbPort extends IntelPort {
 
   // ---- link, modes, RSS, filters -------------------------------------------------------------------------------
   protected hwLink(): Link {
-    const s = this.r.rd(R.STATUS);
-    if ((s & R.STATUS_LU) === 0) return { up: false, speed: 0, fullDuplex: false, autoneg: true };
-    const sp = (s & R.STATUS_SPEED_MASK) >>> R.STATUS_SPEED_SHIFT;
-    return { up: true, speed: sp === 0 ? 10 : sp === 1 ? 100 : 1000, fullDuplex: (s & R.STATUS_FD) !== 0, autoneg: true };
+    return gbeLink(this.r.rd(R.STATUS));
   }
 
+
   protected hwRxModes(): void {
-    const v = this.r.rd(R.RCTL) & ~(R.RCTL_UPE | R.RCTL_MPE);
-    this.r.wr(R.RCTL, v | (this.promisc ? R.RCTL_UPE | R.RCTL_MPE : 0) | (this.allmulti ? R.RCTL_MPE : 0));
+    this.programRxModes(R.RCTL, R.RCTL_UPE, R.RCTL_MPE);
   }
+
 
   /** RSSRK, RETA (one queue number per byte entry), then MRQC with RSS on and the hash fields. */
   protected hwRss(): void {
-    const r = this.r;
-    if (!this.rssOn()) {
-      r.wr(R.MRQC, 0);
-      return;
-    }
-    const k = this.rssKey;
-    for (let i = 0; i < R.RSS_KEY_BYTES / 4; i++) {
-      r.wr(R.RSSRK(i), (k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24)) >>> 0);
-    }
-    for (let i = 0; i < R.RETA_ENTRIES / 4; i++) {
-      let v = 0;
-      for (let j = 0; j < 4; j++) v |= (this.reta[i * 4 + j] & 0xff) << (j * 8);
-      r.wr(R.RETA(i), v >>> 0);
-    }
-    const fields = MRQC_FIELDS.reduce((a, [hf, bits]) => ((this.rssHf & hf) !== 0 ? a | bits : a), 0);
-    r.wr(R.MRQC, (fields | R.MRQC_ENABLE_RSS) >>> 0);
+    this.programRss({ mrqc: R.MRQC, rssrk: R.RSSRK, reta: R.RETA }, (q) => q, MRQC_FIELDS, R.MRQC_ENABLE_RSS);
   }
 
   /** Receive address `index`: RAL, then RAH with AV (the entry turns valid with its whole address); null clears it. */

@@ -261,8 +261,8 @@ export const TXD_POPTS_IXSM = 1 << 8;
 export const TXD_POPTS_TXSM = 1 << 9;
 export const TXD_PAYLEN_SHIFT = 14;
 
-// ---- statistics (8.19): clear on read: the 1G block (../common/e1000-stats.ts) and the 82576's own ------------
-export * from '../common/e1000-stats.js';
+// ---- statistics (8.19): clear on read: the 1G block (../common/gbe.ts) and the 82576's own ------------
+export * from '../common/gbe.js';
 /** sequence errors */
 export const SEC = 0x04038;
 /** packets the receive path handed to the host (RPTHC) and host good packets transmitted (HGPTC) */

@@ -334,26 +334,13 @@ export class IxgbePort extends IntelPort {
   }
 
   protected hwRxModes(): void {
-    const v = this.r.rd(R.FCTRL) & ~(R.FCTRL_UPE | R.FCTRL_MPE);
-    this.r.wr(R.FCTRL, v | (this.promisc ? R.FCTRL_UPE | R.FCTRL_MPE : 0) | (this.allmulti ? R.FCTRL_MPE : 0));
+    this.programRxModes(R.FCTRL, R.FCTRL_UPE, R.FCTRL_MPE);
   }
+
 
   /** RSSRK, RETA (queue index in bits 3:0 of each entry) and MRQC; MRQC = 0 turns RSS off (everything to queue 0). */
   protected hwRss(): void {
-    const r = this.r;
-    if (!this.rssOn()) {
-      r.wr(R.MRQC, 0);
-      return;
-    }
-    const k = this.rssKey;
-    for (let i = 0; i < 10; i++) r.wr(R.RSSRK(i), (k[i * 4] | (k[i * 4 + 1] << 8) | (k[i * 4 + 2] << 16) | (k[i * 4 + 3] << 24)) >>> 0);
-    for (let i = 0; i < R.RETA_ENTRIES / 4; i++) {
-      let v = 0;
-      for (let j = 0; j < 4; j++) v |= (this.reta[i * 4 + j] & 0xf) << (j * 8);
-      r.wr(R.RETA(i), v >>> 0);
-    }
-    const fields = MRQC_FIELDS.reduce((a, [hf, bit]) => ((this.rssHf & hf) !== 0 ? a | bit : a), 0);
-    r.wr(R.MRQC, (fields | R.MRQC_RSSEN) >>> 0);
+    this.programRss({ mrqc: R.MRQC, rssrk: R.RSSRK, reta: R.RETA }, (q) => q & 0xf, MRQC_FIELDS, R.MRQC_RSSEN);
   }
 
   /** Receive address `index` (RAL/RAH, AV = valid) in pool 0 (MPSAR). */

@@ -1,8 +1,8 @@
-// The statistics block the Intel 1G controllers share (82574 datasheet 10.2.7, 82576 datasheet 8.19): the same
-// clear-on-read registers at the same offsets from 0x4000, named as the datasheets name them, with the xstat
-// names DPDK's e1000/igb drivers give them, and the ethdev counters they make. A family adds its own registers
-// (igb: SEC, RPTHC, HGPTC, SCVPC) to E1000_STAT_REGS for its table.
-import type { HwStats } from '../../driver.js';
+// What the Intel 1G controllers (82574, 82576 and its successors) share beyond the core: the statistics block
+// (82574 datasheet 10.2.7, 82576 datasheet 8.19: the same clear-on-read registers at the same offsets from 0x4000,
+// named as the datasheets name them, with the xstat names DPDK's e1000/igb drivers give them, and the ethdev
+// counters they make; a family adds its own registers, igb: SEC, RPTHC, HGPTC, SCVPC) and the link bits of STATUS.
+import type { HwStats, Link } from '../../driver.js';
 import type { HwStatsReader, StatReg } from './stats.js';
 
 export const CRCERRS = 0x04000;
@@ -112,4 +112,16 @@ export function e1000HwStats(s: HwStatsReader): HwStats {
     ierrors: s.get(CRCERRS) + s.get(ALGNERRC) + s.get(RXERRC) + s.get(RLEC) + s.get(CEXTERR),
     oerrors: s.get(ECOL) + s.get(LATECOL),
   };
+}
+
+// STATUS (0x0008): FD bit 0, LU bit 1, SPEED bits 7:6 (00 10 Mb/s, 01 100 Mb/s, 1x 1000 Mb/s)
+const STATUS_FD = 1 << 0;
+const STATUS_LU = 1 << 1;
+const STATUS_SPEED_SHIFT = 6;
+
+/** The link as a 1G controller's STATUS register reports it. */
+export function gbeLink(status: number): Link {
+  if ((status & STATUS_LU) === 0) return { up: false, speed: 0, fullDuplex: false, autoneg: true };
+  const sp = (status >>> STATUS_SPEED_SHIFT) & 3;
+  return { up: true, speed: sp === 0 ? 10 : sp === 1 ? 100 : 1000, fullDuplex: (status & STATUS_FD) !== 0, autoneg: true };
 }
