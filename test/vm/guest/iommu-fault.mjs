@@ -27,7 +27,7 @@ const c8 = new Uint8Array(ffi.view(canary, len));
 for (let i = 0; i < len; i++) c8[i] = (i * 7 + 3) & 0xff;
 
 // every RX descriptor's buffer address -> inside the canary (IOVA = VA in type1)
-const ring = pktio.memzoneLookup(`e1k_${bdf}_rxr`);
+const ring = pktio.memzoneLookup(`net_e1000e_${bdf}_rxr0`); // RX queue 0's descriptor ring (src/pmd/intel/common/port.ts)
 const nb = ring.len / 16;
 for (let i = 0; i < nb; i++) {
   const iova = Number(canary) + i * 4096;
