@@ -29,6 +29,7 @@ if [ -n "$KEEP" ]; then mkdir -p $R$KEEP 2>/dev/null; mount -o move /mnt/keep $R
 [ -n "$OUT" ] || fail "no pktio.out= on the kernel command line"
 mkdir -p $R$OUT 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out $R$OUT || fail "mount out share"
+: > $R$OUT/started   # run.sh: from here on, a QEMU crash is the command's failure, not a boot to retry
 chroot $R /usr/bin/env -i HOME=/root TERM=dumb PKTIO_VM_OUT=$OUT PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/sh -c "cd $OUT && exec /bin/bash $OUT/cmd.sh" < /dev/console > /dev/console 2>&1
 echo $? > $R$OUT/rc

@@ -175,7 +175,8 @@ if [ ! -f "$C/initrd.gz" ] || [ "$(dirname "$0")/init.sh" -nt "$C/initrd.gz" ]; 
     done
     cp "$(dirname "$0")/init.sh" "$W/init"
     chmod +x "$W/init"
-    ( cd "$W" && find . | cpio -o -H newc --quiet | gzip -1 > "$C/initrd.gz" )
+    # a new file moved into place: guests starting meanwhile read the old one whole
+    ( cd "$W" && find . | cpio -o -H newc --quiet | gzip -1 > "$C/initrd.gz.tmp" ) && mv "$C/initrd.gz.tmp" "$C/initrd.gz"
     rm -rf "$W"
 fi
 
