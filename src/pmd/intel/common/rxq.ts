@@ -137,16 +137,8 @@ export class IntelRxQueue implements RxQueue {
     const nb = this.nb;
     const st = this.st;
     const SW = this.SW;
-    const DD = this.DD;
     let idx = i32[st + RXS_NEXT];
-    if (n > nb - 1) n = nb - 1;
-    // how many descriptors the NIC has written back
-    let k = 0;
-    let d = idx;
-    while (k < n && (Atomics.load(i32, ring + d * DESC_WORDS + SW) & DD) !== 0) {
-      k++;
-      if (++d === nb) d = 0;
-    }
+    let k = this.written(idx, n > nb - 1 ? nb - 1 : n);
     if (k === 0) return 0;
     // one replacement buffer per descriptor, in one go; with too few, leave the rest for the next burst
     const fresh = this.fresh;
@@ -214,18 +206,46 @@ export class IntelRxQueue implements RxQueue {
     i32[st + RXS_NEXT] = idx;
     i32[st + RXS_FIRST] = first;
     i32[st + RXS_LAST] = last;
-    // the NIC owns [RDH, RDT): hand back everything up to the descriptor before the next one to look at
-    const hold = i32[st + RXS_HOLD] + k;
-    if (hold >= this.holdThresh) {
-      if (this.atomicBell) Atomics.store(this.bar, this.rdt, idx === 0 ? nb - 1 : idx - 1);
-      else this.bar[this.rdt] = idx === 0 ? nb - 1 : idx - 1;
-      i32[st + RXS_HOLD] = 0;
-    } else i32[st + RXS_HOLD] = hold;
+    this.handBack(idx, k);
     const s = this.stats;
     s[QS_PACKETS] += nrx;
     s[QS_BYTES] += bytes;
     if (errors !== 0) s[QS_ERRORS] += errors;
     return nrx;
+  }
+
+  /** How many descriptors from idx on (at most n) the NIC has written back. */
+  private written(idx: number, n: number): number {
+    const i32 = this.i32;
+    const ring = this.ring;
+    const nb = this.nb;
+    const SW = this.SW;
+    const DD = this.DD;
+    let k = 0;
+    let d = idx;
+    while (k < n && (Atomics.load(i32, ring + d * DESC_WORDS + SW) & DD) !== 0) {
+      k++;
+      if (++d === nb) d = 0;
+    }
+    return k;
+  }
+
+  /**
+   * Counts k more re-armed descriptors; once holdThresh have gathered, hands them to the NIC with one RDT write:
+   * the NIC owns [RDH, RDT), so RDT goes to the descriptor before idx, the next one to look at.
+   */
+  private handBack(idx: number, k: number): void {
+    const i32 = this.i32;
+    const st = this.st;
+    const hold = i32[st + RXS_HOLD] + k;
+    if (hold < this.holdThresh) {
+      i32[st + RXS_HOLD] = hold;
+      return;
+    }
+    const tail = idx === 0 ? this.nb - 1 : idx - 1;
+    if (this.atomicBell) Atomics.store(this.bar, this.rdt, tail);
+    else this.bar[this.rdt] = tail;
+    i32[st + RXS_HOLD] = 0;
   }
 
   /** Fills a received frame's header from its last descriptor's write-back. */
