@@ -17,8 +17,8 @@ const runs: Run[] = [
   { mode: 'cdev', nic: 'e1000e', phases: ['l2fwd'] },
   { mode: 'type1', nic: 'e1000e', phases: ['l2fwd'], awBits: 39 },
   { mode: 'type1', nic: 'igb', phases: ['l2fwd', 'jumbo', 'features'] },
-  { mode: 'noiommu', nic: 'igb', phases: ['l2fwd', 'features'] },
-  { mode: 'cdev', nic: 'igb', phases: ['l2fwd', 'features'] },
+  { mode: 'noiommu', nic: 'igb', phases: ['l2fwd', 'jumbo', 'features'] },
+  { mode: 'cdev', nic: 'igb', phases: ['l2fwd', 'jumbo', 'features'] },
   { mode: 'type1', nic: 'mixed', phases: ['l2fwd'] },
 ];
 
