@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/vm/provision.sh
 npx tsc -p tsconfig.json
-exec npx tap --allow-incomplete-coverage --disable-coverage --timeout 900 test/vm/*.vm.ts
+exec npx tap --allow-incomplete-coverage --disable-coverage --timeout 1800 test/vm/*.vm.ts
