@@ -62,12 +62,15 @@ sleep 1
 read -r UDP_IN UDP_RCVBUF < <(udp_in)
 echo "ns1_udp_in=$((UDP_IN - UDP_IN0))"
 echo "ns1_udp_rcvbuf_errors=$((UDP_RCVBUF - UDP_RCVBUF0))"
-for ns in ns0 ns1; do
-    for c in rx_packets tx_packets rx_missed_errors; do echo "${ns}_$c=$(($(nic_stat $ns $c) - BEFORE[$ns.$c]))"; done
-done
 kill -INT $L2
 wait $L2
 echo "l2fwd_rc=$?"
+# the kernel NICs' counters once l2fwd has stopped, so a frame still on its way (an ARP reply, say) is counted on
+# both sides or on neither
+sleep 1
+for ns in ns0 ns1; do
+    for c in rx_packets tx_packets rx_missed_errors; do echo "${ns}_$c=$(($(nic_stat $ns $c) - BEFORE[$ns.$c]))"; done
+done
 # the final statistics block: port N sent/received
 awk '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
      END {for (k in s) printf "pktio_port%s_tx=%s\npktio_port%s_rx=%s\npktio_port%s_drop=%s\n", k, s[k], k, r[k], k, d[k]}' l2fwd.log
