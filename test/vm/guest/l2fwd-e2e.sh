@@ -62,15 +62,18 @@ sleep 1
 read -r UDP_IN UDP_RCVBUF < <(udp_in)
 echo "ns1_udp_in=$((UDP_IN - UDP_IN0))"
 echo "ns1_udp_rcvbuf_errors=$((UDP_RCVBUF - UDP_RCVBUF0))"
-kill -INT $L2
-wait $L2
-echo "l2fwd_rc=$?"
-# the kernel NICs' counters once l2fwd has stopped, so a frame still on its way (an ARP reply, say) is counted on
-# both sides or on neither
+# quiesce before counting: the neighbours made permanent (no more ARP probes from either kernel), then a second for
+# frames in flight to land while l2fwd still forwards; only then the kernel NICs' counters, then l2fwd stops
+mac_of() { ip netns exec "$1" cat /sys/class/net/eth0/address; }
+ip netns exec ns0 ip neigh replace 10.99.0.2 lladdr "$(mac_of ns1)" nud permanent dev eth0
+ip netns exec ns1 ip neigh replace 10.99.0.1 lladdr "$(mac_of ns0)" nud permanent dev eth0
 sleep 1
 for ns in ns0 ns1; do
     for c in rx_packets tx_packets rx_missed_errors; do echo "${ns}_$c=$(($(nic_stat $ns $c) - BEFORE[$ns.$c]))"; done
 done
+kill -INT $L2
+wait $L2
+echo "l2fwd_rc=$?"
 # the final statistics block: port N sent/received
 awk '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
      END {for (k in s) printf "pktio_port%s_tx=%s\npktio_port%s_rx=%s\npktio_port%s_drop=%s\n", k, s[k], k, r[k], k, d[k]}' l2fwd.log

@@ -9,14 +9,14 @@ if (mode === 'send') {
   for (let i = 4; i < size; i++) payload[i] = (i * 31 + 7) & 0xff;
   let sent = 0;
   const burst = () => {
-    // paced: 20 datagrams (1 jumbo one) per 4 ms, so neither the sender's queue nor the receiver's NIC overflows
-    // under emulation (QEMU's igb drops a frame that finds too few free descriptors)
+    // paced: 20 datagrams per 4 ms, a jumbo one per 8 ms, so neither the sender's queue nor the receiver's NIC
+    // overflows under emulation (QEMU's igb drops a frame that finds too few free descriptors for all of it)
     for (let i = 0; i < (size > 1500 ? 1 : 20) && sent < count; i++, sent++) {
       const b = Buffer.from(payload); // send is asynchronous: each datagram gets its own buffer
       b.writeUInt32BE(sent, 0);
       s.send(b, port, host);
     }
-    if (sent < count) setTimeout(burst, 4);
+    if (sent < count) setTimeout(burst, size > 1500 ? 8 : 4);
     else setTimeout(() => { console.log(`sent=${sent}`); s.close(); }, 200);
   };
   burst();
