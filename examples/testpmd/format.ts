@@ -2,6 +2,7 @@
 // functions of the numbers: the main lcore gathers the counters and these format them.
 import { RSS_HF_NAMES, RSS_IP, RSS_UDP, RSS_TCP, RX_OFFLOAD_NAMES, TX_OFFLOAD_NAMES, type DevInfo, type Link } from '../../src/pmd/driver.js';
 import type { FwdMode } from './params.js';
+import type { EthStats } from '../../src/ethdev/ethdev.js';
 
 /** printf %-Nd */
 const l = (v: number | string, w: number): string => String(v).padEnd(w);
@@ -74,16 +75,8 @@ export function rxtxConfigDisplay(mode: FwdMode, burst: number, txPktLen: number
   return s;
 }
 
-export interface PortCounters {
-  ipackets: number;
-  opackets: number;
-  ibytes: number;
-  obytes: number;
-  imissed: number;
-  ierrors: number;
-  oerrors: number;
-  rxNombuf: number;
-}
+/** The port counters testpmd's blocks print (ethdev's, without the per-queue arrays). */
+export type PortCounters = Pick<EthStats, 'ipackets' | 'opackets' | 'ibytes' | 'obytes' | 'imissed' | 'ierrors' | 'oerrors' | 'rxNombuf'>;
 
 export interface Rates {
   rxPps: number;

@@ -579,9 +579,4 @@ export abstract class IntelPort implements EthDevOps {
   xstats(): XStat[] {
     return this.stats.xstats();
   }
-
-  /** MMIO register accesses the control half made (bench / tests). */
-  mmioCounts(): { reads: number; writes: number } {
-    return { reads: this.r.reads, writes: this.r.writes };
-  }
 }

@@ -1,6 +1,6 @@
 // Register access for the control half of Intel drivers (the main lcore): BAR 0 through a typed-array view,
-// every access an Atomics operation so the JIT neither caches nor reorders it. The data half writes only its
-// doorbells, with Atomics.store on its own view (rxq.ts / txq.ts).
+// every access an Atomics operation so the JIT neither caches nor reorders it (slow, and fine off the data path).
+// The data half writes only its doorbells, as plain stores on its own view (why: rxq.ts).
 import * as ffi from '../../../eal/ffi.js';
 import type { MmioHook } from '../../pci/access.js';
 
@@ -13,22 +13,17 @@ export function sleepMs(ms: number): void {
 
 export class Regs {
   private readonly bar: Int32Array;
-  /** MMIO reads and writes made through this object (control path; the data path counts its own) */
-  reads = 0;
-  writes = 0;
 
   constructor(addr: bigint, len: number, private readonly hook: MmioHook | null = null) {
     this.bar = new Int32Array(ffi.view(addr, len));
   }
 
   rd(off: number): number {
-    this.reads++;
     const v = Atomics.load(this.bar, off >> 2) >>> 0;
     return this.hook === null ? v : this.hook.read(off, v) >>> 0;
   }
 
   wr(off: number, v: number): void {
-    this.writes++;
     Atomics.store(this.bar, off >> 2, v | 0);
     if (this.hook !== null) this.hook.write(off, v >>> 0);
   }
