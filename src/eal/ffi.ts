@@ -70,6 +70,79 @@ export const sched_getaffinity = libc.func('int sched_getaffinity(int pid, size_
 export const sched_getcpu = libc.func('int sched_getcpu(void)') as () => number;
 export const gettid = libc.func('int gettid(void)') as () => number;
 export const getpid = libc.func('int getpid(void)') as () => number;
+// Sockets, descriptors and polling: the software ports' control paths, and their data paths where a port needs
+// the kernel (a packet-ring kick, a tap read or write, a file write). Data-path calls take numbers and pointers
+// the caller made once (a BigInt held in a field, an iovec in EAL memory), so a call allocates nothing.
+export const AF_UNIX = 1;
+export const AF_PACKET = 17;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_SEQPACKET = 5;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SOL_PACKET = 263;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_NOSIGNAL = 0x4000;
+export const MSG_CTRUNC = 0x8;
+export const SCM_RIGHTS = 1;
+export const POLLIN = 0x1;
+export const POLLOUT = 0x4;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const POLLNVAL = 0x20;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const MFD_CLOEXEC = 1;
+export const MFD_ALLOW_SEALING = 2;
+export const EFD_CLOEXEC = 0o2000000;
+export const EFD_NONBLOCK = 0o4000;
+export const ECONNREFUSED = 111;
+export const EADDRINUSE = 98;
+export const ENOBUFS = 105;
+export const ENETDOWN = 100;
+export const ENXIO = 6;
+export const EBADF = 9;
+export const EPIPE = 32;
+export const ECONNRESET = 104;
+export const ENOTCONN = 107;
+export const EINPROGRESS = 115;
+
+export const socket = libc.func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
+export const bind = libc.func('int bind(int fd, const void *addr, uint32_t len)') as (fd: number, addr: ArrayBufferView, len: number) => number;
+export const connect = libc.func('int connect(int fd, const void *addr, uint32_t len)') as (fd: number, addr: ArrayBufferView, len: number) => number;
+export const listen = libc.func('int listen(int fd, int backlog)') as (fd: number, backlog: number) => number;
+export const accept4 = libc.func('int accept4(int fd, void *addr, void *len, int flags)') as (fd: number, addr: null, len: null, flags: number) => number;
+export const setsockopt = libc.func('int setsockopt(int fd, int level, int name, const void *val, uint32_t len)') as
+  (fd: number, level: number, name: number, val: ArrayBufferView, len: number) => number;
+export const getsockopt = libc.func('int getsockopt(int fd, int level, int name, _Out_ void *val, _Inout_ uint32_t *len)') as
+  (fd: number, level: number, name: number, val: ArrayBufferView, len: Uint32Array) => number;
+/** sendto(fd, NULL, 0, flags, NULL, 0): a packet ring's TX kick. */
+export const sendKick = libc.func('sendto', 'intptr_t', ['int', 'void *', 'size_t', 'int', 'void *', 'uint32_t']) as
+  (fd: number, buf: null, n: number, flags: number, addr: null, alen: number) => number;
+export const send = libc.func('intptr_t send(int fd, const void *buf, size_t n, int flags)') as
+  (fd: number, buf: ArrayBufferView, n: number, flags: number) => number;
+export const recv = libc.func('intptr_t recv(int fd, _Out_ void *buf, size_t n, int flags)') as
+  (fd: number, buf: ArrayBufferView, n: number, flags: number) => number;
+/** sendmsg/recvmsg with a struct msghdr the caller built in a buffer (its pointers from addressOf()). */
+export const sendmsg = libc.func('intptr_t sendmsg(int fd, const void *msg, int flags)') as (fd: number, msg: ArrayBufferView, flags: number) => number;
+export const recvmsg = libc.func('intptr_t recvmsg(int fd, void *msg, int flags)') as (fd: number, msg: ArrayBufferView, flags: number) => number;
+export const shutdown = libc.func('int shutdown(int fd, int how)') as (fd: number, how: number) => number;
+export const poll = libc.func('int poll(void *fds, unsigned long n, int timeout)') as (fds: ArrayBufferView, n: number, timeoutMs: number) => number;
+export const fcntl = libc.func('fcntl', 'int', ['int', 'int', 'int']) as (fd: number, cmd: number, arg: number) => number;
+export const memfd_create = libc.func('int memfd_create(const char *name, unsigned int flags)') as (name: string, flags: number) => number;
+export const eventfd = libc.func('int eventfd(unsigned int initval, int flags)') as (init: number, flags: number) => number;
+export const if_nametoindex = libc.func('unsigned int if_nametoindex(const char *name)') as (name: string) => number;
+/** readv/writev with an iovec array at a native address (data paths keep theirs in EAL memory). */
+export const readvAt = libc.func('readv', 'intptr_t', ['int', 'void *', 'int']) as (fd: number, iov: bigint, n: number) => number;
+export const writevAt = libc.func('writev', 'intptr_t', ['int', 'void *', 'int']) as (fd: number, iov: bigint, n: number) => number;
+/** write(fd, address, n) from native memory (an EAL-region buffer whose address the caller holds). */
+export const writeAt = libc.func('write', 'intptr_t', ['int', 'void *', 'size_t']) as (fd: number, buf: bigint, n: number) => number;
+export const readAt = libc.func('read', 'intptr_t', ['int', 'void *', 'size_t']) as (fd: number, buf: bigint, n: number) => number;
+
 const strerror_ = libc.func('const char *strerror(int errnum)') as (e: number) => string;
 
 export function errno(): number {

@@ -68,6 +68,7 @@ export class MemoryError extends Error {
 export class Region {
   readonly base: bigint;
   readonly baseNum: number;
+  /** bytes of EAL memory (the heap ends here) */
   readonly len: number;
   readonly buf: ArrayBuffer;
   readonly u8: Uint8Array;
@@ -79,17 +80,21 @@ export class Region {
   readonly iovaPa: boolean;
   readonly hugepages: boolean;
 
-  constructor(base: bigint, len: number) {
+  /** bytes the views cover: the memory, then the window for external memory (extmemMap) */
+  readonly viewLen: number;
+
+  constructor(base: bigint, viewLen: number) {
     this.base = base;
     this.baseNum = Number(base);
-    this.len = len;
-    this.buf = ffi.view(base, len);
+    this.viewLen = viewLen;
+    this.buf = ffi.view(base, viewLen);
     this.u8 = new Uint8Array(this.buf);
     this.u16 = new Uint16Array(this.buf);
     this.u32 = new Uint32Array(this.buf);
     this.i32 = new Int32Array(this.buf);
     this.f64 = new Float64Array(this.buf);
     if (this.u32[CTL.MAGIC >> 2] !== MAGIC && this.u32[CTL.MAGIC >> 2] !== 0) throw new MemoryError('EAL region header is corrupt');
+    this.len = this.u32[CTL.LEN_MB >> 2] * 1048576 || viewLen;
     this.pageShift = this.u32[CTL.PAGE_SHIFT >> 2];
     this.iovaPa = this.u32[CTL.IOVA_PA >> 2] === 1;
     this.hugepages = this.u32[CTL.HUGE >> 2] === 1;
@@ -229,15 +234,47 @@ export interface MemoryOptions {
   sysRoot?: string;
 }
 
+const MAX_REGION = 4096 * 1048576;
+/** Address space kept after the memory for external memory (extmemMap): reserved, costs nothing until mapped. */
+const EXT_WINDOW = 1024 * 1048576;
+
+function extWindow(len: number): number {
+  return Math.max(0, Math.min(EXT_WINDOW, MAX_REGION - len));
+}
+
+/**
+ * Reserves the address space of the region and its external-memory window in one piece (PROT_NONE, no memory), so
+ * that the memory and everything extmemMap() maps later sit at offsets of one view. Aligned to `align` for
+ * hugepages; at exactly `want` when given.
+ */
+function reserveVa(want: bigint | null, len: number, at: string, align = 4096): bigint {
+  const total = len + extWindow(len);
+  const flags = ffi.MAP_PRIVATE | ffi.MAP_ANONYMOUS | ffi.MAP_NORESERVE;
+  if (want) {
+    return ffi.mmapChecked(want, total, ffi.PROT_NONE, flags | ffi.MAP_FIXED_NOREPLACE, -1, 0,
+      `reserve ${total >> 20} MiB of address space${at}`, 'choose another --base-virtaddr');
+  }
+  const raw = ffi.mmapChecked(null, total + align, ffi.PROT_NONE, flags, -1, 0, `reserve ${total >> 20} MiB of address space`,
+    'ask for less memory with -m');
+  const a = BigInt(align);
+  const base = (raw + a - 1n) & ~(a - 1n);
+  if (base > raw) ffi.munmap(raw, base - raw);
+  const tail = raw + BigInt(total + align) - (base + BigInt(total));
+  if (tail > 0n) ffi.munmap(base + BigInt(total), tail);
+  return base;
+}
+
 /** Heap allocator state (main lcore only): sorted free blocks [off, len]. */
 let freeList: Array<[number, number]> = [];
+/** Free blocks of the external-memory window (main lcore only), and what is mapped there. */
+let extFree: Array<[number, number]> = [];
+const extmems = new Map<string, ExtMem>();
 const zones = new Map<string, { slot: number; off: number; len: number }>();
 
 export function initMemory(o: MemoryOptions): Region {
   if (region) throw new MemoryError('EAL memory is already initialised');
   const lg = log('eal.mem');
   const wantMb = o.memoryMb ?? 256;
-  const fixed = o.baseVirtaddr ? ffi.MAP_FIXED_NOREPLACE : 0;
   const at = o.baseVirtaddr ? ` at 0x${o.baseVirtaddr.toString(16)}` : '';
   let base: bigint;
   let len: number;
@@ -246,9 +283,16 @@ export function initMemory(o: MemoryOptions): Region {
     if (o.iovaMode === 'pa') throw new MemoryError('--no-huge gives IOVA = VA only: drop --iova-mode pa or use hugepages');
     pageSize = 4096;
     len = wantMb * 1048576;
-    base = ffi.mmapChecked(o.baseVirtaddr ?? null, len, ffi.PROT_READ | ffi.PROT_WRITE,
-      ffi.MAP_SHARED | ffi.MAP_ANONYMOUS | ffi.MAP_POPULATE | fixed, -1, 0, `mmap ${wantMb} MiB of anonymous memory${at}`,
-      o.baseVirtaddr ? 'choose another --base-virtaddr' : 'ask for less memory with -m');
+    if (len > MAX_REGION) throw new MemoryError('pktio maps at most 4096 MiB: use a smaller -m');
+    base = reserveVa(o.baseVirtaddr ?? null, len, at);
+    try {
+      ffi.mmapChecked(base, len, ffi.PROT_READ | ffi.PROT_WRITE,
+        ffi.MAP_SHARED | ffi.MAP_ANONYMOUS | ffi.MAP_POPULATE | ffi.MAP_FIXED, -1, 0, `mmap ${wantMb} MiB of anonymous memory${at}`,
+        'ask for less memory with -m');
+    } catch (e) {
+      ffi.munmap(base, len + extWindow(len));
+      throw e;
+    }
     lg.info({ mb: wantMb }, 'no hugepages: using anonymous memory, IOVA = VA');
   } else {
     const mounts = hugetlbfsMounts(o.procRoot);
@@ -284,8 +328,15 @@ export function initMemory(o: MemoryOptions): Region {
     }
     try {
       ffi.check(ffi.ftruncate(fd, len), `ftruncate ${file} to ${len} bytes`);
-      base = ffi.mmapChecked(o.baseVirtaddr ?? null, len, ffi.PROT_READ | ffi.PROT_WRITE, ffi.MAP_SHARED | ffi.MAP_POPULATE | fixed,
-        fd, 0, `mmap ${pages} hugepages${at}`, o.baseVirtaddr ? 'choose another --base-virtaddr' : fixHint(pages, pageSize));
+      if (len > MAX_REGION) throw new MemoryError('pktio maps at most 4096 MiB: use a smaller -m');
+      base = reserveVa(o.baseVirtaddr ?? null, len, at, pageSize);
+      try {
+        ffi.mmapChecked(base, len, ffi.PROT_READ | ffi.PROT_WRITE, ffi.MAP_SHARED | ffi.MAP_POPULATE | ffi.MAP_FIXED,
+          fd, 0, `mmap ${pages} hugepages${at}`, fixHint(pages, pageSize));
+      } catch (e) {
+        ffi.munmap(base, len + extWindow(len));
+        throw e;
+      }
     } finally {
       // unlinked at once: the pages go back to the pool when the process exits, however it exits
       ffi.unlink(file);
@@ -293,7 +344,6 @@ export function initMemory(o: MemoryOptions): Region {
     }
     lg.info({ dir: mount.dir, pages, pageMb: pageSize / 1048576, iova: o.iovaMode }, 'hugepage memory mapped');
   }
-  if (len > 4096 * 1048576) throw new MemoryError('pktio maps at most 4096 MiB: use a smaller -m');
   const pageShift = Math.log2(pageSize);
   const npages = len / pageSize;
   if (o.iovaMode === 'pa' && npages > MAX_PAGES) throw new MemoryError(`at most ${MAX_PAGES} pages in PA mode: use a smaller -m`);
@@ -311,8 +361,10 @@ export function initMemory(o: MemoryOptions): Region {
     }
   }
   u32[CTL.MAGIC >> 2] = MAGIC;
-  region = new Region(base, len);
-  mapping = { base, len, ownMapping: true };
+  region = new Region(base, len + extWindow(len));
+  mapping = { base, len: region.viewLen, ownMapping: true };
+  extFree = [[len, extWindow(len)]];
+  extmems.clear();
   const heapStart = Math.ceil(CTL.END / 4096) * 4096;
   freeList = [[heapStart, len - heapStart]];
   zones.clear();
@@ -343,6 +395,8 @@ export function releaseMemory(): void {
   mapping = null;
   freeList = [];
   zones.clear();
+  extFree = [];
+  extmems.clear();
 }
 
 /** IOVA-contiguous segments of the region, for DMA mapping (VFIO type1/iommufd map VA -> IOVA = VA). */
@@ -376,7 +430,8 @@ function requireMain(what: string): void {
   if (!isMainThread) throw new MemoryError(`${what} runs on the main lcore only`);
 }
 
-function alloc(len: number, align: number, bound: number): number {
+function alloc(len: number, align: number, bound: number, list = freeList): number {
+  const freeList = list;
   for (let i = 0; i < freeList.length; i++) {
     const [fo, fl] = freeList[i];
     let o = Math.ceil(fo / align) * align;
@@ -391,7 +446,8 @@ function alloc(len: number, align: number, bound: number): number {
   return -1;
 }
 
-function release(off: number, len: number): void {
+function release(off: number, len: number, list = freeList): void {
+  const freeList = list;
   let i = 0;
   while (i < freeList.length && freeList[i][0] < off) i++;
   freeList.splice(i, 0, [off, len]);
@@ -489,4 +545,66 @@ export function memzoneFree(name: string): void {
 
 export function memzoneList(): Array<{ name: string; off: number; len: number }> {
   return [...zones.entries()].map(([name, z]) => ({ name, off: z.off, len: z.len }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// External memory: memory the EAL did not allocate (a packet socket's ring, a memif peer's memfd regions) mapped
+// into the window after the EAL's memory (DPDK's rte_extmem_register, for a process whose lcores see memory
+// through one typed-array view each). Once mapped it is reached at a region offset from every lcore, so packets
+// move between it and mbufs with copies inside one ArrayBuffer (copyWithin: memmove) and no per-lcore mapping.
+
+export interface ExtMem {
+  name: string;
+  /** byte offset in the EAL region's views */
+  off: number;
+  len: number;
+  /** virtual address (control path only) */
+  va: bigint;
+}
+
+/**
+ * Maps `len` bytes of `fd` from `fileOff` (MAP_SHARED, read-write) into the window; returns where. Main lcore only.
+ * The mapping keeps its own reference to the file: the caller may close fd afterwards.
+ */
+export function extmemMap(name: string, fd: number, len: number, fileOff = 0): ExtMem {
+  requireMain('extmemMap');
+  const r = mem();
+  if (extmems.has(name)) throw new MemoryError(`external memory '${name}' is already mapped`);
+  if (!(len > 0) || !Number.isInteger(len)) throw new MemoryError(`bad external memory length ${len}`);
+  const size = Math.ceil(len / 4096) * 4096;
+  const off = alloc(size, 4096, 0, extFree);
+  if (off < 0) {
+    const room = extFree.reduce((a, [, l]) => Math.max(a, l), 0);
+    throw new MemoryError(`cannot map ${size} bytes of external memory for '${name}': the window has ${room} bytes free in one ` +
+      `piece (it is ${extWindow(r.len) >> 20} MiB after -m): close ports that use it, or use a smaller -m`);
+  }
+  try {
+    ffi.mmapChecked(r.base + BigInt(off), size, ffi.PROT_READ | ffi.PROT_WRITE, ffi.MAP_SHARED | ffi.MAP_FIXED, fd, fileOff,
+      `map ${name} (${size} bytes) into the EAL window`);
+  } catch (e) {
+    release(off, size, extFree);
+    throw e;
+  }
+  const x: ExtMem = { name, off, len: size, va: r.base + BigInt(off) };
+  extmems.set(name, x);
+  return x;
+}
+
+/** Unmaps external memory; its address space goes back to the window (reserved, PROT_NONE). Main lcore only. */
+export function extmemUnmap(name: string): void {
+  requireMain('extmemUnmap');
+  const x = extmems.get(name);
+  if (!x) throw new MemoryError(`no external memory '${name}'`);
+  ffi.mmapChecked(x.va, x.len, ffi.PROT_NONE, ffi.MAP_PRIVATE | ffi.MAP_ANONYMOUS | ffi.MAP_NORESERVE | ffi.MAP_FIXED, -1, 0,
+    `unmap ${name}`);
+  release(x.off, x.len, extFree);
+  extmems.delete(name);
+}
+
+export function extmemLookup(name: string): ExtMem | null {
+  return extmems.get(name) ?? null;
+}
+
+export function extmemList(): ExtMem[] {
+  return [...extmems.values()];
 }

@@ -5,7 +5,8 @@
 // same layout: <root>/bus/pci/devices/<BDF>/{vendor,device,subsystem_vendor,subsystem_device,class,
 // numa_node}, <BDF>/driver -> .../drivers/<name>, <BDF>/iommu_group -> .../iommu_groups/<N>,
 // <BDF>/net/<ifname>/{operstate,flags} (or <BDF>/virtioN/net/<ifname>), <BDF>/vfio-dev/vfio<M>.
-import { readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { readdirSync, readlinkSync, existsSync } from 'node:fs';
+import { readText } from './sysfs.js';
 import { basename, join } from 'node:path';
 import { parsePciAddressLoose } from './pciaddr.js';
 
@@ -87,14 +88,6 @@ export function pciDevicesDir(sysfsRoot = DEFAULT_SYSFS_ROOT): string {
 
 export function pciDeviceDir(bdf: string, sysfsRoot = DEFAULT_SYSFS_ROOT): string {
   return join(pciDevicesDir(sysfsRoot), bdf);
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
 }
 
 function readHex(path: string): number {

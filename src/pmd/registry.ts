@@ -27,6 +27,10 @@ const intelIds = (driver: string) => INTEL_DEVICES.filter((d) => d.driver === dr
 export const CATALOG: readonly CatalogEntry[] = [
   builtin('net_null', './null/null.js', { vdev: true }),
   builtin('net_ring', './ring/ring.js', { vdev: true }),
+  builtin('net_af_packet', './af_packet/af_packet.js', { vdev: true }),
+  builtin('net_tap', './tap/tap.js', { vdev: true }),
+  builtin('net_pcap', './pcap/pcap.js', { vdev: true }),
+  builtin('net_memif', './memif/memif.js', { vdev: true }),
   builtin('net_e1000e', './intel/e1000e/e1000e.js', { pciIds: intelIds('net_e1000e') }),
   builtin('net_igb', './intel/igb/igb.js', { pciIds: intelIds('net_igb') }),
   builtin('net_ixgbe', './intel/ixgbe/ixgbe.js', { pciIds: intelIds('net_ixgbe') }),

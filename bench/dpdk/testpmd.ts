@@ -1,0 +1,186 @@
+// dpdk-testpmd as a peer and a yardstick: started interactive (-i) with the vdevs a test or bench names, driven
+// command by command at its prompt, its port counters parsed from "show port stats". One driver for the
+// benches and the interop tests, so both read testpmd the same way.
+//
+//   const tp = await Testpmd.start({ vdevs: ['net_memif0,role=server,socket=/run/x.sock'], fwd: 'io' });
+//   await tp.cmd('start');
+//   const [p0] = await tp.portStats();
+//   await tp.quit();
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as os from 'node:os';
+
+export const NO_TESTPMD = 'dpdk-testpmd is not installed: apt-get install -y dpdk-dev (Debian\'s DPDK), then run again';
+
+export function testpmdPath(): string | null {
+  const r = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+export interface TestpmdOptions {
+  /** EAL -l (default '0,1': main lcore 0, one forwarding lcore) */
+  lcores?: string;
+  vdevs: string[];
+  /** --forward-mode (default io) */
+  fwd?: string;
+  /** more testpmd application options (after --), e.g. ['--rxq=2', '--txq=2', '--burst=32'] */
+  appArgs?: string[];
+  /** more EAL options */
+  ealArgs?: string[];
+  /** EAL --file-prefix (default unique per process and instance) */
+  filePrefix?: string;
+  /** mbufs in testpmd's pool (default 16384) */
+  mbufs?: number;
+  /** how long to wait for the first prompt, ms (default 20000) */
+  startTimeoutMs?: number;
+}
+
+export interface TestpmdPortStats {
+  port: number;
+  rxPackets: number;
+  rxMissed: number;
+  rxBytes: number;
+  rxErrors: number;
+  rxNombuf: number;
+  txPackets: number;
+  txErrors: number;
+  txBytes: number;
+  rxPps: number;
+  txPps: number;
+}
+
+export class TestpmdError extends Error {}
+
+let instances = 0;
+
+/** EAL memory options for a peer on this machine: 2 MiB hugepages when enough are free, else --no-huge. */
+export function testpmdMemArgs(): string[] {
+  try {
+    const free = Number(fs.readFileSync('/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages', 'utf8'));
+    const mounted = fs.readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[2] === 'hugetlbfs');
+    if (mounted && free >= 64) return ['-m', '128'];
+  } catch { /* fall through */ }
+  return ['--no-huge', '-m', '512'];
+}
+
+export class Testpmd {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** everything testpmd printed so far */
+  out = '';
+  private exitCode: number | null | undefined = undefined;
+  private readonly exited: Promise<number | null>;
+  private waiters: Array<() => void> = [];
+
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    this.child = child;
+    const onData = (d: Buffer) => {
+      this.out += d.toString();
+      for (const w of this.waiters.splice(0)) w();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    this.exited = new Promise((r) => child.on('exit', (c) => {
+      this.exitCode = c;
+      for (const w of this.waiters.splice(0)) w();
+      r(c);
+    }));
+  }
+
+  /** Starts testpmd and waits for its first prompt; throws with its output when it exits first. */
+  static async start(o: TestpmdOptions): Promise<Testpmd> {
+    const bin = testpmdPath();
+    if (!bin) throw new TestpmdError(NO_TESTPMD);
+    const args = ['-oL', bin, '-l', o.lcores ?? '0,1', '-n', '1', '--no-pci', ...testpmdMemArgs(),
+      '--file-prefix', o.filePrefix ?? `pktio-peer-${process.pid}-${instances++}`, '--log-level', 'warning',
+      ...(o.ealArgs ?? []), ...o.vdevs.flatMap((v) => ['--vdev', v]), '--', '-i', `--forward-mode=${o.fwd ?? 'io'}`,
+      `--total-num-mbufs=${o.mbufs ?? 16384}`, ...(o.appArgs ?? [])];
+    // stdbuf: testpmd prints its statistics with stdio, which a pipe would otherwise buffer
+    const child = spawn('stdbuf', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const tp = new Testpmd(child);
+    await tp.untilPrompt(0, o.startTimeoutMs ?? 20000, 'start');
+    return tp;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  private async untilPrompt(from: number, timeoutMs: number, what: string): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const at = this.out.indexOf('testpmd> ', from);
+      if (at >= 0) return this.out.slice(from, at);
+      if (!this.running) throw new TestpmdError(`dpdk-testpmd exited (${this.exitCode}) during '${what}': ${this.tail()}`);
+      const left = end - Date.now();
+      if (left <= 0) throw new TestpmdError(`dpdk-testpmd gave no prompt after '${what}' in ${timeoutMs} ms: ${this.tail()}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 200));
+        this.waiters.push(() => { clearTimeout(t); r(); });
+      });
+    }
+  }
+
+  /** The last lines of output, for error messages. */
+  tail(lines = 12): string {
+    return this.out.trim().split('\n').slice(-lines).join(' | ');
+  }
+
+  /** Runs one command at the prompt and returns what it printed. */
+  async cmd(line: string, timeoutMs = 20000): Promise<string> {
+    const from = this.out.length;
+    this.child.stdin.write(`${line}\n`);
+    // the echo of the command ends with a newline; its output runs to the next prompt
+    const text = await this.untilPrompt(from, timeoutMs, line);
+    return text;
+  }
+
+  /** "show port stats all", parsed; one entry per port. */
+  async portStats(): Promise<TestpmdPortStats[]> {
+    return parsePortStats(await this.cmd('show port stats all'));
+  }
+
+  /** Writes the output to bench/results (or the OS temp dir) and returns the path, for error messages. */
+  keepOutput(dir: string, what: string): string {
+    const d = fs.existsSync(dir) ? dir : os.tmpdir();
+    const f = path.join(d, `${what}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+    fs.writeFileSync(f, this.out);
+    return f;
+  }
+
+  /** quit at the prompt, then SIGKILL after timeoutMs. Returns the exit code. */
+  async quit(timeoutMs = 15000): Promise<number | null> {
+    if (this.running) this.child.stdin.write('quit\n');
+    const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const c = await this.exited;
+    clearTimeout(t);
+    return c;
+  }
+
+  /** Kills testpmd at once (a peer that vanishes). */
+  async kill(sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    if (this.running) this.child.kill(sig);
+    await this.exited;
+  }
+}
+
+/** Parses testpmd's "NIC statistics for port N" blocks. */
+export function parsePortStats(text: string): TestpmdPortStats[] {
+  const out: TestpmdPortStats[] = [];
+  const blocks = text.split(/#+ NIC statistics for port\s+/).slice(1);
+  for (const b of blocks) {
+    const num = (re: RegExp): number => {
+      const m = re.exec(b);
+      if (!m) throw new TestpmdError(`testpmd port statistics without ${re.source}: ${b.slice(0, 200)}`);
+      return Number(m[1]);
+    };
+    out.push({
+      port: num(/^(\d+)/),
+      rxPackets: num(/RX-packets:\s*(\d+)/), rxMissed: num(/RX-missed:\s*(\d+)/), rxBytes: num(/RX-bytes:\s*(\d+)/),
+      rxErrors: num(/RX-errors:\s*(\d+)/), rxNombuf: num(/RX-nombuf:\s*(\d+)/),
+      txPackets: num(/TX-packets:\s*(\d+)/), txErrors: num(/TX-errors:\s*(\d+)/), txBytes: num(/TX-bytes:\s*(\d+)/),
+      rxPps: num(/Rx-pps:\s*(\d+)/), txPps: num(/Tx-pps:\s*(\d+)/),
+    });
+  }
+  return out;
+}
