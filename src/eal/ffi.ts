@@ -142,6 +142,9 @@ export const writevAt = libc.func('writev', 'intptr_t', ['int', 'void *', 'int']
 /** write(fd, address, n) from native memory (an EAL-region buffer whose address the caller holds). */
 export const writeAt = libc.func('write', 'intptr_t', ['int', 'void *', 'size_t']) as (fd: number, buf: bigint, n: number) => number;
 export const readAt = libc.func('read', 'intptr_t', ['int', 'void *', 'size_t']) as (fd: number, buf: bigint, n: number) => number;
+/** pread(fd, address, n, fileOff) into native memory (a file port's staging buffer read in large chunks). */
+export const preadAt = libc.func('pread', 'intptr_t', ['int', 'void *', 'size_t', 'int64_t']) as
+  (fd: number, buf: bigint, n: number, off: number) => number;
 
 const strerror_ = libc.func('const char *strerror(int errnum)') as (e: number) => string;
 

@@ -11,7 +11,7 @@ import { pktmbufFreeBulk } from '../mempool/mbuf.js';
 import { Mempool, MEMPOOL_F_PKTMBUF } from '../mempool/mempool.js';
 import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, QS_MISSED, QS_WORDS,
-  RX_OFFLOAD_NAMES, TX_OFFLOAD_NAMES, RSS_HF_NAMES, flagNames,
+  RX_OFFLOAD_NAMES, TX_OFFLOAD_NAMES, RSS_HF_NAMES, flagNames, VdevArgs,
   type EthDevOps, type PmdInfo, type RxQueue, type TxQueue, type DevInfo, type EthConf, type RxConf, type TxConf,
   type Link, type XStat, type RssConf, type Reta,
 } from '../pmd/driver.js';
@@ -120,14 +120,14 @@ export function ethDevAllocate(name: string, ops: EthDevOps, pmd: PmdInfo): numb
 /** Splits "net_null0,size=64,copy=1" into the device name and its arguments, checked against the driver's keys. */
 function parseDevargs(vdev: string, pmd: PmdInfo): { devName: string; args: Map<string, string> } {
   const [devName, ...kv] = vdev.split(',');
-  const args = new Map<string, string>();
+  const args = new VdevArgs();
   for (const a of kv) {
     const eq = a.indexOf('=');
     const k = eq < 0 ? a : a.slice(0, eq);
     if (pmd.vdevArgs && !pmd.vdevArgs.includes(k)) {
       throw new EthdevError(`--vdev ${vdev}: ${pmd.name} has no argument '${k}' (valid: ${pmd.vdevArgs.join(', ') || 'none'})`);
     }
-    args.set(k, eq < 0 ? '' : a.slice(eq + 1));
+    args.add(k, eq < 0 ? '' : a.slice(eq + 1));
   }
   return { devName, args };
 }

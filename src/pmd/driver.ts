@@ -267,6 +267,25 @@ export interface EthDevOps {
   macAddrRemove?(index: number): void;
 }
 
+/**
+ * The key=value pairs of a --vdev. A Map of the last value of each key (what most drivers read), which also keeps
+ * every value of a repeated key in order: DPDK's rte_kvargs allow `rx_pcap=a.pcap,rx_pcap=b.pcap` (one queue each).
+ */
+export class VdevArgs extends Map<string, string> {
+  private readonly lists = new Map<string, string[]>();
+  /** Records one more value of key (parse order). */
+  add(key: string, value: string): this {
+    const l = this.lists.get(key);
+    if (l) l.push(value);
+    else this.lists.set(key, [value]);
+    return this.set(key, value);
+  }
+  /** Every value given for key, in order ([] when absent). */
+  all(key: string): string[] {
+    return [...(this.lists.get(key) ?? (this.has(key) ? [this.get(key)!] : []))];
+  }
+}
+
 /** A PMD as the ethdev registry sees it. */
 export interface PmdInfo {
   /** driver name, e.g. net_null; vdev names are this name plus an instance suffix (net_null0) */

@@ -1,5 +1,6 @@
 // Devargs of the software ports (`--vdev net_pcap0,rx_pcap=in.pcap,infinite_rx=1`), read with DPDK's spellings.
 // Each reader names the driver, the key, the value and what it expects, so a bad --vdev is one line to fix.
+import { VdevArgs } from '../driver.js';
 
 export class DevArgError extends Error {
   constructor(msg: string) {
@@ -63,4 +64,11 @@ export function argStr(driver: string, args: Map<string, string>, key: string): 
 /** A locally administered unicast MAC that differs per driver and instance (ports without a MAC of their own). */
 export function localMac(driverTag: number, index: number): Uint8Array {
   return Uint8Array.from([0x02, 0x70, 0x6b, driverTag & 0xff, (index >> 8) & 0xff, index & 0xff]);
+}
+
+/** Every value of a devarg that may repeat (`rx_pcap=a.pcap,rx_pcap=b.pcap`), in order; [] when absent. */
+export function argAll(driver: string, args: Map<string, string>, key: string): string[] {
+  const all = args instanceof VdevArgs ? args.all(key) : args.has(key) ? [args.get(key)!] : [];
+  for (const v of all) if (v === '') throw new DevArgError(`${driver}: ${key}= is empty: give a value`);
+  return all;
 }
