@@ -9,39 +9,19 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import * as v8 from 'node:v8';
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import * as pktio from '../src/index.js';
-import { CTL_WORD, MARK_F64, MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { ringOneCore, mempoolBulk, memViewCopy } from './scenarios.js';
+import { BenchError, ext, repoRoot, sleep, keepOutput, hugeArgs, type BenchOpts, type BenchResult } from './common.js';
+import { testpmdPath, NO_TESTPMD } from './dpdk/testpmd.js';
+import { pktioL2fwd, type L2fwdRun } from './l2fwd-inproc.js';
+
+export type { BenchResult };
 
 // lcores started from here get a gc() to begin measured windows with a clean heap
 v8.setFlagsFromString('--expose-gc');
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const repoRoot = path.resolve(here, ext === '.ts' ? '..' : '../..');
-
-interface Opts {
-  scenario: string;
-  seconds: number;
-  burst: number;
-  json: boolean;
-  vsDpdk: boolean;
-  rounds: number;
-  mmio: boolean;
-}
-
-export interface BenchResult {
-  scenario: string;
-  mpps: number | null;
-  dpdkMpps: number | null;
-  ratio: number | null;
-  packets: number;
-  seconds: number;
-  gcCount: number;
-  heapBytesPerPacket: number;
-  [k: string]: unknown;
-}
+type Opts = BenchOpts;
 
 /** One line each, for --help. */
 export const SCENARIOS: Record<string, string> = {
@@ -51,7 +31,24 @@ export const SCENARIOS: Record<string, string> = {
   'ring-spsc': 'SP/SC ring enqueue+dequeue bulk on one core, M elements/s and cycles/element, plus two lcores (DPDK: ring_perf_autotest)',
   'mempool-bulk': 'get+put bulk through one lcore\'s cache of 512, M objects/s (DPDK: rte_mempool in mempool_perf_autotest\'s loop)',
   'mem-view': 'typed-array copies through koffi.view vs SharedArrayBuffer vs ArrayBuffer, ns/element (a design check, no DPDK side)',
+  copy: 'packet copies inside EAL memory at 64, 256, 1500 and 9000 bytes (or --size): copyBytes and the alternatives, ns/copy',
+  memif: 'a forwarding loop over two memif ports with a dpdk-testpmd peer, pktio l2fwd vs testpmd io as the forwarder, Mpps',
+  af_packet: 'a forwarding loop over two veth pairs with a dpdk-testpmd af_packet peer, pktio l2fwd vs testpmd (net_af_packet), Mpps',
+  tap: 'a forwarding loop over two taps with a dpdk-testpmd af_packet peer on their kernel side, pktio l2fwd vs testpmd (net_tap), Mpps',
 };
+
+/** Scenarios in modules of their own (bench/scenarios/NAME.ts exports run(o) and may export describe/jsonExtras). */
+const PLUGGED = new Set(['copy', 'memif', 'af_packet', 'tap']);
+
+interface PluggedScenario {
+  run(o: Opts): Promise<BenchResult>;
+  describe?(o: Opts, res: BenchResult): string;
+  jsonExtras?: string[];
+}
+
+async function plugged(name: string): Promise<PluggedScenario> {
+  return (await import(new URL(`./scenarios/${name}${ext}`, import.meta.url).href)) as PluggedScenario;
+}
 
 export function usage(): string {
   return `usage: npm run bench -- SCENARIO [--seconds N] [--burst B] [--rounds R] [--vs-dpdk] [--json]
@@ -62,6 +59,7 @@ ${Object.entries(SCENARIOS).map(([k, v]) => `  ${k.padEnd(13)} ${v}`).join('\n')
 Options:
   --seconds N   length of each measured window, in seconds (default 10; ring-spsc measures two windows)
   --burst B     burst or bulk size (default 32; l2fwd-null: 32 only; ring-spsc --vs-dpdk: 8 or 32)
+  --size S      frame size in bytes (copy: one size instead of four; memif, af_packet, tap: default 64)
   --rounds R    l2fwd-null: R rounds of pktio then DPDK, medians reported (default 1)
   --vs-dpdk     measure DPDK in the same run (apt-get install -y dpdk-dev): dpdkMpps, and ratio = pktio / DPDK
                 (higher is better); a comparison that cannot be made stops the run with the reason
@@ -71,11 +69,8 @@ Options:
 Every run is also written to bench/results/.`;
 }
 
-/** A user-facing error: one line that says what to do. */
-class BenchError extends Error {}
-
 function parse(argv: string[]): Opts | null {
-  const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1, mmio: true };
+  const o: Opts = { scenario: '', seconds: 10, burst: 32, json: false, vsDpdk: false, rounds: 1, mmio: true, size: null };
   const hint = 'npm run bench -- --help lists them';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -88,6 +83,7 @@ function parse(argv: string[]): Opts | null {
     if (a === '--seconds') o.seconds = num(a);
     else if (a === '--burst') o.burst = Math.floor(num(a));
     else if (a === '--rounds') o.rounds = Math.floor(num(a));
+    else if (a === '--size') o.size = Math.floor(num(a));
     else if (a === '--json') o.json = true;
     else if (a === '--vs-dpdk') o.vsDpdk = true;
     else if (a === '--no-mmio') o.mmio = false;
@@ -101,24 +97,6 @@ function parse(argv: string[]): Opts | null {
   return o;
 }
 
-/** Keeps a DPDK tool's output next to the results and names the file, for errors that quote it. */
-function keepOutput(what: string, out: string): string {
-  const dir = path.join(repoRoot, 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const f = path.join(dir, `${what}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
-  fs.writeFileSync(f, out);
-  return path.relative(process.cwd(), f) || f;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function hugeArgs(prefixDpdk: boolean): string[] {
-  const mounts = pktio.hugetlbfsMounts().filter((m) => m.pageSize === 2 * 1048576);
-  const free = pktio.freeHugepages(2 * 1048576).free;
-  if (mounts.length && free >= 96) return ['--huge-dir', mounts[0].dir, ...(prefixDpdk ? [] : ['-m', '128'])];
-  return prefixDpdk ? ['--no-huge', '-m', '256'] : ['--no-huge', '-m', '128'];
-}
-
 function cpuMhz(): number {
   const m = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -126,13 +104,6 @@ function cpuMhz(): number {
 
 // ---------------------------------------------------------------------------------------------------------------
 // DPDK side
-
-function testpmdPath(): string | null {
-  const r = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-const NO_TESTPMD = 'dpdk-testpmd is not installed: apt-get install -y dpdk-dev (Debian\'s DPDK), then run again';
 
 /** testpmd --forward-mode=mac on two null ports for `seconds`; returns Mpps of both ports together. */
 async function dpdkL2fwdNull(seconds: number, burst: number): Promise<number> {
@@ -174,75 +145,8 @@ async function dpdkL2fwdNull(seconds: number, burst: number): Promise<number> {
 // ---------------------------------------------------------------------------------------------------------------
 // pktio side
 
-interface L2fwdRun {
-  mpps: number;
-  packets: number;
-  seconds: number;
-  gcCount: number;
-  heapBytesPerPacket: number;
-  heapBytes: number;
-  mbufsLost: number;
-  perPortMpps: number;
-}
-
-async function pktioL2fwdNull(seconds: number, burst: number): Promise<L2fwdRun> {
-  await pktio.init(['-l', '0,1', ...hugeArgs(false), '--file-prefix', `pktio-bench-${process.pid}`, '--log-level', 'warn',
-    '--vdev', 'net_null0', '--vdev', 'net_null1']);
-  try {
-    const pool = pktio.pktmbufPoolCreate('bench_pool', 8192, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
-    const macs: number[][] = [];
-    for (const p of [0, 1]) {
-      pktio.devConfigure(p, 1, 1);
-      pktio.rxQueueSetup(p, 0, 1024, -1, null, pool);
-      pktio.txQueueSetup(p, 0, 1024, -1, null);
-      pktio.devStart(p);
-      macs[p] = Array.from(pktio.macAddrGet(p));
-    }
-    const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
-    const ctl = new Int32Array(pktio.mem().buf, z.off, CTL_WORD + 2);
-    const f64 = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
-    const dst = new Array(MAX_PORTS).fill(-1);
-    dst[0] = 1;
-    dst[1] = 0;
-    const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: true, macs, drainUs: 100 };
-    pktio.remoteLaunch(1, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
-    const mark = async (m: number) => {
-      Atomics.store(ctl, CTL_WORD, m);
-      const t0 = performance.now();
-      while (Atomics.load(ctl, CTL_WORD + 1) !== m) {
-        if (performance.now() - t0 > 10000) throw new Error('the forwarding lcore does not answer');
-        await sleep(1);
-      }
-    };
-    const sent = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
-    await sleep(Math.min(3000, seconds * 200 + 1000)); // warm-up: JIT and caches
-    // one unmeasured window first, so the marks' own code path is compiled before the measured one
-    await mark(1);
-    await sleep(200);
-    await mark(2);
-    await sleep(500);
-    await mark(3);
-    const p0 = sent();
-    const t0 = performance.now();
-    await sleep(seconds * 1000);
-    await mark(4);
-    const p1 = sent();
-    const t1 = performance.now();
-    pktio.requestQuit();
-    await pktio.waitLcore(1);
-    const packets = p1 - p0;
-    const secs = (t1 - t0) / 1000;
-    const gcCount = f64[MARK_F64 + 1];
-    const allocated = Math.max(0, f64[MARK_F64] - f64[MARK_F64 + 4] + f64[MARK_F64 + 2]);
-    for (const p of [0, 1]) pktio.devStop(p);
-    const lost = pool.size - pool.availCount();
-    return {
-      mpps: packets / secs / 1e6, packets, seconds: secs, gcCount, heapBytesPerPacket: allocated / packets,
-      heapBytes: allocated, mbufsLost: lost, perPortMpps: packets / secs / 2e6,
-    };
-  } finally {
-    await pktio.cleanup();
-  }
+function pktioL2fwdNull(seconds: number): Promise<L2fwdRun> {
+  return pktioL2fwd({ vdevs: ['net_null0', 'net_null1'], seconds, macUpdating: true });
 }
 
 async function ringSpsc(o: Opts): Promise<BenchResult> {
@@ -460,11 +364,12 @@ function describe(o: Opts, res: BenchResult): string {
       return Object.entries(res.nsPerElement as Record<string, number>).map(([k, v]) => `${k.padEnd(26)} ${v.toFixed(3)} ns per element copied\n`).join('');
     default:
       return `${o.scenario}: pktio ${f2(res.mpps)} Mpps` + (res.dpdkMpps !== null ? `, DPDK ${f2(res.dpdkMpps)} Mpps` : '') + vs +
-        (o.scenario === 'l2fwd-null' ? `; ${res.gcCount} GCs, ${res.heapBytesPerPacket.toFixed(6)} heap bytes/packet` : '') + '\n';
+        (o.scenario === 'l2fwd-null' || PLUGGED.has(o.scenario) ? `; ${res.gcCount} GCs, ${res.heapBytesPerPacket.toFixed(6)} heap bytes/packet` : '') + '\n';
   }
 }
 
 async function run(o: Opts): Promise<BenchResult> {
+  if (PLUGGED.has(o.scenario)) return (await plugged(o.scenario)).run(o);
   if (o.scenario === 'l2fwd-null') {
     if (o.burst !== 32) throw new BenchError('l2fwd-null uses l2fwd\'s burst of 32 (MAX_PKT_BURST): drop --burst');
     if (o.vsDpdk && !testpmdPath()) throw new BenchError(NO_TESTPMD);
@@ -472,7 +377,7 @@ async function run(o: Opts): Promise<BenchResult> {
     const theirs: number[] = [];
     let last: L2fwdRun | null = null;
     for (let r = 0; r < o.rounds; r++) {
-      last = await pktioL2fwdNull(o.seconds, o.burst);
+      last = await pktioL2fwdNull(o.seconds);
       ours.push(last.mpps);
       if (!o.json) process.stdout.write(`round ${r + 1}: pktio ${last.mpps.toFixed(2)} Mpps, ${last.gcCount} GCs, ${last.heapBytesPerPacket.toFixed(6)} heap B/pkt\n`);
       if (o.vsDpdk) {
@@ -493,7 +398,7 @@ async function run(o: Opts): Promise<BenchResult> {
     if (o.vsDpdk) throw new BenchError('mem-view has no DPDK side: drop --vs-dpdk');
     await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
     try {
-      const ns = memViewCopy(pktio.mem().u32, o.seconds);
+      const ns = memViewCopy(pktio.mem().u32.subarray(0, pktio.mem().len >> 2), o.seconds); // the memory, not the window after it
       return { scenario: 'mem-view', mpps: null, dpdkMpps: null, ratio: null, packets: 0, seconds: o.seconds, gcCount: 0, heapBytesPerPacket: 0, nsPerElement: ns };
     } finally {
       await pktio.cleanup();
@@ -596,10 +501,11 @@ async function main(): Promise<number> {
   const dir = path.join(repoRoot, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${o.scenario}-${String(res.date).replace(/[:.]/g, '-')}.json`), JSON.stringify(res, null, 2) + '\n');
-  if (!o.json) process.stdout.write(describe(o, res));
+  const mod = PLUGGED.has(o.scenario) ? await plugged(o.scenario) : null;
+  if (!o.json) process.stdout.write(mod?.describe ? mod.describe(o, res) : describe(o, res));
   const { scenario, mpps, dpdkMpps, ratio, packets, seconds, gcCount, heapBytesPerPacket } = res;
   const line: Record<string, unknown> = { scenario, mpps, dpdkMpps, ratio, packets, seconds, gcCount, heapBytesPerPacket };
-  for (const k of JSON_EXTRAS[o.scenario] ?? []) line[k] = res[k];
+  for (const k of mod?.jsonExtras ?? JSON_EXTRAS[o.scenario] ?? ['mbufsLost', 'size', 'burst']) line[k] = res[k];
   if (o.json) process.stdout.write(JSON.stringify(line) + '\n');
   return 0;
 }

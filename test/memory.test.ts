@@ -1,13 +1,15 @@
 // EAL memory: --no-huge and hugepage regions, IOVA in VA and PA mode, memzones, and the errors of a machine
 // without (enough) hugepages, using fake /proc and /sys trees.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ealInit, ealCleanup, mem, memShareInfo, memAttached, memzoneReserve, memzoneLookup, memzoneFree, memzoneList, heapFree,
   hugetlbfsMounts, freeHugepages, meminfoHugepageSize, initMemory, virt2phys, memsegs, MemoryError,
+  extmemMap, extmemUnmap, extmemList,
 } from '../src/eal/index.js';
+import * as ffi from '../src/eal/ffi.js';
 
 const MB = 1048576;
 const HUGE = 2 * MB;
@@ -34,7 +36,9 @@ t.test('--no-huge: anonymous memory, IOVA = VA, memzones', async (t) => {
   t.equal(r.hugepages, false);
   t.equal(r.iovaPa, false);
   t.equal(r.pageSize, 4096);
-  t.same(memShareInfo(), { base: r.base, len: r.len });
+  t.same(memShareInfo(), { base: r.base, len: r.viewLen }, 'workers view the memory and the external-memory window');
+    t.equal(r.len, 16 * MB);
+    t.equal(r.viewLen, 16 * MB + 1024 * MB);
   t.equal(r.iova(0), r.baseNum);
   t.equal(r.iova(12345), r.baseNum + 12345, 'IOVA = VA');
   t.equal(r.va(100), r.base + 100n);
@@ -138,6 +142,37 @@ t.test('--no-huge: anonymous memory, IOVA = VA, memzones', async (t) => {
   });
 });
 
+/** Maps a file into the window twice, sees its bytes at region offsets both ways, unmaps, and checks the errors. */
+function extmemRoundTrip(t: Test): void {
+  const r = mem();
+  const f = join(mkdtempSync(join(tmpdir(), 'extmem-')), 'f');
+  writeFileSync(f, Buffer.alloc(10000, 7));
+  const fd = ffi.open(f, ffi.O_RDWR, 0);
+  const a = extmemMap('ext_a', fd, 10000);
+  const b = extmemMap('ext_b', fd, 4096, 4096);
+  ffi.close(fd);
+  t.equal(a.len, 12288, 'rounded up to pages');
+  t.ok(a.off >= r.len && a.off + a.len <= r.viewLen, 'in the window after the memory');
+  t.equal(r.u8[a.off + 9999], 7, 'the file is visible at its region offset');
+  r.u8[b.off] = 9;
+  t.equal(r.u8[a.off + 4096], 9, 'both mappings share the file pages');
+  t.throws(() => extmemMap('ext_a', 0, 4096), /already mapped/);
+  t.throws(() => extmemMap('ext_big', 0, 2048 * MB), /window has \d+ bytes free/);
+  extmemUnmap('ext_a');
+  extmemUnmap('ext_b');
+  t.same(extmemList(), []);
+  t.throws(() => extmemUnmap('ext_a'), /no external memory 'ext_a'/);
+  const c = extmemMap('ext_c', ffi.memfd_create('t', ffi.MFD_CLOEXEC), 4096);
+  t.equal(c.off, a.off, 'freed window space is reused');
+  extmemUnmap('ext_c');
+}
+
+t.test('external memory in the window (no-huge)', async (t) => {
+  await ealInit(['--no-huge', '-m', '16', '--log-level', 'error']);
+  t.teardown(ealCleanup);
+  extmemRoundTrip(t);
+});
+
 t.test('after cleanup', async (t) => {
   t.equal(memAttached(), false);
   t.throws(() => mem(), MemoryError);
@@ -234,6 +269,7 @@ t.test('hugepages, IOVA = VA', { skip: hugepagesAvailable(4) }, async (t) => {
   t.equal(r.iova(3 * MB + 5), r.baseNum + 3 * MB + 5);
   t.equal(r.baseNum % HUGE, 0, 'hugepage mapping is 2 MiB aligned');
   t.notOk(readdirSync(dir).some((n) => n.startsWith('memtest_va')), 'the hugepage file is unlinked at once');
+  extmemRoundTrip(t);
 });
 
 const paSkip = hugepagesAvailable(4) || (process.getuid?.() !== 0 && 'physical addresses (IOVA as PA) need root');

@@ -1,4 +1,4 @@
-// Element copies between typed arrays, unrolled by four with the loads grouped before the stores: V8 keeps
+// Copies. copyBytes: the packet copy of every PMD that copies. copyU32: element copies between typed arrays, unrolled by four with the loads grouped before the stores: V8 keeps
 // every store ordered after the loads before it, so grouping lets four loads run together (about twice as
 // fast as a plain loop here). No allocation; source and destination may be the same array if they do not overlap.
 
@@ -19,7 +19,7 @@ export function copyU32(dst: Uint32Array, d: number, src: Uint32Array, s: number
 
 
 /** Below this many bytes an 8-byte element loop beats copyWithin's call into memmove (bench: `copy`). */
-export const COPY_LOOP_MAX = 192;
+export const COPY_LOOP_MAX = 160;
 
 /**
  * Copies n bytes from src to dst, both byte offsets into the same buffer that u8 and f64 view (the EAL region:
