@@ -1,0 +1,343 @@
+// net_tap: interfaces made and deleted, devargs and bad input, the kernel pinging through pktio's l2fwd between two
+// taps moved into two namespaces (counters checked against the kernel's, jumbo frames as chains), two queue pairs,
+// persist and reattach, and dpdk-testpmd (net_af_packet) on the kernel side of a tap with counters compared exactly.
+import t from 'tap';
+import { readdirSync, existsSync } from 'node:fs';
+import * as pktio from '../src/index.js';
+import {
+  devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, rxBurst, txBurst, statsGet, linkGet, macAddrGet, mtuSet,
+} from '../src/ethdev/ethdev.js';
+import { pktmbufPoolCreate, pktmbufAllocBurst, pktmbufFreeBulk, append, writeData } from '../src/mempool/mbuf.js';
+import type { Mempool } from '../src/mempool/mempool.js';
+import { mem, memzoneReserve, memzoneFree } from '../src/eal/index.js';
+import { ifFlags, ifMac, ifMtu, ifTunFlags, IFF_UP, IFF_PROMISC } from '../src/pmd/soft/netif.js';
+import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { NetLab, netLabSkipReason } from './helpers/netns.js';
+import { Testpmd, testpmdPath } from '../bench/dpdk/testpmd.js';
+
+const skip = netLabSkipReason() ?? (existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun (modprobe tun)');
+const fwdModule = new URL('../examples/l2fwd/fwd.ts', import.meta.url);
+const cpus = pktio.cpusAllowed();
+const lab = skip ? null : new NetLab('ptap');
+const tag = 'ptap';
+const fds = () => readdirSync('/proc/self/fd').length;
+const exists = (ifname: string) => existsSync(`/sys/class/net/${ifname}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+if (skip) {
+  t.skip(`net_tap tests: ${skip}`);
+} else {
+  t.before(async () => {
+    await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`]);
+  });
+  t.teardown(async () => {
+    await pktio.cleanup();
+    lab!.cleanup();
+  });
+}
+
+function setup(p: number, pool: Mempool, nq = 1, mtu?: number): void {
+  devConfigure(p, nq, nq, mtu ? { rxmode: { mtu } } : {});
+  for (let q = 0; q < nq; q++) {
+    rxQueueSetup(p, q, 512, -1, null, pool);
+    txQueueSetup(p, q, 512, -1);
+  }
+  devStart(p);
+}
+
+/** No IPv6 chatter on a tap this test made (router solicitations would add frames to the counters). */
+function quiet(ifname: string): void {
+  lab!.must(['sysctl', '-q', '-w', `net.ipv6.conf.${ifname}.disable_ipv6=1`]);
+}
+
+/** Sends `n` frames of `len` bytes (broadcast, EtherType 0x88b5) from the port's queue q; returns how many were taken. */
+function sendFrames(p: number, pool: Mempool, n: number, len = 60, q = 0): number {
+  const m = new Uint32Array(n);
+  const got = pktmbufAllocBurst(pool, m, n);
+  for (let i = 0; i < got; i++) {
+    append(m[i], len);
+    writeData(m[i], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x88, 0xb5, i & 0xff]);
+  }
+  const sent = txBurst(p, q, m, got);
+  if (sent < got) pktmbufFreeBulk(m, got - sent, sent);
+  return sent;
+}
+
+/** Receives until `want` packets arrived or 2 s passed; frees them; returns the count. */
+async function drain(p: number, q: number, want: number): Promise<number> {
+  const out = new Uint32Array(32);
+  let got = 0;
+  const end = Date.now() + 2000;
+  while (got < want && Date.now() < end) {
+    const k = rxBurst(p, q, out, 32);
+    if (k === 0) await sleep(5);
+    pktmbufFreeBulk(out, k);
+    got += k;
+  }
+  return got;
+}
+
+/** Receives on queues 0..nq-1 until they stay empty for 200 ms; frees the packets; returns the counts per queue. */
+async function drainAll(p: number, nq: number): Promise<number[]> {
+  const out = new Uint32Array(32);
+  const got = new Array<number>(nq).fill(0);
+  let idle = Date.now();
+  while (Date.now() - idle < 200) {
+    for (let q = 0; q < nq; q++) {
+      const k = rxBurst(p, q, out, 32);
+      pktmbufFreeBulk(out, k);
+      got[q] += k;
+      if (k > 0) idle = Date.now();
+    }
+    await sleep(2);
+  }
+  return got;
+}
+
+t.test('probe makes a multi-queue tap, start brings it up, close deletes it', { skip: skip ?? false }, async (t) => {
+  const fd0 = fds();
+  const p = await pktio.devProbe(`net_tap0,iface=${tag}a,mac=fixed`);
+  const ifname = `${tag}a`;
+  t.ok(exists(ifname), 'the interface exists after probe');
+  t.equal(ifTunFlags(ifname), 0x1102, 'IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE');
+  t.same([...macAddrGet(p)], [0x02, 0x64, 0x74, 0x61, 0x70, 0x30], "mac=fixed: DPDK's 02:64:74:61:70:'0'");
+  t.same([...ifMac(ifname)], [...macAddrGet(p)], 'the interface has the port\'s MAC');
+  t.equal(ifMtu(ifname), 1500);
+  quiet(ifname);
+  const pool = pktmbufPoolCreate('tap_basic', 511, 0);
+  setup(p, pool);
+  t.ok(ifFlags(ifname) & IFF_UP, 'started: IFF_UP');
+  t.match(linkGet(p), { up: true, speed: 10000, fullDuplex: true });
+  pktio.promiscuousEnable(p);
+  t.ok(ifFlags(ifname) & IFF_PROMISC, 'promiscuous mode is the interface\'s');
+  pktio.promiscuousDisable(p);
+  const before = lab!.counters(null, ifname);
+  t.equal(sendFrames(p, pool, 10), 10);
+  const after = lab!.counters(null, ifname);
+  t.equal(after.rx_packets - before.rx_packets, 10, 'the kernel received the 10 frames the port sent');
+  t.equal(after.rx_bytes - before.rx_bytes, 600);
+  devStop(p);
+  t.notOk(ifFlags(ifname) & IFF_UP, 'stopped: down');
+  t.match(linkGet(p), { up: false });
+  t.equal(pool.inUseCount(), 0, 'a stopped port holds no mbufs');
+  devClose(p);
+  t.notOk(exists(ifname), 'close deleted the interface');
+  t.equal(fds(), fd0, 'every file is closed');
+});
+
+t.test('the default name is dtap%d, the MAC random and locally administered', { skip: skip ?? false }, async (t) => {
+  const p = await pktio.devProbe('net_tap1');
+  const info = pktio.devInfoGet(p);
+  t.match(info, { driverName: 'net_tap', maxRxQueues: 16, maxTxQueues: 16, maxMtu: 9000 });
+  const mac = macAddrGet(p);
+  t.equal(mac[0] & 3, 2, 'unicast, locally administered');
+  const name = readdirSync('/sys/class/net').find((n) => /^dtap\d+$/.test(n) && ifTunFlags(n) !== null && ifMac(n).every((b, i) => b === mac[i]));
+  t.ok(name, `a dtap interface carries the port's MAC (${name})`);
+  devClose(p);
+  t.notOk(name && exists(name), 'and is gone after close');
+});
+
+t.test('bad input: one clear line, nothing left behind', { skip: skip ?? false }, async (t) => {
+  const [veth] = lab!.veth('v0', 'v1');
+  const fd0 = fds();
+  const links0 = readdirSync('/sys/class/net').length;
+  const bad: Array<[string, RegExp]> = [
+    [`net_tap2,iface=${veth}`, new RegExp(`^--vdev net_tap2,iface=${veth}: net_tap: iface=${veth} exists and is not a tap device: choose another name`)],
+    ['net_tap2,iface=lo', /iface=lo exists and is not a tap device/],
+    ['net_tap2,mac=zz:00:00:00:00:01', /net_tap: mac=zz:00:00:00:00:01: expected mac=fixed or six hex bytes like 02:00:00:00:00:01$/],
+    ['net_tap2,mac=01:00:00:00:00:01', /mac=01:00:00:00:00:01 is a multicast address: give a unicast one/],
+    ['net_tap2,remote=lo', /net_tap: remote=lo: redirecting another interface's traffic is not supported by pktio's net_tap: leave remote= out$/],
+    ['net_tap2,iface=a/b', /'a\/b' is not a valid interface name/],
+    ['net_tap2,iface=abcdefghijklmnopq', /is not a valid interface name \(1 to 15 characters/],
+    ['net_tap2,persist=maybe', /net_tap: persist=maybe: expected 0 or 1/],
+    ['net_tap2,speed=10', /net_tap has no argument 'speed' \(valid: iface, mac, persist, remote\)/],
+  ];
+  for (const [vdev, re] of bad) {
+    const e = await pktio.devProbe(vdev).then(() => null, (x: Error) => x);
+    t.match(e?.message ?? 'probed', re, vdev);
+    t.notOk(e?.message.includes('\n'), 'one line');
+  }
+  lab!.must(['ip', 'tuntap', 'add', `${tag}tun`, 'mode', 'tun']);
+  lab!.must(['ip', 'tuntap', 'add', `${tag}sq`, 'mode', 'tap']);
+  let e = await pktio.devProbe(`net_tap2,iface=${tag}tun`).then(() => null, (x: Error) => x);
+  t.match(e?.message, /iface=ptaptun is a tun device, not a tap: choose another name or delete it \(ip link del ptaptun\)$/);
+  e = await pktio.devProbe(`net_tap2,iface=${tag}sq`).then(() => null, (x: Error) => x);
+  t.match(e?.message, /iface=ptapsq is a tap without multi_queue\/no_pi .*ip tuntap add ptapsq mode tap multi_queue$/);
+  lab!.must(['ip', 'link', 'del', `${tag}tun`]);
+  lab!.must(['ip', 'link', 'del', `${tag}sq`]);
+  t.equal(fds(), fd0, 'no file left open');
+  t.equal(readdirSync('/sys/class/net').length, links0, 'no interface left behind');
+
+  const p = await pktio.devProbe(`net_tap2,iface=${tag}b`);
+  t.throws(() => devConfigure(p, 2, 1), { message: /net_tap net_tap2 \(ptapb\): 2 RX and 1 TX queues: a tap has one file per queue pair, configure as many of each$/ });
+  const pool = pktmbufPoolCreate('tap_bad', 255, 0);
+  setup(p, pool);
+  t.throws(() => mtuSet(p, 9000), { message: /RX queue 0 holds frames up to 2048 bytes, MTU 9000 needs 9022: set the MTU before setting up the RX queues/ });
+  mtuSet(p, 1400);
+  t.equal(ifMtu(`${tag}b`), 1400, 'a smaller MTU is the interface\'s');
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+  t.notOk(exists(`${tag}b`));
+  t.equal(fds(), fd0);
+});
+
+t.test('persist keeps the interface after close; a second probe reattaches', { skip: skip ?? false }, async (t) => {
+  const ifname = `${tag}p`;
+  let p = await pktio.devProbe(`net_tap3,iface=${ifname},persist,mac=02:00:00:00:aa:01`);
+  quiet(ifname);
+  const pool = pktmbufPoolCreate('tap_persist', 255, 0);
+  setup(p, pool);
+  devStop(p);
+  t.ok(ifFlags(ifname) & IFF_UP, 'a persistent tap stays up after stop, as in DPDK');
+  devClose(p);
+  t.ok(exists(ifname), 'still there after close');
+  t.match(readText(`/sys/class/net/${ifname}/tun_flags`), /^0x1902$/, 'IFF_PERSIST set');
+  p = await pktio.devProbe(`net_tap4,iface=${ifname},mac=02:00:00:00:aa:02`);
+  setup(p, pool);
+  t.equal(sendFrames(p, pool, 5), 5, 'the reattached port sends');
+  t.same([...ifMac(ifname)], [2, 0, 0, 0, 0xaa, 2]);
+  devClose(p);
+  t.notOk(exists(ifname), 'without persist, close deletes it');
+  t.equal(pool.inUseCount(), 0);
+});
+
+function readText(path: string): string {
+  return lab!.must(['cat', path]).trim();
+}
+
+t.test('two queue pairs: two files, each queue gets its flows, counters exact', { skip: skip ?? false }, async (t) => {
+  const ifname = `${tag}m`;
+  const ns = lab!.netns('m');
+  const p = await pktio.devProbe(`net_tap5,iface=${ifname}`);
+  const pool = pktmbufPoolCreate('tap_mq', 1023, 0);
+  const fd0 = fds();
+  setup(p, pool, 2);
+  t.equal(fds(), fd0 + 2, 'one file per queue pair');
+  lab!.adopt(ifname, ns, '10.71.0.1/24');
+  lab!.exec(ns, ['ip', 'neigh', 'add', '10.71.0.2', 'lladdr', '02:00:00:00:00:02', 'dev', ifname, 'nud', 'permanent']);
+  t.ok(readdirSync('/proc/self/fd').length >= fd0 + 2);
+  const k0 = lab!.counters(ns, ifname);
+  // 64 UDP flows (one datagram each): the tap spreads them over its queues by flow hash
+  const r = lab!.exec(ns, ['bash', '-c', 'for i in $(seq 1 64); do echo x > /dev/udp/10.71.0.2/$((2000 + i)); done']);
+  t.equal(r.status, 0, r.stderr);
+  const got = await drainAll(p, 2);
+  const k1 = lab!.counters(ns, ifname);
+  t.equal(got[0] + got[1], k1.tx_packets - k0.tx_packets, `every frame the kernel sent (queue 0: ${got[0]}, queue 1: ${got[1]})`);
+  t.ok(got[0] + got[1] >= 64, 'the 64 datagrams among them');
+  t.ok(got[0] > 0 && got[1] > 0, 'both queues received some');
+  t.equal(sendFrames(p, pool, 7, 60, 1), 7, 'queue 1 sends');
+  await sleep(50);
+  const k2 = lab!.counters(ns, ifname);
+  const s = statsGet(p);
+  t.equal(s.ipackets, k2.tx_packets - k0.tx_packets, 'port RX = the kernel\'s TX on the tap');
+  t.equal(s.ibytes, k2.tx_bytes - k0.tx_bytes);
+  t.equal(s.opackets, k2.rx_packets - k0.rx_packets, 'port TX = the kernel\'s RX on the tap');
+  t.same(s.qOpackets, [0, 7]);
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+  t.equal(lab!.exec(ns, ['ip', 'link', 'show', ifname]).status !== 0, true, 'the tap is gone from its namespace too');
+});
+
+/** The l2fwd counters zone examples/l2fwd/fwd.ts writes. */
+function l2fwdZone(): Float64Array {
+  const z = memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
+  return new Float64Array(mem().buf, z.off, MAX_PORTS * 4 + 16);
+}
+
+t.test('the kernel pings through l2fwd between two taps in two namespaces', { skip: skip ?? false }, async (t) => {
+  const a = `${tag}0`;
+  const b = `${tag}1`;
+  const nsA = lab!.netns('a');
+  const nsB = lab!.netns('b');
+  const p0 = await pktio.devProbe(`net_tap6,iface=${a}`);
+  const p1 = await pktio.devProbe(`net_tap7,iface=${b}`);
+  const pool = pktmbufPoolCreate('tap_l2fwd', 2047, 32);
+  // 9000-byte MTU: a jumbo echo spans five 2 KB mbufs on RX and leaves as a five-iovec writev
+  setup(p0, pool, 1, 9000);
+  setup(p1, pool, 1, 9000);
+  lab!.adopt(a, nsA, '10.72.0.1/24');
+  lab!.adopt(b, nsB, '10.72.0.2/24');
+  t.equal(ifMtuIn(nsA, a), 9000);
+  const st = l2fwdZone();
+  const dst = new Array(MAX_PORTS).fill(-1);
+  dst[p0] = p1;
+  dst[p1] = p0;
+  const args: FwdArgs = { rxPorts: [p0, p1], dst, macUpdating: false, macs: [], drainUs: 100 };
+  pktio.remoteLaunch(1, fwdModule, args);
+  const k0 = [lab!.counters(nsA, a), lab!.counters(nsB, b)];
+  const ping = lab!.exec(nsA, ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.72.0.2']);
+  t.match(ping.stdout, / 5 received, 0% packet loss/, 'ping 10.72.0.2 from namespace a');
+  const big = lab!.exec(nsA, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '8000', '-M', 'do', '10.72.0.2']);
+  t.match(big.stdout, / 3 received, 0% packet loss/, '8000-byte pings (jumbo frames, not fragmented)');
+  await sleep(300); // quiesce: frames in flight land while l2fwd still forwards
+  pktio.requestQuit();
+  await pktio.waitLcore(1);
+  pktio.clearQuit();
+  const k1 = [lab!.counters(nsA, a), lab!.counters(nsB, b)];
+  const s = [statsGet(p0), statsGet(p1)];
+  for (const [i, p] of [p0, p1].entries()) {
+    t.equal(s[i].ipackets, k1[i].tx_packets - k0[i].tx_packets, `port ${p} RX = the kernel's TX on its tap`);
+    t.equal(s[i].ibytes, k1[i].tx_bytes - k0[i].tx_bytes);
+    t.equal(s[i].opackets, k1[i].rx_packets - k0[i].rx_packets, `port ${p} TX = the kernel's RX on its tap`);
+    t.equal(s[i].obytes, k1[i].rx_bytes - k0[i].rx_bytes);
+    t.equal(st[p * 4 + ST_DROP], 0, 'l2fwd dropped nothing');
+  }
+  t.ok(s[0].ipackets >= 8, `${s[0].ipackets} frames from a`);
+  t.equal(st[p0 * 4 + ST_RX], st[p1 * 4 + ST_TX], 'l2fwd sent on b what it received from a');
+  t.equal(s[0].ipackets, s[1].opackets);
+  t.equal(s[1].ipackets, s[0].opackets);
+  devStop(p0);
+  devStop(p1);
+  t.equal(pool.inUseCount(), 0, 'every mbuf is back');
+  devClose(p0);
+  devClose(p1);
+  memzoneFree('l2fwd');
+  t.notOk(lab!.exec(nsA, ['ip', 'link', 'show', a]).status === 0, 'the taps are gone with their ports');
+});
+
+function ifMtuIn(ns: string, ifname: string): number {
+  return Number(lab!.exec(ns, ['cat', `/sys/class/net/${ifname}/mtu`]).stdout.trim());
+}
+
+t.test('dpdk-testpmd (net_af_packet) on the kernel side of a tap: counters equal', { skip: skip ?? (testpmdPath() ? false : 'needs dpdk-testpmd') }, async (t) => {
+  const ifname = `${tag}x`;
+  const p = await pktio.devProbe(`net_tap8,iface=${ifname}`);
+  quiet(ifname);
+  const pool = pktmbufPoolCreate('tap_tp', 2047, 0);
+  setup(p, pool);
+  const tp = await Testpmd.start({ vdevs: [`net_af_packet0,iface=${ifname}`], fwd: 'rxonly', appArgs: ['--port-topology=loop'] });
+  try {
+    await tp.cmd('start');
+    const k0 = lab!.counters(null, ifname);
+    // pktio -> tap -> testpmd
+    let sent = 0;
+    // paced: testpmd's af_packet ring (512 frames) must not overflow while it polls
+    for (let i = 0; i < 20; i++) {
+      sent += sendFrames(p, pool, 50, 60 + i * 10);
+      await sleep(10);
+    }
+    t.equal(sent, 1000);
+    await sleep(300);
+    await tp.cmd('stop');
+    let [tps] = await tp.portStats();
+    t.equal(tps.rxPackets, 1000, 'testpmd received what pktio sent');
+    t.equal(tps.rxBytes, statsGet(p).obytes, 'byte for byte');
+    // testpmd -> tap -> pktio: 8 bursts of 32, io forward on one port (loop topology) with nothing coming back
+    await tp.cmd('set fwd io');
+    await tp.cmd('start tx_first 8');
+    await sleep(300);
+    await tp.cmd('stop');
+    [tps] = await tp.portStats();
+    const got = await drain(p, 0, tps.txPackets);
+    t.equal(tps.txPackets, 256, 'testpmd sent 8 bursts');
+    t.equal(got, tps.txPackets, 'pktio received every one');
+    t.equal(statsGet(p).ibytes, tps.txBytes, 'byte for byte');
+    const k1 = lab!.counters(null, ifname);
+    t.equal(k1.tx_packets - k0.tx_packets, 256, 'the kernel counted them out of the tap');
+    t.equal(k1.rx_packets - k0.rx_packets, 1000);
+  } finally {
+    await tp.quit();
+  }
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+});
