@@ -62,7 +62,7 @@ async function inject(peer: Testpmd, spec: SoftLoopSpec): Promise<void> {
 /** The window's packet count: what the peer received on both ports. */
 const peerCount = (peer: Testpmd) => async () => sum(await peer.portStats(), 'rxPackets');
 
-async function dpdkRound(spec: SoftLoopSpec, o: BenchOpts): Promise<number> {
+export async function dpdkRound(spec: SoftLoopSpec, o: BenchOpts): Promise<number> {
   let dut: Testpmd | null = null;
   let peer: Testpmd | null = null;
   await spec.setup?.();
