@@ -139,13 +139,13 @@ export function readPcap(path: string): { nsec: boolean; be: boolean; snaplen: n
 }
 
 /**
- * tshark's view of a capture: the frames it reads (it rewrites the file as a plain pcap, read back with readPcap)
+ * tshark's view of a capture: the Ethernet frames it reads (lens: their lengths; frames: it rewrites the file as a plain pcap, read back with readPcap)
  * and what it says on stderr; a file tshark cannot read gives status !== 0.
  */
 export function tsharkFrames(path: string): { frames: Buffer[]; lens: number[]; stderr: string; status: number | null } {
   const out = `${path}.tshark.pcap`;
   const r = spawnSync('tshark', ['-r', path, '-F', 'pcap', '-w', out], { encoding: 'utf8' });
-  const f = spawnSync('tshark', ['-r', path, '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const f = spawnSync('tshark', ['-r', path, '-Y', 'eth', '-T', 'fields', '-e', 'frame.len'], { encoding: 'utf8', maxBuffer: 1 << 26 });
   const frames = r.status === 0 ? readPcap(out).records.map((x) => x.data) : [];
   fs.rmSync(out, { force: true });
   return {

@@ -305,10 +305,10 @@ export class CaptureReader {
   private nextBlock(): number {
     while (this.state === RUNNING) {
       if (!this.ensure(8, true)) return -1;
-      const at = this.base + this.pos;
-      const type = this.rd32(at);
-      if (type === BT_SHB && !this.sectionOrder(at)) return -1;
-      const len = this.rd32(at + 4);
+      // (ensure() may move the staged bytes: block offsets are taken after it)
+      const type = this.rd32(this.base + this.pos);
+      if (type === BT_SHB && !this.sectionOrder()) return -1;
+      const len = this.rd32(this.base + this.pos + 4);
       if (len < PCAPNG_BLOCK_MIN || (len & 3) !== 0) return this.fail(this.pos, `block length ${len} (type ${type}) is not a multiple of 4 of at least 12`);
       if (len > MAX_BLOCK) {
         if (type === BT_SHB || type === BT_IDB || type === BT_EPB || type === BT_SPB || type === BT_PB) {
@@ -318,6 +318,7 @@ export class CaptureReader {
         continue;
       }
       if (!this.ensure(len, false)) return -1;
+      const at = this.base + this.pos;
       if (this.rd32(at + len - 4) !== len) return this.fail(this.pos, `block of type ${type}: trailing length ${this.rd32(at + len - 4)} differs from leading length ${len}`);
       const frame = this.block(type, at, len);
       if (frame !== 0) return frame;
@@ -370,8 +371,9 @@ export class CaptureReader {
   }
 
   /** An SHB starts a section in its own byte order: take it from the byte-order magic. */
-  private sectionOrder(at: number): boolean {
+  private sectionOrder(): boolean {
     if (!this.ensure(12, false)) return false;
+    const at = this.base + this.pos;
     const u8 = this.u8;
     const le = (u8[at + 8] | (u8[at + 9] << 8) | (u8[at + 10] << 16) | (u8[at + 11] << 24)) >>> 0;
     const be = ((u8[at + 8] << 24) | (u8[at + 9] << 16) | (u8[at + 10] << 8) | u8[at + 11]) >>> 0;
