@@ -3,6 +3,8 @@
 // persist and reattach, and dpdk-testpmd (net_af_packet) on the kernel side of a tap with counters compared exactly.
 import t from 'tap';
 import { readdirSync, existsSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import * as pktio from '../src/index.js';
 import {
   devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, rxBurst, txBurst, statsGet, linkGet, macAddrGet, mtuSet,
@@ -11,7 +13,7 @@ import { pktmbufPoolCreate, pktmbufAllocBurst, pktmbufFreeBulk, append, writeDat
 import type { Mempool } from '../src/mempool/mempool.js';
 import { mem, memzoneReserve, memzoneFree } from '../src/eal/index.js';
 import { ifFlags, ifMac, ifMtu, ifTunFlags, IFF_UP, IFF_PROMISC } from '../src/pmd/soft/netif.js';
-import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, CTL_WORD, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
 import { Testpmd, testpmdPath } from '../bench/dpdk/testpmd.js';
 
@@ -140,7 +142,9 @@ t.test('the default name is dtap%d, the MAC random and locally administered', { 
 t.test('bad input: one clear line, nothing left behind', { skip: skip ?? false }, async (t) => {
   const [veth] = lab!.veth('v0', 'v1');
   const fd0 = fds();
-  const links0 = readdirSync('/sys/class/net').length;
+  // other programs on the machine make interfaces too: count this test's (tag prefix) and dtap ones
+  const ours = () => readdirSync('/sys/class/net').filter((n) => n.startsWith(tag) || n.startsWith('dtap')).sort().join(' ');
+  const links0 = ours();
   const bad: Array<[string, RegExp]> = [
     [`net_tap2,iface=${veth}`, new RegExp(`^--vdev net_tap2,iface=${veth}: net_tap: iface=${veth} exists and is not a tap device: choose another name`)],
     ['net_tap2,iface=lo', /iface=lo exists and is not a tap device/],
@@ -166,7 +170,7 @@ t.test('bad input: one clear line, nothing left behind', { skip: skip ?? false }
   lab!.must(['ip', 'link', 'del', `${tag}tun`]);
   lab!.must(['ip', 'link', 'del', `${tag}sq`]);
   t.equal(fds(), fd0, 'no file left open');
-  t.equal(readdirSync('/sys/class/net').length, links0, 'no interface left behind');
+  t.equal(ours(), links0, 'no interface left behind');
 
   const p = await pktio.devProbe(`net_tap2,iface=${tag}b`);
   t.throws(() => devConfigure(p, 2, 1), { message: /net_tap net_tap2 \(ptapb\): 2 RX and 1 TX queues: a tap has one file per queue pair, configure as many of each$/ });
@@ -264,7 +268,13 @@ t.test('the kernel pings through l2fwd between two taps in two namespaces', { sk
   dst[p1] = p0;
   const args: FwdArgs = { rxPorts: [p0, p1], dst, macUpdating: false, macs: [], drainUs: 100 };
   pktio.remoteLaunch(1, fwdModule, args);
+  // the loop answers a mark once it runs (its module loads first)
+  const ctl = new Int32Array(st.buffer, st.byteOffset, CTL_WORD + 2);
+  Atomics.store(ctl, CTL_WORD, 1);
+  await until('the l2fwd loop to run', () => Atomics.load(ctl, CTL_WORD + 1) === 1);
+  await sleep(300); // quiesce: what the kernel sent when the taps came up is forwarded before the baseline
   const k0 = [lab!.counters(nsA, a), lab!.counters(nsB, b)];
+  const s0 = [statsGet(p0), statsGet(p1)];
   const ping = lab!.exec(nsA, ['ping', '-c', '5', '-i', '0.2', '-W', '2', '10.72.0.2']);
   t.match(ping.stdout, / 5 received, 0% packet loss/, 'ping 10.72.0.2 from namespace a');
   const big = lab!.exec(nsA, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '-s', '8000', '-M', 'do', '10.72.0.2']);
@@ -276,13 +286,13 @@ t.test('the kernel pings through l2fwd between two taps in two namespaces', { sk
   const k1 = [lab!.counters(nsA, a), lab!.counters(nsB, b)];
   const s = [statsGet(p0), statsGet(p1)];
   for (const [i, p] of [p0, p1].entries()) {
-    t.equal(s[i].ipackets, k1[i].tx_packets - k0[i].tx_packets, `port ${p} RX = the kernel's TX on its tap`);
-    t.equal(s[i].ibytes, k1[i].tx_bytes - k0[i].tx_bytes);
-    t.equal(s[i].opackets, k1[i].rx_packets - k0[i].rx_packets, `port ${p} TX = the kernel's RX on its tap`);
-    t.equal(s[i].obytes, k1[i].rx_bytes - k0[i].rx_bytes);
+    t.equal(s[i].ipackets - s0[i].ipackets, k1[i].tx_packets - k0[i].tx_packets, `port ${p} RX = the kernel's TX on its tap`);
+    t.equal(s[i].ibytes - s0[i].ibytes, k1[i].tx_bytes - k0[i].tx_bytes);
+    t.equal(s[i].opackets - s0[i].opackets, k1[i].rx_packets - k0[i].rx_packets, `port ${p} TX = the kernel's RX on its tap`);
+    t.equal(s[i].obytes - s0[i].obytes, k1[i].rx_bytes - k0[i].rx_bytes);
     t.equal(st[p * 4 + ST_DROP], 0, 'l2fwd dropped nothing');
   }
-  t.ok(s[0].ipackets >= 8, `${s[0].ipackets} frames from a`);
+  t.ok(s[0].ipackets - s0[0].ipackets >= 8, `${s[0].ipackets - s0[0].ipackets} frames from a`);
   t.equal(st[p0 * 4 + ST_RX], st[p1 * 4 + ST_TX], 'l2fwd sent on b what it received from a');
   t.equal(s[0].ipackets, s[1].opackets);
   t.equal(s[1].ipackets, s[0].opackets);
@@ -340,4 +350,87 @@ t.test('dpdk-testpmd (net_af_packet) on the kernel side of a tap: counters equal
   }
   devClose(p);
   t.equal(pool.inUseCount(), 0);
+});
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+/** Runs an example from its TypeScript source with this process's TypeScript loader (the examples, unchanged). */
+function example(rel: string, args: string[]): ChildProcessWithoutNullStreams & { out: () => string } {
+  const loader = process.execArgv.filter((a) => a.includes('typescript'));
+  // taskset: a child inherits the CPU affinity of the main lcore's thread (one CPU); give it back every CPU
+  const c = spawn('taskset', ['-c', cpus.join(','), process.execPath, ...loader, rel, ...args], { cwd: root, env: { ...process.env, PKTIO_LOG_LEVEL: 'warn' } });
+  let out = '';
+  c.stdout.on('data', (d: Buffer) => { out += d; });
+  c.stderr.on('data', (d: Buffer) => { out += d; });
+  return Object.assign(c, { out: () => out });
+}
+
+async function until(what: string, f: () => boolean, ms = 20000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+const exited = (c: ChildProcessWithoutNullStreams) => new Promise<number | null>((r) => {
+  if (c.exitCode !== null) r(c.exitCode);
+  else c.on('exit', (code) => r(code));
+});
+
+t.test('examples/l2fwd, unchanged, forwards pings between two taps', { skip: skip ?? false }, async (t) => {
+  const a = `${tag}e0`;
+  const b = `${tag}e1`;
+  const nsA = lab!.netns('ea');
+  const nsB = lab!.netns('eb');
+  const l2 = example('examples/l2fwd/main.ts', ['--no-pci', '--no-huge', '-m', '128', '-l', `${cpus[0]},${cpus[cpus.length - 1]}`,
+    '--vdev', `net_tap0,iface=${a}`, '--vdev', `net_tap1,iface=${b}`, '--', '--no-mac-updating', '-q', '2', '-T', '0']);
+  try {
+    await until('l2fwd to start', () => l2.out().includes('L2FWD: MAC updating disabled') || l2.exitCode !== null);
+    t.equal(l2.exitCode, null, `l2fwd runs: ${l2.exitCode === null ? '' : l2.out()}`);
+    t.match(l2.out(), /Port 0 Link up at 10000 Mbps FDX/, 'l2fwd sees the tap\'s link up');
+    lab!.adopt(a, nsA, '10.73.0.1/24');
+    lab!.adopt(b, nsB, '10.73.0.2/24');
+    const ping = lab!.exec(nsA, ['ping', '-c', '3', '-i', '0.2', '-W', '2', '10.73.0.2']);
+    t.match(ping.stdout, / 3 received, 0% packet loss/, 'ping through the example');
+  } finally {
+    l2.kill('SIGINT');
+  }
+  t.equal(await exited(l2), 0, 'SIGINT stops it cleanly');
+  t.match(l2.out(), /Total packets received:\s+\d+/);
+  t.notOk(lab!.exec(nsA, ['ip', 'link', 'show', a]).status === 0, 'its taps went away with it');
+});
+
+t.test('examples/testpmd, unchanged, receives exactly what dpdk-testpmd sends into its tap', { skip: skip ?? (testpmdPath() ? false : 'needs dpdk-testpmd') }, async (t) => {
+  const ifname = `${tag}t`;
+  const ours = example('examples/testpmd/main.ts', ['--no-pci', '--no-huge', '-m', '128', '-l', `${cpus[0]},${cpus[cpus.length - 1]}`,
+    '--vdev', `net_tap0,iface=${ifname}`, '--', '-i', '--forward-mode=rxonly']);
+  let peer: Testpmd | null = null;
+  try {
+    await until('testpmd> prompt', () => ours.out().includes('testpmd> ') || ours.exitCode !== null);
+    t.ok(exists(ifname), `the example made its tap: ${ours.exitCode === null ? '' : ours.out()}`);
+    quiet(ifname);
+    ours.stdin.write('start\n');
+    await until('start', () => /rxonly packet forwarding/.test(ours.out()));
+    await sleep(300);
+    ours.stdin.write('clear port stats all\n');
+    peer = await Testpmd.start({ vdevs: [`net_af_packet0,iface=${ifname}`], fwd: 'io', appArgs: ['--port-topology=loop'] });
+    await peer.cmd('start tx_first 8');
+    await sleep(500);
+    await peer.cmd('stop');
+    const [ps] = await peer.portStats();
+    t.equal(ps.txPackets, 256, 'dpdk-testpmd sent 8 bursts of 32 into the tap');
+    await sleep(300);
+    const from = ours.out().length;
+    ours.stdin.write('show port stats 0\n');
+    await until('port stats', () => /RX-bytes:\s+\d+/.test(ours.out().slice(from)));
+    const m = /RX-packets:\s+(\d+)\s+RX-missed:\s+(\d+)\s+RX-bytes:\s+(\d+)/.exec(ours.out().slice(from));
+    t.equal(Number(m?.[1]), ps.txPackets, 'pktio testpmd counted every packet');
+    t.equal(Number(m?.[3]), ps.txBytes, 'and every byte');
+    ours.stdin.write('quit\n');
+  } finally {
+    await peer?.quit();
+    if (ours.exitCode === null) ours.stdin.end();
+  }
+  t.equal(await exited(ours), 0, 'quit exits cleanly');
+  t.notOk(exists(ifname), 'the tap went away with it');
 });
