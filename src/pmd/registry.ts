@@ -34,6 +34,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   builtin('net_e1000e', './intel/e1000e/e1000e.js', { pciIds: intelIds('net_e1000e') }),
   builtin('net_igb', './intel/igb/igb.js', { pciIds: intelIds('net_igb') }),
   builtin('net_ixgbe', './intel/ixgbe/ixgbe.js', { pciIds: intelIds('net_ixgbe') }),
+  builtin('net_virtio', './virtio/virtio.js', { pciIds: [{ vendor: 0x1af4, device: 0x1041 }, { vendor: 0x1af4, device: 0x1000 }] }),
 ];
 
 const pmds = new Map<string, PmdInfo>();

@@ -8,10 +8,10 @@ import type { Vfio, VfioDevice } from '../../vfio/index.js';
  * Production devices leave it unset and drivers then touch only the mapped BAR.
  */
 export interface MmioHook {
-  /** called after a control-path read of BAR 0 at `off` returned `v`; returns what the driver sees */
-  read(off: number, v: number): number;
-  /** called after a control-path write of `v` to BAR 0 at `off` */
-  write(off: number, v: number): void;
+  /** called after a control-path read of BAR 0 (or of BAR `bar`) at `off` returned `v`; returns what the driver sees */
+  read(off: number, v: number, bar?: number): number;
+  /** called after a control-path write of `v` to BAR 0 (or to BAR `bar`) at `off` */
+  write(off: number, v: number, bar?: number): void;
 }
 
 /** What a PCI driver needs from its function. BARs stay mapped until close(). */
@@ -24,6 +24,14 @@ export interface PciDeviceAccess {
   readonly bar0: { addr: bigint; len: number };
   /** register side effects of a simulated device (tests); unset for real ones */
   readonly mmioHook?: MmioHook;
+  /** Config-space reads (capability lists: virtio finds its register blocks there). */
+  cfgRead8?(off: number): number;
+  cfgRead16?(off: number): number;
+  cfgRead32?(off: number): number;
+  /** Maps memory BAR n (any BAR; mapped once, until close()). */
+  mapBar?(n: number): { addr: bigint; len: number };
+  /** Does an IOMMU translate the function's DMA (VFIO type1 / iommufd)? false in no-IOMMU mode; unset: unknown. */
+  readonly iommu?: boolean;
   /** Bus mastering on/off (DMA). */
   setBusMaster(on: boolean): void;
   /** Function-level reset through the bus, if offered (drivers also reset the MAC through their registers). */
@@ -35,15 +43,28 @@ export interface PciDeviceAccess {
 const PCI_VENDOR_ID = 0x00;
 const PCI_DEVICE_ID = 0x02;
 
+export interface PciAccessOptions {
+  /** map BAR 0 at open (default true; virtio's BAR 0 is a legacy I/O BAR, its registers are wherever the
+   * capabilities say, mapped through mapBar) */
+  mapBar0?: boolean;
+  /** an IOMMU translates DMA (what PciDeviceAccess.iommu reports) */
+  iommu?: boolean;
+}
+
 /** Turns an attached VFIO device into what drivers need: memory decoding on, BAR 0 mapped, IDs read. */
-export function vfioPciAccess(dev: VfioDevice): PciDeviceAccess {
+export function vfioPciAccess(dev: VfioDevice, o: PciAccessOptions = {}): PciDeviceAccess {
   dev.enableMemory();
-  const bar0 = dev.mapBar(0);
+  const bar0 = o.mapBar0 === false ? { addr: 0n, len: 0 } : dev.mapBar(0);
   return {
     bdf: dev.bdf,
     vendorId: dev.cfgRead16(PCI_VENDOR_ID),
     deviceId: dev.cfgRead16(PCI_DEVICE_ID),
     bar0,
+    cfgRead8: (off) => dev.cfgRead8(off),
+    cfgRead16: (off) => dev.cfgRead16(off),
+    cfgRead32: (off) => dev.cfgRead32(off),
+    mapBar: (n) => dev.mapBar(n),
+    iommu: o.iommu,
     setBusMaster: (on) => { dev.setBusMaster(on); },
     reset: () => { dev.reset(); },
     close: () => dev.close(),
@@ -63,11 +84,11 @@ export function setPciAccessProvider(p: PciAccessProvider | null): void {
 }
 
 /** Opens a PCI function for `driver` (named in the error when VFIO is missing). */
-export function pciAccess(driver: string, bdf: string, vfio: Vfio | null | undefined): PciDeviceAccess {
+export function pciAccess(driver: string, bdf: string, vfio: Vfio | null | undefined, o: PciAccessOptions = {}): PciDeviceAccess {
   if (provider) return provider(bdf);
   if (!vfio) {
     throw new Error(`${driver} ${bdf}: no VFIO: bind the device to vfio-pci (npx pktio-devbind --bind vfio-pci ${bdf}) ` +
       'and let the EAL probe it (-a)');
   }
-  return vfioPciAccess(vfio.attach(bdf));
+  return vfioPciAccess(vfio.attach(bdf), { ...o, iommu: vfio.iommuType !== 'noiommu' });
 }
