@@ -374,54 +374,54 @@ export class MemifPort extends SoftPort {
         this.teardown('', false, false);
         return;
       }
-      let fd = r.fd;
+      // the descriptor passed with the message: a handler that keeps it sets own.fd = -1 before anything can fail
+      const own = { fd: r.fd };
       try {
-        const m = decodeMsg(r.bytes, r.n);
-        fd = this.handle(c, m, fd);
+        this.handle(c, decodeMsg(r.bytes, r.n), own);
       } catch (e) {
-        if (fd >= 0) ffi.close(fd);
         if (e instanceof ChannelError) throw new PeerError('', `${(e as Error).message}; link down`);
         throw e instanceof PeerError ? e : new PeerError('Invalid message', `${(e as Error).message}`);
+      } finally {
+        if (own.fd >= 0) ffi.close(own.fd); // a descriptor the message had no use for
       }
-      if (fd >= 0) ffi.close(fd); // a descriptor the message had no use for
     }
   }
 
-  /** Acts on one message; returns the descriptor it came with unless it took it (-1). */
-  private handle(c: Conn, m: MemifMsg, fd: number): number {
+  /** Acts on one message; ADD_REGION and ADD_RING take the descriptor that came with it. */
+  private handle(c: Conn, m: MemifMsg, own: { fd: number }): void {
     const client = this.mconf.role === 'client';
     const unexpected = () => new PeerError('Unexpected message', `${MSG_TYPE_NAMES[m.type]} was not expected now`);
     switch (m.type) {
       case MEMIF_MSG_TYPE_DISCONNECT:
         this.peerDisconnect(String(m.f.string));
-        return fd;
+        return;
       case MEMIF_MSG_TYPE_HELLO:
         if (!client || c.helloSeen) throw unexpected();
         this.onHello(c, m.f);
-        return fd;
+        return;
       case MEMIF_MSG_TYPE_ACK:
         if (!client || !c.helloSeen || c.connected) throw unexpected();
         this.sendNext(c);
-        return fd;
+        return;
       case MEMIF_MSG_TYPE_CONNECTED:
         if (!client || !c.helloSeen || c.connected || c.outbox.length > 0) throw unexpected();
         c.remoteIfName = String(m.f.if_name);
         this.linkUp(c);
-        return fd;
+        return;
       case MEMIF_MSG_TYPE_ADD_REGION:
         if (client || c.connected) throw unexpected();
-        this.onAddRegion(c, m.f, fd);
-        return -1;
+        this.onAddRegion(c, m.f, take(own));
+        return;
       case MEMIF_MSG_TYPE_ADD_RING:
         if (client || c.connected) throw unexpected();
-        this.onAddRing(c, m.f, fd);
-        return -1;
+        this.onAddRing(c, m.f, take(own));
+        return;
       case MEMIF_MSG_TYPE_CONNECT:
         if (client || c.connected) throw unexpected();
         c.remoteIfName = String(m.f.if_name);
         this.linkUp(c);
         c.ch.send(encodeMsg(MEMIF_MSG_TYPE_CONNECTED, { if_name: this.name }));
-        return fd;
+        return;
       default:
         throw unexpected();
     }
@@ -579,6 +579,9 @@ export class MemifPort extends SoftPort {
       u16[(a + RING_TAIL) >> 1] = 0;
     }
     for (const a of rx) u16[(a + RING_FLAGS) >> 1] = MEMIF_RING_FLAG_MASK_INT;
+    // A client hands the server every S2C buffer now rather than at its first RX burst: a server that forwards
+    // what we send before we poll would otherwise find no room and drop (the client owns S2C's head).
+    if (!server) rx.forEach((a, q) => { u16[(a + RING_HEAD) >> 1] = 1 << rxRings[q].log2; });
     for (let q = 0; q < this.nbRxq; q++) if (q < rx.length) this.publish(this.blockOf(true, q), rx[q], rxRings[q], -1, c);
     for (let q = 0; q < this.nbTxq; q++) if (q < tx.length) this.publish(this.blockOf(false, q), tx[q], txRings[q], txRings[q].fd, c);
     c.connected = true;
@@ -672,6 +675,13 @@ export class MemifPort extends SoftPort {
 function freeRelease(r: Release): void {
   for (const n of r.regions) if (extmemLookup(n)) extmemUnmap(n);
   for (const fd of r.fds) ffi.close(fd);
+}
+
+/** Takes ownership of a received descriptor. */
+function take(own: { fd: number }): number {
+  const fd = own.fd;
+  own.fd = -1;
+  return fd;
 }
 
 function hexVersion(v: number): string {
