@@ -223,6 +223,10 @@ export class CaptureReader {
   private readonly chunkVa: bigint;
   private readonly stats: QueueStats;
   private readonly infinite: boolean;
+  // the header's facts the record loop reads, as fields of this class (info is parsed JSON)
+  private readonly pcapng: boolean;
+  private readonly snaplen: number;
+  private readonly size: number;
   private be: boolean;
   private pos = 0;
   private end = 0;
@@ -249,6 +253,9 @@ export class CaptureReader {
     this.chunkVa = va + BigInt(MAX_BLOCK);
     this.stats = stats;
     this.infinite = infinite;
+    this.pcapng = info.pcapng;
+    this.snaplen = info.snaplen;
+    this.size = info.size;
     this.be = info.be;
     this.seek(info.start);
   }
@@ -257,7 +264,7 @@ export class CaptureReader {
   next(): number {
     for (;;) {
       this.recPos = this.pos;
-      const at = this.info.pcapng ? this.nextBlock() : this.nextRecord();
+      const at = this.pcapng ? this.nextBlock() : this.nextRecord();
       if (at >= 0) {
         this.pass++;
         return at;
@@ -293,7 +300,7 @@ export class CaptureReader {
   private nextRecord(): number {
     if (this.state !== RUNNING || !this.ensure(PCAP_REC_HDR_LEN, true)) return -1;
     const incl = this.rd32(this.base + this.pos + PCAP_REC_INCL_LEN);
-    if (incl > this.info.snaplen) return this.fail(this.pos, `record length ${incl} is longer than the file's snaplen ${this.info.snaplen}`);
+    if (incl > this.snaplen) return this.fail(this.pos, `record length ${incl} is longer than the file's snaplen ${this.snaplen}`);
     if (!this.ensure(PCAP_REC_HDR_LEN + incl, false)) return -1;
     const at = this.base + this.pos + PCAP_REC_HDR_LEN;
     this.frameLen = incl;
@@ -392,7 +399,7 @@ export class CaptureReader {
    */
   private ensure(need: number, header: boolean): boolean {
     if (this.end - this.pos >= need) return true;
-    const left = this.info.size - (this.zoneFileOff + this.end);
+    const left = this.size - (this.zoneFileOff + this.end);
     if (left > 0) {
       const tail = this.end - this.pos;
       const b = this.base;
