@@ -16,12 +16,12 @@ import type { Mempool } from '../../mempool/mempool.js';
 import { M, RX_VLAN, RX_VLAN_STRIPPED, TX_VLAN, pktmbufAllocBurst, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import {
   RX_OFFLOAD_VLAN_STRIP, TX_OFFLOAD_MULTI_SEGS, TX_OFFLOAD_VLAN_INSERT, type DevInfo, type HwStats, type Link,
-  type PmdInfo, type QueueStats, type RxConf, type RxQueue, type TxConf, type TxQueue,
+  type PmdInfo, type QueueStats, type RxConf, type RxQueue, type TxConf, type TxQueue, specNumber,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { QS_NOMBUF, SoftPort, SoftRxQueue, SoftTxQueue, type SoftLimits } from '../soft/base.js';
 import { DevArgError, argBool, argChoice, argInt, argStr } from '../soft/args.js';
-import { IFF_RUNNING, checkIfName, ifFlags, ifIndex, ifMac, ifSetMtu, ifSpeed } from '../soft/netif.js';
+import { IFF_RUNNING, checkIfName, ifFlags, ifIndex, ifMac, ifMtu, ifSetMtu, ifSpeed } from '../soft/netif.js';
 import {
   FANOUT_MODES, PACKET_FANOUT_FLAG_DEFRAG, PACKET_FANOUT_FLAG_ROLLOVER, PACKET_FANOUT_ROLLOVER, PACKET_MR_ALLMULTI,
   PACKET_MR_PROMISC, PacketRxRing, PacketSocket, PacketTxRing, RX_MAC_OFF, TP_STATUS_VLAN_TPID_VALID, TP_STATUS_VLAN_VALID,
@@ -35,6 +35,7 @@ const DEFAULT_FRAME_SIZE = 1 << 11;
 const DEFAULT_FRAME_COUNT = 1 << 9;
 const MAX_QPAIRS = 16;
 const ETH_P_8021Q = 0x8100;
+const ETH_HLEN = 14;
 /** link speed when the interface reports none (DPDK's af_packet always says 10G) */
 const DEFAULT_SPEED = 10000;
 
@@ -51,6 +52,8 @@ interface AfTxSpec {
   port: number;
   queue: number;
   ring: PacketRingSpec;
+  /** the longest frame the interface sends: its MTU plus the Ethernet header, when the queue was set up */
+  mtuLen: number;
 }
 
 // ---- data half ----------------------------------------------------------------------------------------------------
@@ -126,17 +129,21 @@ class AfPacketRx extends SoftRxQueue implements RxQueue {
 
 class AfPacketTx extends SoftTxQueue implements TxQueue {
   private readonly ring: PacketTxRing;
+  private readonly mtuLen: number;
+  /** the longest untagged frame this queue sends: what a ring frame holds and the interface takes */
+  private readonly maxLen: number;
 
   constructor(spec: AfTxSpec, stats: QueueStats) {
     super(stats);
     this.ring = new PacketTxRing(spec.ring);
+    this.mtuLen = specNumber(DRIVER, spec, 'mtuLen');
+    this.maxLen = Math.min(this.ring.room, this.mtuLen);
   }
 
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
     if (n === 0) return 0;
     const ring = this.ring;
     const u32 = this.u32;
-    const room = ring.room;
     let sent = 0;
     let bytes = 0;
     let errors = 0;
@@ -144,8 +151,11 @@ class AfPacketTx extends SoftTxQueue implements TxQueue {
     for (; i < n; i++) {
       const m = mbufs[from + i];
       const tag = (u32[m + M.OL_FLAGS] & TX_VLAN) !== 0 ? 4 : 0;
-      if (u32[m + M.PKT_LEN] + tag > room) {
-        errors++; // larger than a ring frame: dropped, as DPDK does (freed with the others below)
+      const wire = u32[m + M.PKT_LEN] + tag;
+      if (wire > this.maxLen && !this.fitsTagged(m, wire, tag)) {
+        // larger than a ring frame (DPDK drops it too) or than the kernel sends (it would skip the frame
+        // silently): dropped and counted here, freed with the others below
+        errors++;
         continue;
       }
       const h = ring.peek();
@@ -167,6 +177,17 @@ class AfPacketTx extends SoftTxQueue implements TxQueue {
     pktmbufFreeBulk(mbufs, i, from);
     this.count(sent, bytes, errors);
     return i;
+  }
+
+  /**
+   * An 802.1Q frame may be 4 bytes over MTU + header (the kernel's packet_extra_vlan_len_allowed: tagged by
+   * TX_VLAN here, or an 0x8100 ethertype in the data), if a ring frame holds it.
+   */
+  private fitsTagged(m: number, wire: number, tag: number): boolean {
+    if (wire > this.ring.room || wire > this.mtuLen + 4) return false;
+    if (tag !== 0) return true;
+    const e = this.u32[m + M.BUF_OFF] + this.u16[(m << 1) + M.H_DATA_OFF];
+    return this.u16[(m << 1) + M.H_DATA_LEN] >= 14 && this.u8[e + 12] === ETH_P_8021Q >> 8 && this.u8[e + 13] === (ETH_P_8021Q & 0xff);
   }
 
   /** TX_VLAN: the packet with m's vlan_tci inserted as an 802.1Q tag after the addresses (rte_vlan_insert). */
@@ -222,7 +243,6 @@ let instances = 0;
 export class AfPacketPort extends SoftPort {
   readonly driverName = DRIVER;
   readonly a: AfPacketArgs;
-  private readonly ifindex: number;
   private readonly fanoutId: number;
   private socks: PacketSocket[] = [];
   /** drops of sockets already closed (reconfigure), so imissed does not go back */
@@ -234,7 +254,6 @@ export class AfPacketPort extends SoftPort {
     const ifindex = ifIndex(a.iface);
     super(name, ifMac(a.iface));
     this.a = a;
-    this.ifindex = ifindex;
     // DPDK's group id: (pid ^ ifindex) & 0xffff; the instance keeps two ports of one process on one interface apart
     this.fanoutId = (process.pid ^ ifindex ^ (instances++ << 12)) & 0xffff;
   }
@@ -259,11 +278,17 @@ export class AfPacketPort extends SoftPort {
     const rx = q < this.nbRxq;
     const mode = FANOUT_MODES[this.a.fanoutMode];
     const flags = PACKET_FANOUT_FLAG_DEFRAG | (mode === PACKET_FANOUT_ROLLOVER ? 0 : PACKET_FANOUT_FLAG_ROLLOVER);
-    const s = PacketSocket.open({
-      name: `${this.name}_q${q}`, ifname: this.a.iface, rx, tx: q < this.nbTxq, qdiscBypass: this.a.qdiscBypass,
-      blockSize: this.a.blockSize, frameSize: this.a.frameSize, frameCount: this.a.frameCount,
-      fanout: rx && this.nbRxq > 1 ? { id: this.fanoutId, mode, flags } : undefined,
-    });
+    let s: PacketSocket;
+    try {
+      s = PacketSocket.open({
+        name: `${this.name}_q${q}`, ifname: this.a.iface, rx, tx: q < this.nbTxq, qdiscBypass: this.a.qdiscBypass,
+        blockSize: this.a.blockSize, frameSize: this.a.frameSize, frameCount: this.a.frameCount,
+        fanout: rx && this.nbRxq > 1 ? { id: this.fanoutId, mode, flags } : undefined,
+      });
+    } catch (e) {
+      (e as Error).message = `${this.name} queue ${q}: ${(e as Error).message}`;
+      throw e;
+    }
     this.socks[q] = s;
     if (this.promisc) s.membership(PACKET_MR_PROMISC, true);
     if (this.allmulti) s.membership(PACKET_MR_ALLMULTI, true);
@@ -276,7 +301,8 @@ export class AfPacketPort extends SoftPort {
   }
 
   txQueueSetup(q: number, _nbDesc: number, _conf: TxConf, portId: number): AfTxSpec {
-    return { port: portId, queue: q, ring: this.socket(q).spec };
+    const ring = this.socket(q).spec;
+    return { port: portId, queue: q, ring, mtuLen: ifMtu(this.a.iface) + ETH_HLEN };
   }
 
   /** Closes the sockets (their rings unmapped): frames still in an RX ring are dropped with it. */
@@ -320,10 +346,6 @@ export class AfPacketPort extends SoftPort {
     const max = this.infoGet().maxMtu;
     if (mtu > max) throw new Error(`${this.name}: MTU ${mtu} does not fit a ${this.a.frameSize}-byte ring frame (at most ${max}; raise framesz)`);
     ifSetMtu(this.a.iface, mtu);
-  }
-
-  get interfaceIndex(): number {
-    return this.ifindex;
   }
 }
 
