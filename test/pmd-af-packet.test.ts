@@ -472,3 +472,33 @@ t.test('link follows the carrier; an interface gone before queue setup is one cl
   t.same(extmemList(), [], 'nothing mapped');
   t.equal(pool.inUseCount(), 0);
 });
+
+t.test('a frame longer than a ring frame holds is an RX error, not a cut-short packet', { skip: skip ?? false }, async (t) => {
+  const lab = new NetLab('afj');
+  t.teardown(() => lab.cleanup());
+  const [mine, theirs] = lab.veth('j0', 'j1', { mtu: 3000 });
+  lab.must(['sysctl', '-q', '-w', `net.ipv6.conf.${theirs}.disable_ipv6=1`]);
+  const pool = pktmbufPoolCreate('afp_jumbo', 255, 0);
+  const p = await pktio.devProbe(`net_af_packet7,iface=${mine}`);
+  t.equal(devInfoGet(p).maxMtu, 2048 - 66 - 14, 'the MTU a 2048-byte frame holds');
+  setup(p, pool);
+  const s0 = statsGet(p);
+  const send = (len: number) => lab.must(['python3', '-c', `
+import socket
+s=socket.socket(socket.AF_PACKET,socket.SOCK_RAW);s.bind(('${theirs}',0))
+s.send(b'\\xff'*6+bytes([2,0,0,0,0,0xbb,0x88,0xb5])+bytes(${len - 14}))`]);
+  send(2500);
+  send(1000);
+  const got = new Uint32Array(8);
+  let n = 0;
+  for (let i = 0; i < 100 && n === 0; i++) {
+    n = rxBurst(p, 0, got, 8);
+    if (n === 0) await sleep(10);
+  }
+  t.equal(n, 1, 'one frame received');
+  t.equal(pktio.mbuf.pktLen(got[0]), 1000, 'the 1000-byte one');
+  pktmbufFreeBulk(got, n);
+  t.match(statsGet(p), { ipackets: s0.ipackets + 1, ierrors: s0.ierrors + 1, imissed: 0 }, 'the 2500-byte one counted in ierrors');
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+});

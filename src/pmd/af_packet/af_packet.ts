@@ -11,6 +11,7 @@
 // packets into free frames and kicks the kernel once per burst. MAC and link come from the interface, imissed
 // from the sockets' drop counters (PACKET_STATISTICS).
 import { copyBytes } from '../../eal/copy.js';
+import { log } from '../../eal/log.js';
 import * as ffi from '../../eal/ffi.js';
 import type { Mempool } from '../../mempool/mempool.js';
 import { M, RX_VLAN, RX_VLAN_STRIPPED, TX_VLAN, pktmbufAllocBurst, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
@@ -19,7 +20,7 @@ import {
   type PmdInfo, type QueueStats, type RxConf, type RxQueue, type TxConf, type TxQueue, specNumber,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
-import { QS_NOMBUF, SoftPort, SoftRxQueue, SoftTxQueue, type SoftLimits } from '../soft/base.js';
+import { QS_ERRORS, QS_NOMBUF, SoftPort, SoftRxQueue, SoftTxQueue, type SoftLimits } from '../soft/base.js';
 import { DevArgError, argBool, argChoice, argInt, argStr } from '../soft/args.js';
 import { IFF_RUNNING, checkIfName, ifFlags, ifIndex, ifMac, ifMtu, ifSetMtu, ifSpeed } from '../soft/netif.js';
 import {
@@ -84,7 +85,12 @@ class AfPacketRx extends SoftRxQueue implements RxQueue {
       const h = ring.head();
       const m = mbufs[i];
       const status = ring.status(h);
-      if (this.fill(m, ring.data(h), ring.snapLen(h))) {
+      const len = ring.snapLen(h);
+      if (len < ring.wireLen(h)) {
+        // longer than a ring frame holds (an interface MTU above framesz allows): cut short, so dropped as an error
+        this.stats[QS_ERRORS]++;
+        pktmbufFree(m);
+      } else if (this.fill(m, ring.data(h), len)) {
         if ((status & TP_STATUS_VLAN_VALID) !== 0) this.vlan(m, h, status);
         mbufs[out++] = m;
         bytes += this.u32[m + M.PKT_LEN];
@@ -254,6 +260,13 @@ export class AfPacketPort extends SoftPort {
     const ifindex = ifIndex(a.iface);
     super(name, ifMac(a.iface));
     this.a = a;
+    const mtu = ifMtu(a.iface);
+    const max = this.infoGet().maxMtu;
+    if (mtu > max) {
+      log('af_packet').warn({ dev: name, iface: a.iface, mtu, framesz: a.frameSize },
+        `${a.iface}'s MTU ${mtu} is more than a ${a.frameSize}-byte ring frame holds (MTU ${max}): longer frames are counted ` +
+        'as RX errors; raise framesz');
+    }
     // DPDK's group id: (pid ^ ifindex) & 0xffff; the instance keeps two ports of one process on one interface apart
     this.fanoutId = (process.pid ^ ifindex ^ (instances++ << 12)) & 0xffff;
   }
