@@ -449,34 +449,37 @@ export class VirtioNetSim {
     const vq = S.txVq(pair);
     const out: TxFrame[] = [];
     if (!this.live) return out;
-    let last: Chain | null = null;
+    const batch: Chain[] = [];
     for (let c; out.length < max && (c = this.pop(vq));) {
       const all = VirtioNetSim.gather(c);
       const hdr = all.slice(0, S.NET_HDR_LEN);
       const bytes = all.slice(S.NET_HDR_LEN);
       if (hdr[0] & S.VIRTIO_NET_HDR_F_NEEDS_CSUM) fillCsum(bytes, hdr);
       out.push({ vq, hdr, bytes, ndesc: c.ndesc });
-      if (this.batchUsed && this.negotiated(S.VIRTIO_F_IN_ORDER)) {
-        if (last) this.skipUsed(vq, last);
-        last = c;
-      } else {
-        this.pushUsed(vq, c, 0);
-      }
+      if (this.batchUsed && this.negotiated(S.VIRTIO_F_IN_ORDER)) batch.push(c);
+      else this.pushUsed(vq, c, 0);
     }
-    if (last) this.pushUsed(vq, last, 0);
+    if (batch.length) this.pushUsedBatch(vq, batch);
     this.armNotify(vq);
     return out;
   }
 
-  /** IN_ORDER batch: a buffer completed without a used entry of its own (the batch's last entry covers it). */
-  private skipUsed(vq: number, c: Chain): void {
+  /**
+   * IN_ORDER [2.7.x / 2.8.x]: a batch completed with one used entry, written where the batch's first one would
+   * go, carrying the last buffer's ID; the used position then moves over the whole batch.
+   */
+  private pushUsedBatch(vq: number, batch: Chain[]): void {
     const q = this.queues[vq];
+    const last = batch[batch.length - 1];
     if (this.packed) {
-      q.usedIdx += c.ndesc;
-      if (q.usedIdx >= q.size) { q.usedIdx -= q.size; q.usedWrap ^= 1; }
-    } else {
-      q.usedIdx = (q.usedIdx + 1) & 0xffff;
+      const total = batch.reduce((a, c) => a + c.ndesc, 0);
+      this.pushUsed(vq, { ...last, ndesc: total }, 0);
+      return;
     }
+    const start = q.usedIdx;
+    this.pushUsed(vq, last, 0, false);
+    q.usedIdx = (start + batch.length) & 0xffff;
+    this.publishUsed(vq);
   }
 
   /**
