@@ -24,6 +24,7 @@ import { pmd, setVirtioRing } from '../src/pmd/virtio/virtio.js';
 import { chooseFeatures } from '../src/pmd/virtio/features.js';
 import * as S from '../src/pmd/virtio/spec.js';
 import { setPciAccessProvider } from '../src/pmd/pci/access.js';
+import { parseEalArgs } from '../src/eal/args.js';
 import l2fwdMainLoop, { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { VirtioNetSim, QEMU_FEATURES, type VirtioSimOptions } from './helpers/virtio-sim.js';
 import { flowFrame, parse, pseudoHeaderSum } from './helpers/igb-sim.js';
@@ -332,6 +333,26 @@ t.test('net_virtio on a simulated virtio-net device', async (t) => {
       close(d);
     });
   }
+
+  t.test('packed_vq devarg: -a BDF,packed_vq=0|1 forces the ring layout', async (t) => {
+    const c = parseEalArgs(['-a', '00:05.0,packed_vq=0', '-a', '0000:00:06.0', '--']).config;
+    t.same(c.allow, ['0000:00:05.0', '0000:00:06.0'], 'the address is the part before the comma');
+    t.same(c.allowArgs, { '0000:00:05.0': 'packed_vq=0' }, 'the rest are driver arguments');
+    t.same(pmd.vdevArgs, ['packed_vq']);
+    for (const [v, packed] of [['0', false], ['1', true]] as const) {
+      const sim = new VirtioNetSim(`vsimdv${v}`);
+      setPciAccessProvider((b) => sim.access(b));
+      const ops = pmd.probePci!('0000:00:30.0', null as never, new Map([['packed_vq', v]]));
+      ops.configure(1, 1, {});
+      t.equal(S.has((ops as unknown as { negotiatedFeatures(): bigint }).negotiatedFeatures(), S.VIRTIO_F_RING_PACKED), packed, `packed_vq=${v}`);
+      ops.close();
+      sim.release();
+    }
+    const sim = new VirtioNetSim('vsimdvx');
+    setPciAccessProvider((b) => sim.access(b));
+    t.throws(() => pmd.probePci!('0000:00:31.0', null as never, new Map([['packed_vq', 'yes']])), { message: /packed_vq=yes: expected 0 \(split virtqueues\) or 1/ });
+    sim.release();
+  });
 
   t.test('multi-queue: two queue pairs through VIRTIO_NET_CTRL_MQ', async (t) => {
     const d = open({ maxPairs: 4 });

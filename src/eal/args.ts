@@ -18,6 +18,8 @@ export interface EalConfig {
   lcores: LcoreMap;
   mainLcore: number;
   allow: string[];
+  /** driver arguments given with -a BDF,key=value,... (DPDK's PCI devargs), by address; absent when none */
+  allowArgs?: Record<string, string>;
   block: string[];
   vdevs: string[];
   noHuge: boolean;
@@ -52,7 +54,8 @@ export function usage(prog = commandName()): string {
 EAL options:
   -l, --lcores LIST       lcores to use: 0-3, 0,2,4, or DPDK's lcore@cpu form (1@2,2@(3-4))
   --main-lcore ID         lcore of the main thread (default: the first in the list)
-  -a, --allow BDF         probe only these PCI devices (repeatable), e.g. -a 0000:00:03.0
+  -a, --allow BDF[,k=v]   probe only these PCI devices (repeatable), e.g. -a 0000:00:03.0; driver arguments after
+                          the address, e.g. -a 0000:00:03.0,packed_vq=0
   -b, --block BDF         never probe this PCI device (repeatable)
   --vdev NAME[,k=v...]    add a virtual device, e.g. --vdev net_null0,size=64 --vdev net_ring0
   --no-pci                do not scan the PCI bus
@@ -156,7 +159,13 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
     switch (opt) {
       case '-l': case '--lcores': c.lcores = parseLcores(need()); lcoresGiven = true; break;
       case '--main-lcore': c.mainLcore = parseInt10(need(), '--main-lcore'); break;
-      case '-a': case '--allow': case '-w': c.allow.push(parsePciAddressLoose(need(), EalArgError)); break;
+      case '-a': case '--allow': case '-w': {
+        const [addr, ...kv] = need().split(',');
+        const bdf = parsePciAddressLoose(addr, EalArgError);
+        c.allow.push(bdf);
+        if (kv.length > 0) (c.allowArgs ??= {})[bdf] = kv.join(',');
+        break;
+      }
       case '-b': case '--block': c.block.push(parsePciAddressLoose(need(), EalArgError)); break;
       case '--vdev': {
         const v = need();

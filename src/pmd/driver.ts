@@ -300,8 +300,9 @@ export interface PmdInfo {
   probeVdev?(devName: string, args: Map<string, string>): EthDevOps;
   /** PCI IDs this driver takes */
   pciIds?: Array<{ vendor: number; device: number }>;
-  /** hardware probe: the device is bound to vfio-pci; `vfio` has EAL memory mapped for DMA already */
-  probePci?(bdf: string, vfio: Vfio): EthDevOps;
-  /** valid vdev argument keys (for clear errors) */
+  /** hardware probe: the device is bound to vfio-pci; `vfio` has EAL memory mapped for DMA already; `args` are the
+   * driver arguments of -a BDF,key=value (keys checked against vdevArgs) */
+  probePci?(bdf: string, vfio: Vfio, args?: Map<string, string>): EthDevOps;
+  /** valid vdev (and PCI devarg) argument keys (for clear errors) */
   vdevArgs?: string[];
 }

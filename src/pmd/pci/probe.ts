@@ -56,10 +56,25 @@ export async function probePci(c: EalConfig, allocate: (name: string, ops: EthDe
   vfio.mapSegments(memsegs());
   for (const m of matches) {
     const pmd = drivers.get(m.driver)!;
-    allocate(m.device.bdf, pmd.probePci!(m.device.bdf, vfio), pmd);
+    const bdf = m.device.bdf;
+    allocate(bdf, pmd.probePci!(bdf, vfio, pciDevargs(bdf, c.allowArgs?.[bdf], pmd)), pmd);
   }
   log('eal').info({ devices: matches.map((m) => m.device.bdf), iommu: vfio.iommuType, flows: vfio.devices().map((d) => d.flow) },
     'PCI devices probed through VFIO');
+}
+
+/** The key=value list of `-a BDF,key=value,...`, checked against the driver's argument keys. */
+function pciDevargs(bdf: string, list: string | undefined, pmd: PmdInfo): Map<string, string> {
+  const args = new Map<string, string>();
+  for (const a of list ? list.split(',') : []) {
+    const eq = a.indexOf('=');
+    const k = eq < 0 ? a : a.slice(0, eq);
+    if (!pmd.vdevArgs?.includes(k)) {
+      throw new Error(`-a ${bdf},${list}: ${pmd.name} has no argument '${k}' (valid: ${pmd.vdevArgs?.join(', ') || 'none'})`);
+    }
+    args.set(k, eq < 0 ? '' : a.slice(eq + 1));
+  }
+  return args;
 }
 
 /** Closes the VFIO container/iommufd (after the ports are closed). */
