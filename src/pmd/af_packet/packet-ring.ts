@@ -340,8 +340,11 @@ class RingWalker {
 }
 
 /**
- * The RX ring, walked in order. Hot path: nothing allocated; peek() is one atomic load of the frame's status
- * word (the kernel writes it last, after the frame), release() one atomic store that gives the frame back.
+ * The RX ring, walked in order. Hot path: nothing allocated; peek() is one Atomics.load of the frame's status word
+ * (the kernel writes it last, after the frame; the atomic load is never hoisted out of a polling loop), release()
+ * one plain store that gives the frame back. Plain, as the project's doorbells (virtio/vq.ts): V8 keeps typed-array
+ * stores in program order and x86 orders stores after earlier loads and stores, so the kernel sees the status only
+ * after this lcore is done with the frame; Atomics.store would be a locked XCHG per frame.
  */
 export class PacketRxRing extends RingWalker {
   constructor(spec: PacketRingSpec) {
@@ -377,7 +380,7 @@ export class PacketRxRing extends RingWalker {
 
   /** Hands frame h (the one peek() returned) back to the kernel and moves on. */
   release(h: number): void {
-    Atomics.store(this.i32, h >> 2, TP_STATUS_KERNEL);
+    this.i32[h >> 2] = TP_STATUS_KERNEL;
     this.advance();
   }
 }
@@ -412,8 +415,8 @@ export class PacketTxRing extends RingWalker {
     const u32 = this.u32;
     u32[(h + TP2.LEN) >> 2] = len;
     u32[(h + TP2.SNAPLEN) >> 2] = len;
-    // the status word last: the kernel reads the frame once it sees SEND_REQUEST
-    Atomics.store(this.i32, h >> 2, TP_STATUS_SEND_REQUEST);
+    // the status word last, a plain store (see PacketRxRing): the kernel reads the frame once it sees SEND_REQUEST
+    this.i32[h >> 2] = TP_STATUS_SEND_REQUEST;
     this.advance();
   }
 
