@@ -19,6 +19,7 @@ import type { Mempool } from '../src/mempool/mempool.js';
 import { setRootLogger } from '../src/eal/log.js';
 import { Testpmd, testpmdPath, parsePortStats, NO_TESTPMD, type TestpmdPortStats } from '../bench/dpdk/testpmd.js';
 import { makeFrames, pcapBytes, pcapngBytes, readPcap, tsharkFrames, haveTool } from './helpers/pcap-files.js';
+import { NetLab, netLabSkipReason } from './helpers/netns.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = fs.mkdtempSync(join(os.tmpdir(), 'pktio-pcap-'));
@@ -254,8 +255,10 @@ t.test('bad files at probe: one line naming the file and the fix, nothing left o
     await t.rejects(devProbe(`net_pcap0,rx_pcap=${f(name)},tx_pcap=${f('never.pcap')}`), { message: msg }, name);
   }
   t.notOk(fs.existsSync(f('never.pcap')), 'no output is created when an input is bad');
-  await t.rejects(devProbe('net_pcap0'), { message: /no rx_pcap= or tx_pcap= given/ });
-  await t.rejects(devProbe('net_pcap0,iface=lo'), { message: /iface=lo: live interfaces are not supported by net_pcap yet: use --vdev net_af_packet0,iface=lo/ });
+  await t.rejects(devProbe('net_pcap0'), { message: /no rx_pcap=, tx_pcap=, rx_iface=, tx_iface= or iface= given/ });
+  await t.rejects(devProbe('net_pcap0,iface=pktionosuch0'), { message: /net_pcap: iface=pktionosuch0: .*no interface 'pktionosuch0' \(ip link show lists them\)/ });
+  await t.rejects(devProbe('net_pcap0,rx_iface=a/b'), { message: /'a\/b' is not a valid interface name/ });
+  await t.rejects(devProbe('net_pcap0,iface=lo,iface=lo'), { message: /iface= given 2 times: give one interface/ });
   await t.rejects(devProbe(`net_pcap0,tx_pcap=${join(dir, 'no/such/dir.pcap')}`), { message: /dir\.pcap: cannot create \(ENOENT\): give a writable path/ });
   t.equal(fdCount(), fds, 'no descriptor left open');
   t.equal(ethDevCount(), ports, 'no port allocated');
@@ -292,6 +295,83 @@ t.test('bad records at run time: a clean stop, ierrors, one line with the byte o
     devClose(p);
     t.equal(pool.inUseCount(), 0, `${name}: every mbuf back`);
   }
+});
+
+// ---- live interfaces (AF_PACKET rings), on a veth pair this test makes -------------------------------------------
+
+/** Sends every frame of port p's RX queue 0 out of its TX queue 0 (burst by burst); returns how many. */
+function pump(p: number): number {
+  const b = new Uint32Array(32);
+  let sent = 0;
+  for (let n; (n = rxBurst(p, 0, b, 32)) > 0;) {
+    let k = 0;
+    for (let tries = 0; k < n && tries < 1000; tries++) k += txBurst(p, 0, b, n - k, k);
+    if (k < n) pktmbufFreeBulk(b, n - k, k);
+    sent += k;
+  }
+  return sent;
+}
+
+async function drainUntil(p: number, want: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (let i = 0; i < 100 && out.length < want; i++) {
+    out.push(...drain(p));
+    if (out.length < want) await new Promise((r) => setTimeout(r, 20));
+  }
+  return out;
+}
+
+t.test('live interfaces: rx_pcap -> tx_iface on one veth end, iface= on the other; dpdk-testpmd sending the same', { skip: netLabSkipReason() ?? false }, async (t) => {
+  const lab = new NetLab('pcp');
+  t.teardown(() => lab.cleanup());
+  const [a, b] = lab.veth('a', 'b');
+  spawnSync('sysctl', ['-q', '-w', `net.ipv6.conf.${b}.disable_ipv6=1`]);
+  const input = makeFrames(300, 31, 60, 1514);
+  fs.writeFileSync(f('live-in.pcap'), pcapBytes(input));
+  const rxp = await open(`net_pcap1,iface=${b}`);
+  const txp = await open(`net_pcap0,rx_pcap=${f('live-in.pcap')},tx_iface=${a}`);
+  t.equal(pump(txp), input.length, 'pktio sends the file out of the veth');
+  const got = await drainUntil(rxp, input.length);
+  sameFrames(t, got, input, 'iface= receives them');
+  t.match(statsGet(txp), { opackets: input.length, oerrors: 0 });
+  t.match(statsGet(rxp), { ipackets: input.length, ierrors: 0, imissed: 0 });
+  devClose(txp);
+  // the other way: what iface= sends, rx_iface_in receives
+  const back = await open(`net_pcap2,rx_iface_in=${a}`);
+  const m = new Uint32Array(32);
+  t.equal(pktmbufAllocBurst(pool, m, 20), 20);
+  for (let k = 0; k < 20; k++) {
+    append(m[k], input[k].length);
+    writeData(m[k], input[k]);
+  }
+  t.equal(txBurst(rxp, 0, m, 20), 20);
+  sameFrames(t, await drainUntil(back, 20), input.slice(0, 20), 'rx_iface_in receives what iface= sent');
+  t.equal(drain(rxp).length, 0, 'iface= does not receive its own frames (incoming only, as DPDK)');
+  devClose(back);
+  if (testpmdPath()) {
+    const before = statsGet(rxp).ipackets;
+    const tp = await Testpmd.start({ vdevs: [`net_pcap0,rx_pcap=${f('live-in.pcap')},tx_iface=${a}`], fwd: 'io', appArgs: ['--no-flush-rx'] });
+    let d: TestpmdPortStats;
+    try {
+      await tp.cmd('start');
+      d = (await tp.portStats())[0];
+      for (let i = 0; i < 100 && d.txPackets < input.length; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        d = (await tp.portStats())[0];
+      }
+      await tp.cmd('stop');
+      d = (await tp.portStats())[0];
+    } finally {
+      await tp.quit();
+    }
+    const fromDpdk = await drainUntil(rxp, input.length);
+    t.equal(d.txPackets, input.length, 'dpdk-testpmd sent the file out of the veth (libpcap)');
+    t.equal(statsGet(rxp).ipackets - before, d.txPackets, 'pktio counted exactly what dpdk-testpmd sent');
+    t.equal(statsGet(rxp).rxNombuf + statsGet(rxp).imissed, 0);
+    sameFrames(t, fromDpdk, input, 'frames from dpdk-testpmd');
+  } else t.comment(`dpdk-testpmd part skipped: ${NO_TESTPMD}`);
+  devClose(rxp);
+  t.equal(pool.inUseCount(), 0);
 });
 
 // ---- examples, as a user runs them -----------------------------------------------------------------------------

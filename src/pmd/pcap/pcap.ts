@@ -10,7 +10,8 @@
 // that receives nothing; infinite_rx needs exactly one rx_pcap. Files are opened (and outputs created, truncated)
 // at probe time, so a missing or malformed input is one line at --vdev. Reading: pcap (µs and ns, both byte
 // orders) and pcapng (format.ts). Writing: pcap, nanosecond timestamps of the current time, snaplen 65535,
-// LINKTYPE_ETHERNET. Live interfaces (rx_iface, tx_iface, iface) are not supported yet: net_af_packet serves them.
+// LINKTYPE_ETHERNET. Live interfaces (rx_iface, rx_iface_in, tx_iface, iface, phy_mac) go through AF_PACKET
+// packet rings (live.ts).
 //
 // Data path: RX reads a file in 1 MiB chunks (one pread each) into a staging memzone and copies each frame into an
 // mbuf with SoftRxQueue.fill; TX builds the burst's records in a staging memzone (SoftTxQueue.copyOut) and writes
@@ -21,15 +22,19 @@ import { writeAt, errno, strerror } from '../../eal/ffi.js';
 import { log } from '../../eal/log.js';
 import { M, pktmbufAlloc, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import type { Mempool } from '../../mempool/mempool.js';
-import { type PmdInfo, type QueueStats, type RxQueue, type TxQueue, specNumber, specString } from '../driver.js';
+import { type HwStats, type PmdInfo, type QueueStats, type RxQueue, type TxQueue, specNumber, specString } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, SoftRxQueue, SoftTxQueue, QS_NOMBUF, type SoftLimits } from '../soft/base.js';
 import { argAll, argBool, DevArgError } from '../soft/args.js';
 import {
   CaptureReader, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, type CaptureInfo,
 } from './format.js';
+import { LiveRx, LiveTx, openLive, liveMaxLen, type LiveIface, type LiveRxSpec, type LiveTxSpec } from './live.js';
+import { ifMac } from '../soft/netif.js';
 
 const DRIVER = 'net_pcap';
+/** DPDK's RTE_PMD_PCAP_MAX_QUEUES */
+const MAX_QUEUES = 16;
 /** TX staging buffer: a burst's records, written with one write() (flushed early only if a burst outgrows it) */
 const WRITE_ZONE = 1 << 20;
 
@@ -180,88 +185,135 @@ class DropTx extends SoftTxQueue implements TxQueue {
 
 let instances = 0;
 
+/** Where an RX queue's frames come from: a capture file, a live interface, or nothing (no rx_pcap/rx_iface). */
+type RxSource = { kind: 'file'; fd: number; info: CaptureInfo } | { kind: 'iface'; live: LiveIface } | null;
+/** Where a TX queue's packets go: a capture file, a live interface, or nowhere (counted and dropped). */
+type TxSink = { kind: 'file'; fd: number; path: string } | { kind: 'iface'; live: LiveIface } | null;
+
 export class PcapPort extends SoftPort {
   readonly driverName = DRIVER;
-  private readonly rxFiles: Array<{ fd: number; info: CaptureInfo } | null>;
-  private readonly txFiles: Array<{ fd: number; path: string } | null>;
+  private readonly rx: RxSource[];
+  private readonly tx: TxSink[];
   private readonly infinite: boolean;
 
-  constructor(name: string, rx: Array<{ fd: number; info: CaptureInfo } | null>, tx: Array<{ fd: number; path: string } | null>, infinite: boolean) {
-    // DPDK's MAC: 02:70:63:61:70:<n>, 'p' 'c' 'a' 'p' after the locally administered bit
-    super(name, Uint8Array.from([0x02, 0x70, 0x63, 0x61, 0x70, instances++ & 0xff]));
-    this.rxFiles = rx;
-    this.txFiles = tx;
+  constructor(name: string, rx: RxSource[], tx: TxSink[], infinite: boolean, mac: Uint8Array | null) {
+    // DPDK's MAC: 02:70:63:61:70:<n>, 'p' 'c' 'a' 'p' after the locally administered bit (phy_mac=1: the interface's)
+    super(name, mac ?? Uint8Array.from([0x02, 0x70, 0x63, 0x61, 0x70, instances & 0xff]));
+    instances++;
+    this.rx = rx;
+    this.tx = tx;
     this.infinite = infinite;
   }
 
   protected limits(): SoftLimits {
     return {
-      maxRxQueues: this.rxFiles.length, maxTxQueues: this.txFiles.length, maxRxPktLen: PCAP_SNAPSHOT_LEN,
+      maxRxQueues: this.rx.length, maxTxQueues: this.tx.length, maxRxPktLen: PCAP_SNAPSHOT_LEN,
       descMax: 4096, defaultRing: 512, speed: 10000,
     };
   }
 
-  rxQueueSetup(q: number, _nb: number, _conf: unknown, pool: Mempool, portId: number): PcapRxSpec {
-    const f = this.rxFiles[q];
-    const base = { port: portId, queue: q, pool: pool.name, infinite: this.infinite };
-    if (!f) return { ...base, kind: 'null', fd: -1, info: null, zone: 0 };
-    return { ...base, kind: 'file', fd: f.fd, info: f.info, zone: this.zone(`rx${q}`, READ_ZONE).off };
+  rxQueueSetup(q: number, _nb: number, _conf: unknown, pool: Mempool, portId: number): PcapRxSpec | LiveRxSpec {
+    const f = this.rx[q];
+    const base = { port: portId, queue: q, pool: pool.name };
+    if (f?.kind === 'iface') return { ...base, kind: 'iface', ring: f.live.sock.spec };
+    if (!f) return { ...base, kind: 'null', fd: -1, info: null, zone: 0, infinite: false };
+    return { ...base, kind: 'file', fd: f.fd, info: f.info, zone: this.zone(`rx${q}`, READ_ZONE).off, infinite: this.infinite };
   }
 
-  txQueueSetup(q: number, _nb: number, _conf: unknown, portId: number): PcapTxSpec {
-    const f = this.txFiles[q];
+  txQueueSetup(q: number, _nb: number, _conf: unknown, portId: number): PcapTxSpec | LiveTxSpec {
+    const f = this.tx[q];
+    if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', ring: f.live.sock.spec, maxLen: liveMaxLen(f.live.ifname) };
     if (!f) return { port: portId, queue: q, kind: 'drop', fd: -1, path: '', zone: 0 };
     return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone: this.zone(`tx${q}`, WRITE_ZONE).off };
   }
 
+  /** Frames the kernel dropped because a live RX ring was full (PACKET_STATISTICS tp_drops): imissed. */
+  hwStats(): HwStats {
+    let imissed = 0;
+    for (const f of this.rx) if (f?.kind === 'iface') imissed += f.live.sock.stats().drops;
+    return { imissed };
+  }
+
   override close(): void {
     super.close();
-    closeFiles(this.rxFiles, this.txFiles);
-    this.rxFiles.fill(null);
-    this.txFiles.fill(null);
+    release(this.rx, this.tx);
+    this.rx.fill(null);
+    this.tx.fill(null);
   }
 }
 
-function closeFiles(rx: Array<{ fd: number } | null>, tx: Array<{ fd: number } | null>): void {
-  for (const f of [...rx, ...tx]) if (f) fs.closeSync(f.fd);
+/** Closes the files and sockets of a port (a socket shared by iface='s RX and TX queue once: close is idempotent). */
+function release(rx: RxSource[], tx: TxSink[]): void {
+  for (const f of [...rx, ...tx]) {
+    if (f?.kind === 'file') fs.closeSync(f.fd);
+    else if (f?.kind === 'iface') f.live.sock.close();
+  }
 }
 
-/** Opens the inputs (checked), then creates the outputs; on any error closes what it opened. */
+/**
+ * The queues DPDK's pmd_pcap_probe makes: iface= is one queue pair on one interface; otherwise RX queues from the
+ * rx_pcap files, else the rx_iface/rx_iface_in interfaces, else one empty RX queue per TX queue; TX queues to the
+ * tx_pcap files, else the tx_iface interfaces, else one dropping TX queue per RX queue. Inputs are opened (and
+ * checked) before outputs are created; on any error everything opened so far is closed again.
+ */
 function probePcap(devName: string, args: Map<string, string>): PcapPort {
-  for (const k of ['rx_iface', 'rx_iface_in', 'tx_iface', 'iface']) {
-    if (args.has(k)) {
-      throw new DevArgError(`${DRIVER}: ${k}=${args.get(k)}: live interfaces are not supported by net_pcap yet: use --vdev net_af_packet0,iface=${args.get(k)}`);
-    }
-  }
-  const rxPaths = argAll(DRIVER, args, 'rx_pcap');
-  const txPaths = argAll(DRIVER, args, 'tx_pcap');
-  if (rxPaths.length + txPaths.length === 0) throw new DevArgError(`${DRIVER}: no rx_pcap= or tx_pcap= given: name at least one capture file`);
-  if (Math.max(rxPaths.length, txPaths.length) > 16) throw new DevArgError(`${DRIVER}: at most 16 rx_pcap= and 16 tx_pcap= files (one queue each)`);
-  const infinite = argBool(DRIVER, args, 'infinite_rx');
-  if (infinite && rxPaths.length !== 1) throw new DevArgError(`${DRIVER}: infinite_rx=1 needs exactly one rx_pcap= file (${rxPaths.length} given)`);
-  const rx: Array<{ fd: number; info: CaptureInfo } | null> = [];
-  const tx: Array<{ fd: number; path: string } | null> = [];
+  const all = (k: string) => argAll(DRIVER, args, k);
+  const rx: RxSource[] = [];
+  const tx: TxSink[] = [];
   try {
-    for (const p of rxPaths) rx.push(openCapture(p));
-    for (const p of txPaths) tx.push({ fd: createPcap(p, PCAP_SNAPSHOT_LEN), path: p });
+    const iface = all('iface');
+    if (iface.length > 0) {
+      if (iface.length > 1) throw new DevArgError(`${DRIVER}: iface= given ${iface.length} times: give one interface (rx_iface=/tx_iface= for more queues)`);
+      const live = openLive(`${devName}_iface`, 'iface', iface[0], true, true, true);
+      rx.push({ kind: 'iface', live });
+      tx.push({ kind: 'iface', live });
+      return new PcapPort(devName, rx, tx, false, argBool(DRIVER, args, 'phy_mac') ? ifMac(iface[0]) : null);
+    }
+    const rxPaths = all('rx_pcap');
+    const txPaths = all('tx_pcap');
+    const rxIfs = [...all('rx_iface').map((n) => [n, false] as const), ...all('rx_iface_in').map((n) => [n, true] as const)];
+    const txIfs = all('tx_iface');
+    if (rxPaths.length + txPaths.length + rxIfs.length + txIfs.length === 0) {
+      throw new DevArgError(`${DRIVER}: no rx_pcap=, tx_pcap=, rx_iface=, tx_iface= or iface= given: name at least one capture file or interface`);
+    }
+    const nRx = rxPaths.length || rxIfs.length;
+    const nTx = txPaths.length || txIfs.length;
+    if (Math.max(nRx, nTx) > MAX_QUEUES) throw new DevArgError(`${DRIVER}: at most ${MAX_QUEUES} RX and ${MAX_QUEUES} TX files or interfaces (one queue each)`);
+    const infinite = rxPaths.length > 0 && argBool(DRIVER, args, 'infinite_rx');
+    if (infinite && rxPaths.length !== 1) throw new DevArgError(`${DRIVER}: infinite_rx=1 needs exactly one rx_pcap= file (${rxPaths.length} given)`);
+    for (const p of rxPaths) rx.push({ kind: 'file', ...openCapture(p) });
+    if (rxPaths.length === 0) rxIfs.forEach(([n, inOnly], q) => rx.push({ kind: 'iface', live: openLive(`${devName}_rx${q}`, inOnly ? 'rx_iface_in' : 'rx_iface', n, true, false, inOnly) }));
+    for (const p of txPaths) tx.push({ kind: 'file', fd: createPcap(p, PCAP_SNAPSHOT_LEN), path: p });
+    if (txPaths.length === 0) txIfs.forEach((n, q) => tx.push({ kind: 'iface', live: openLive(`${devName}_tx${q}`, 'tx_iface', n, false, true, false) }));
+    // DPDK: an empty RX queue per TX queue without any RX key, a dropping TX queue per RX queue without any TX key
+    while (nRx === 0 && rx.length < tx.length) rx.push(null);
+    while (nTx === 0 && tx.length < rx.length) tx.push(null);
+    return new PcapPort(devName, rx, tx, infinite, null);
   } catch (e) {
-    closeFiles(rx, tx);
+    release(rx, tx);
     throw e;
   }
-  // DPDK: a dummy RX queue per TX file when no rx_pcap, a dropping TX queue per RX file when no tx_pcap
-  while (rx.length < tx.length && rxPaths.length === 0) rx.push(null);
-  while (tx.length < rx.length && txPaths.length === 0) tx.push(null);
-  return new PcapPort(devName, rx, tx, infinite);
+}
+
+function attachRx(spec: unknown, stats: QueueStats): RxQueue {
+  const kind = (spec as { kind?: string } | null)?.kind;
+  if (kind === 'file') return new PcapRx(spec as PcapRxSpec, stats);
+  if (kind === 'iface') return new LiveRx(spec as LiveRxSpec, stats);
+  return new NullRx();
+}
+
+function attachTx(spec: unknown, stats: QueueStats): TxQueue {
+  const kind = (spec as { kind?: string } | null)?.kind;
+  if (kind === 'file') return new PcapTx(spec as PcapTxSpec, stats);
+  if (kind === 'iface') return new LiveTx(spec as LiveTxSpec, stats);
+  return new DropTx(stats);
 }
 
 export const pcapPmd: PmdInfo = {
   name: DRIVER,
   dataPlaneUrl: import.meta.url,
   vdevArgs: ['rx_pcap', 'tx_pcap', 'rx_iface', 'rx_iface_in', 'tx_iface', 'iface', 'phy_mac', 'infinite_rx'],
-  dataPlane: {
-    attachRx: (spec, stats) => ((spec as PcapRxSpec).kind === 'file' ? new PcapRx(spec as PcapRxSpec, stats) : new NullRx()),
-    attachTx: (spec, stats) => ((spec as PcapTxSpec).kind === 'file' ? new PcapTx(spec as PcapTxSpec, stats) : new DropTx(stats)),
-  },
+  dataPlane: { attachRx, attachTx },
   probeVdev: probePcap,
 };
 
