@@ -31,6 +31,17 @@ export interface SeqStats {
   bad: number;
 }
 
+function put32(u8: Uint8Array, at: number, v: number): void {
+  u8[at] = v;
+  u8[at + 1] = v >>> 8;
+  u8[at + 2] = v >>> 16;
+  u8[at + 3] = v >>> 24;
+}
+
+function get32(u8: Uint8Array, at: number): number {
+  return (u8[at] | (u8[at + 1] << 8) | (u8[at + 2] << 16) | (u8[at + 3] << 24)) >>> 0;
+}
+
 /** Sender and checker of one queue of one port. */
 export class SeqFlow {
   next = 0;
@@ -61,10 +72,9 @@ export class SeqFlow {
       u8[d + 11] = 2;
       u8[d + 12] = 0x88;
       u8[d + 13] = 0xb5;
-      const dv = new DataView(u8.buffer, d + 14, 12);
-      dv.setUint32(0, MAGIC, true);
-      dv.setUint32(4, this.q, true);
-      dv.setUint32(8, this.next++, true);
+      put32(u8, d + 14, MAGIC);
+      put32(u8, d + 18, this.q);
+      put32(u8, d + 22, this.next++);
       u32[m + M.DATA] = (u32[m + M.DATA] & 0xffff0000) | this.size;
       u32[m + M.PKT_LEN] = this.size;
     }
@@ -81,12 +91,11 @@ export class SeqFlow {
     const u8 = mem().u8;
     for (let i = 0; i < n; i++) {
       const d = mtod(this.rx[i]);
-      const dv = new DataView(u8.buffer, d + 14, 12);
-      if (dv.getUint32(0, true) !== MAGIC || dv.getUint32(4, true) !== this.q) {
+      if (get32(u8, d + 14) !== MAGIC || get32(u8, d + 18) !== this.q) {
         this.st.bad++;
         continue;
       }
-      const s = dv.getUint32(8, true);
+      const s = get32(u8, d + 22);
       if (s === this.expect) this.expect++;
       else if (s < this.expect) this.st.dups++;
       else {

@@ -13,7 +13,7 @@
 import * as ffi from '../../eal/ffi.js';
 import { mem } from '../../eal/memory.js';
 import { copyBytes } from '../../eal/copy.js';
-import { M, PKTMBUF_HEADROOM, pktmbufAlloc, pktmbufAllocBurst, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
+import { M, PKTMBUF_HEADROOM, pktmbufAlloc, pktmbufAllocPackets, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import { QS_NOMBUF, specNumber, type QueueStats, type RxQueue, type TxQueue } from '../driver.js';
 import { SoftRxQueue, SoftTxQueue } from '../soft/base.js';
 import {
@@ -135,7 +135,8 @@ export class MemifRx extends SoftRxQueue implements RxQueue {
     let got = 0;
     if (slots > 0) {
       const want = n < slots ? n : slots;
-      const have = pktmbufAllocBurst(this.pool, mbufs, want);
+      // fresh packets in one pass over this lcore's cache; fill() sets length, data offset and port of each
+      const have = pktmbufAllocPackets(this.pool, mbufs, want, 0, this.port);
       if (have < want) this.stats[QS_NOMBUF] += want - have;
       let left = slots;
       let bytes = 0;
