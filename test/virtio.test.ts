@@ -11,7 +11,7 @@
 import t from 'tap';
 import { ealInit, ealCleanup, mem, memzoneReserve, memzoneFree } from '../src/eal/index.js';
 import {
-  pktmbufPoolCreate, pktmbufAllocBulk, pktmbufFreeBulk, writeData, append, pktLen, dataLen, nbSegs, next, packetBytes,
+  pktmbufPoolCreate, pktmbufAllocBulk, pktmbufFreeBulk, writeData, append, pktLen, nbSegs, next, packetBytes,
   olFlags, setOlFlags, setTxLens, chain, setDataOff, dataOff, RX_L4_CKSUM_GOOD, RX_L4_CKSUM_MASK, TX_UDP_CKSUM, TX_IPV4,
   type Mempool,
 } from '../src/mempool/mbuf.js';

@@ -168,7 +168,6 @@ export class VirtioNetSim {
   private w8(p: SimCapPlace, off: number, v: number): void { mem().u8[this.at(p, off)] = v; }
   private w16(p: SimCapPlace, off: number, v: number): void { mem().u16[this.at(p, off) >> 1] = v; }
   private w32(p: SimCapPlace, off: number, v: number): void { mem().u32[this.at(p, off) >> 2] = v >>> 0; }
-  private r16(p: SimCapPlace, off: number): number { return mem().u16[this.at(p, off) >> 1]; }
   private r32(p: SimCapPlace, off: number): number { return mem().u32[this.at(p, off) >> 2]; }
 
   get numQueues(): number {

@@ -1,6 +1,6 @@
 #!/bin/bash
-# run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one|loop] [--nic e1000e|igb|mixed] [--qemu auto|10|system]
-#        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] -- COMMAND
+# run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one|loop] [--nic e1000e|igb|mixed|virtio] [--qemu auto|10|system]
+#        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] [--packed on|off] [--virtio-legacy] -- COMMAND
 # run.sh [--topology T] [--nic N] --describe
 #
 # Boots the rig's guest (QEMU TCG, q35; with --mode type1 or cdev also intel-iommu) with the host root read-only
@@ -17,6 +17,10 @@
 #          ns0        00:05.0 e1000e         00:05.0 igb            00:05.0 igb            52:54:00:00:02:01
 #   hub 1  pktio B    00:04.0 e1000e         00:07.0 igb            00:04.0 e1000e         52:54:00:00:01:02
 #          ns1        00:06.0 e1000e         00:09.0 igb            00:06.0 e1000e         52:54:00:00:02:02
+# virtio: virtio-net-pci in every role, at the e1000e slots (modern only: disable-legacy=on; --packed on|off
+# chooses the ring layout QEMU offers, default off; with the vIOMMU modes iommu_platform=on, so the device's DMA
+# goes through the IOMMU as VFIO maps it; --virtio-legacy makes pktio's two ports legacy-only, disable-modern=on,
+# for the refusal check). Multi-queue needs a netdev with several queues (tap, vhost-user): hubs have one.
 # Topology l2fwd (default): all four. one: pktio A and ns0 (the RSS topology with --nic igb). loop: pktio A and
 # pktio B, both on hub 0 (each receives what the other sends).
 #
@@ -32,6 +36,7 @@
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 MODE=type1 TOPO=l2fwd NIC=${PKTIO_VM_NIC:-e1000e} QEMU=${PKTIO_VM_QEMU:-auto} MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
+PACKED=off VLEGACY=0
 DESCRIBE=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -44,6 +49,8 @@ while [ $# -gt 0 ]; do
         --timeout) TIMEOUT=$2; shift ;;
         --out) OUT=$2; shift ;;
         --aw-bits) AW=$2; shift ;;
+        --packed) PACKED=$2; shift ;;
+        --virtio-legacy) VLEGACY=1 ;;
         --describe) DESCRIBE=1 ;;
         --) shift; break ;;
         *) break ;;
@@ -52,7 +59,8 @@ while [ $# -gt 0 ]; do
 done
 case $MODE in type1|cdev|noiommu) ;; *) echo "run.sh: --mode type1, noiommu or cdev" >&2; exit 2 ;; esac
 case $TOPO in l2fwd|one|loop) ;; *) echo "run.sh: --topology l2fwd, one or loop" >&2; exit 2 ;; esac
-case $NIC in e1000e|igb|mixed) ;; *) echo "run.sh: --nic e1000e, igb or mixed" >&2; exit 2 ;; esac
+case $NIC in e1000e|igb|mixed|virtio) ;; *) echo "run.sh: --nic e1000e, igb, mixed or virtio" >&2; exit 2 ;; esac
+case $PACKED in on|off) ;; *) echo "run.sh: --packed on or off" >&2; exit 2 ;; esac
 
 # the layout: role -> hub, slot, model, MAC
 declare -A HUB=([A]=0 [NS0]=0 [B]=1 [NS1]=1) SLOT MODEL
@@ -61,6 +69,8 @@ case $NIC in
     e1000e) SLOT=([A]=03 [B]=04 [NS0]=05 [NS1]=06); MODEL=([A]=e1000e [B]=e1000e [NS0]=e1000e [NS1]=e1000e) ;;
     igb) SLOT=([A]=03 [B]=07 [NS0]=05 [NS1]=09); MODEL=([A]=igb [B]=igb [NS0]=igb [NS1]=igb) ;;
     mixed) SLOT=([A]=03 [B]=04 [NS0]=05 [NS1]=06); MODEL=([A]=igb [B]=e1000e [NS0]=igb [NS1]=e1000e) ;;
+    virtio) SLOT=([A]=03 [B]=04 [NS0]=05 [NS1]=06)
+        MODEL=([A]=virtio-net-pci [B]=virtio-net-pci [NS0]=virtio-net-pci [NS1]=virtio-net-pci) ;;
 esac
 case $TOPO in
     l2fwd) ROLES=(A NS0 B NS1) ;;
@@ -85,7 +95,7 @@ case $QEMU in
         QVER=$("$QBIN" --version | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p') ;;
     *) echo "run.sh: --qemu auto, 10 or system" >&2; exit 2 ;;
 esac
-if [ "$NIC" != e1000e ] && [ "${QVER%%.*}" -lt 8 ]; then
+if [ "$NIC" != e1000e ] && [ "$NIC" != virtio ] && [ "${QVER%%.*}" -lt 8 ]; then
     echo "run.sh: --nic $NIC needs QEMU 8 or later for igb; this is QEMU $QVER (--qemu 10, after provision.sh)" >&2; exit 2
 fi
 
@@ -93,6 +103,7 @@ describe() {
     echo "PKTIO_VM_NIC=$NIC"
     echo "PKTIO_VM_TOPOLOGY=$TOPO"
     echo "PKTIO_VM_QEMU_VERSION=$QVER"
+    echo "PKTIO_VM_VIRTIO_PACKED=$([ "$NIC" = virtio ] && echo "$PACKED" || true)"
     local r v nics= knics=
     for r in A B NS0 NS1; do
         v=PKTIO_VM_PORT_$r; case $r in NS*) v=PKTIO_VM_$r ;; esac
@@ -138,9 +149,19 @@ else
     Q+=(-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on,aw-bits=$AW); ARGS="$ARGS intel_iommu=on"
 fi
 declare -A NETDEV=([A]=pa [B]=pb [NS0]=ka [NS1]=kb)
+# virtio-net-pci's properties: modern only (or legacy only for pktio's ports with --virtio-legacy), the ring layout,
+# mergeable buffers and EVENT_IDX (QEMU's defaults, written out), the IOMMU honoured under the vIOMMU
+vprops() {
+    local p=",packed=$PACKED,mrg_rxbuf=on,event_idx=on"
+    if [ $VLEGACY = 1 ] && { [ "$1" = A ] || [ "$1" = B ]; }; then p="$p,disable-modern=on,disable-legacy=off"
+    else p="$p,disable-legacy=on"; fi
+    [ "$MODE" = noiommu ] || p="$p,iommu_platform=on"
+    echo "$p"
+}
 for r in "${ROLES[@]}"; do
     id=${NETDEV[$r]}
-    Q+=(-netdev "hubport,id=$id,hubid=${HUB[$r]}" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}")
+    extra=; [ "$NIC" = virtio ] && extra=$(vprops "$r")
+    Q+=(-netdev "hubport,id=$id,hubid=${HUB[$r]}" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}$extra")
 done
 Q+=(-append "$ARGS")
 # PKTIO_VM_QEMU_ARGS: more QEMU arguments, split on spaces (the MMIO count of bench/run.ts traces register accesses

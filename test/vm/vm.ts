@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
 export type VmMode = 'type1' | 'noiommu' | 'cdev';
-/** run.sh --nic: e1000e (82574L) everywhere, igb (82576, QEMU 10) everywhere, or mixed (hub 0 igb, hub 1 e1000e) */
-export type VmNic = 'e1000e' | 'igb' | 'mixed';
+/** run.sh --nic: e1000e (82574L) everywhere, igb (82576, QEMU 10) everywhere, mixed (hub 0 igb, hub 1 e1000e), or
+ * virtio (virtio-net-pci everywhere) */
+export type VmNic = 'e1000e' | 'igb' | 'mixed' | 'virtio';
 export type VmTopology = 'l2fwd' | 'one' | 'loop';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const cacheDir = process.env.PKTIO_VM_CACHE ?? '/var/cache/pktio-vm';
@@ -15,7 +16,7 @@ export const cacheDir = process.env.PKTIO_VM_CACHE ?? '/var/cache/pktio-vm';
 export function rigMissing(nic: VmNic = 'e1000e'): string | null {
   if (process.getuid?.() !== 0) return 'VM tests need root';
   const qemu10 = existsSync(path.join(cacheDir, 'qemu10/qemu.env'));
-  if (nic !== 'e1000e' && !qemu10) return `igb needs the rig's QEMU 10 in ${cacheDir}/qemu10: run test/vm/provision.sh`;
+  if (nic !== 'e1000e' && !qemu10) return `${nic} needs the rig's QEMU 10 in ${cacheDir}/qemu10: run test/vm/provision.sh`;
   if (nic !== 'e1000e' && process.env.PKTIO_VM_QEMU === 'system') return 'igb needs QEMU 10, and PKTIO_VM_QEMU=system';
   if (!qemu10 && spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status !== 0) return 'no QEMU: run test/vm/provision.sh';
   if (!existsSync(path.join(cacheDir, 'initrd.gz')) || !existsSync(path.join(cacheDir, 'mods/vfio.ko'))) {
@@ -48,10 +49,12 @@ export interface GuestRun {
 }
 
 /** Boots a guest, runs `script` (bash) in it, returns its output. Kills QEMU on timeout. */
-export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: VmNic; timeoutSec?: number; awBits?: number },
-  script: string): Promise<GuestRun> {
+export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: VmNic; timeoutSec?: number; awBits?: number;
+  /** virtio: packed virtqueues offered (run.sh --packed on), pktio's ports legacy-only (--virtio-legacy) */
+  packed?: boolean; virtioLegacy?: boolean }, script: string): Promise<GuestRun> {
   const args = [path.join(here, 'run.sh'), '--mode', opts.mode, '--topology', opts.topology ?? 'l2fwd', '--nic', opts.nic ?? 'e1000e',
-    '--timeout', String(opts.timeoutSec ?? 300), '--aw-bits', String(opts.awBits ?? 48), '--', script];
+    '--timeout', String(opts.timeoutSec ?? 300), '--aw-bits', String(opts.awBits ?? 48),
+    ...(opts.packed ? ['--packed', 'on'] : []), ...(opts.virtioLegacy ? ['--virtio-legacy'] : []), '--', script];
   return new Promise((resolve) => {
     const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';

@@ -28,21 +28,23 @@ ins "$C/mods/vfio_iommu_type1.ko"
 ins "$C/mods/vfio-pci-core.ko"
 # pktio's NICs go to vfio-pci when it loads; e1000e and igb then take only the others
 for b in $PKTIO_NICS; do [ -e /sys/bus/pci/devices/$b ] && echo vfio-pci > /sys/bus/pci/devices/$b/driver_override; done
+# virtio-net functions were taken at boot by the built-in virtio-pci: let go of pktio's
+for b in $PKTIO_NICS; do [ -e /sys/bus/pci/devices/$b/driver ] && echo "$b" > /sys/bus/pci/devices/$b/driver/unbind; done
 ins "$C/mods/vfio-pci.ko"
 for b in $PKTIO_NICS; do
     [ -e /sys/bus/pci/devices/$b ] || continue
     d=$(readlink /sys/bus/pci/devices/$b/driver); [ "${d##*/}" = vfio-pci ] || { echo "prepare: $b not on vfio-pci" >&2; exit 1; }
 done
 # the kernel drivers the other NICs need: 82574L (8086:10d3) e1000e, 82576 (8086:10c9) igb
-need_e1000e=0 need_igb=0
+need_e1000e=0 need_igb=0 need_virtio_net=0
 for p in /sys/bus/pci/devices/*; do
     case " $PKTIO_NICS " in *" ${p##*/} "*) continue ;; esac
     read -r v < "$p/vendor"; read -r d < "$p/device"
-    [ "$v" = 0x8086 ] || continue
-    case $d in 0x10d3) need_e1000e=1 ;; 0x10c9) need_igb=1 ;; esac
+    case $v:$d in 0x8086:0x10d3) need_e1000e=1 ;; 0x8086:0x10c9) need_igb=1 ;; 0x1af4:0x1041|0x1af4:0x1000) need_virtio_net=1 ;; esac
 done
 [ $need_e1000e = 1 ] && kmod e1000e
 [ $need_igb = 1 ] && kmod igb
+[ $need_virtio_net = 1 ] && kmod virtio_net
 # 802.1Q subinterfaces for the VLAN tests
 kmod 8021q
 echo 256 > /proc/sys/vm/nr_hugepages

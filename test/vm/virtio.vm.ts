@@ -1,0 +1,48 @@
+// net_virtio end to end in a QEMU guest (run.sh --nic virtio: virtio-net-pci in every role, the kernel ends too):
+// for each VFIO mode and ring layout (QEMU's packed=on|off; pktio takes what is offered), examples/l2fwd bridges
+// ns0 and ns1 over two virtio ports: the jumbo phase (MTU 9000 over mergeable buffers, ping -s 8972 -M do, 1,000
+// datagrams of 8,000 bytes), then the l2fwd phase (ping, 10,000 UDP datagrams, pktio's counters equal to the
+// kernel's), each ending with the devices reset and bus mastering off. Last, a legacy-only device (disable-modern=on)
+// must be refused with a message that says so.
+import t from 'tap';
+import * as path from 'node:path';
+import { rigMissing, rigLayout, runInGuest, guestDir, type VmMode } from './vm.js';
+import { checkL2fwd, phase } from './checks.js';
+
+const runs: Array<{ mode: VmMode; packed: boolean }> = [
+  { mode: 'type1', packed: false },
+  { mode: 'type1', packed: true },
+  { mode: 'noiommu', packed: false },
+  { mode: 'noiommu', packed: true },
+  { mode: 'cdev', packed: false },
+  { mode: 'cdev', packed: true },
+];
+const missing = rigMissing('virtio');
+
+for (const { mode, packed } of runs) {
+  const phases = ['jumbo', 'l2fwd'];
+  t.test(`jumbo, l2fwd over two virtio ports (${packed ? 'packed' : 'split'} virtqueues), VFIO ${mode}`, { skip: missing ?? false, timeout: 900000 }, async (t) => {
+    const layout = rigLayout('virtio');
+    const r = await runInGuest({ mode, nic: 'virtio', packed, timeoutSec: 240 * phases.length },
+      `bash ${path.join(guestDir, 'nic-suite.sh')} ${mode} ${phases.join(' ')}`);
+    t.equal(r.code, 0, 'guest script exit status');
+    for (const p of phases) {
+      t.test(p, async (t) => {
+        const k = phase(r.kv, p);
+        t.equal(k.rc, '0', `${p} phase exit status`);
+        checkL2fwd(t, k, r.out.split('\n').filter((l) => l.startsWith(`${p}_`)).join('\n'),
+          { mode, ports: [layout.PKTIO_VM_PORT_A, layout.PKTIO_VM_PORT_B], jumbo: p === 'jumbo', virtio: true });
+      });
+    }
+    if (r.code !== 0 || !t.passing()) t.comment(r.out.slice(-6000));
+  });
+}
+
+t.test('a legacy-only virtio device is refused', { skip: missing ?? false, timeout: 600000 }, async (t) => {
+  const root = path.resolve(guestDir, '../../..');
+  const r = await runInGuest({ mode: 'type1', nic: 'virtio', topology: 'loop', virtioLegacy: true, timeoutSec: 240 },
+    `bash ${path.join(guestDir, 'prepare.sh')} type1 && node ${root}/dist/examples/l2fwd/main.js -l 0 -a $PKTIO_VM_PORT_A ` +
+    `-a $PKTIO_VM_PORT_B -m 128 -- -T 0 > refuse.log 2>&1; echo l2fwd_rc=$?; cat refuse.log`);
+  t.not(r.kv.l2fwd_rc, '0', 'l2fwd does not start');
+  t.match(r.out, /legacy-only virtio device .*disable-modern=on/, 'and says the device is legacy-only');
+});
