@@ -302,9 +302,9 @@ export class PacketSocket {
 }
 
 /** Region offsets of every frame header of a ring (frames do not cross blocks). Made once per queue object. */
-function frameTable(spec: PacketRingSpec, base: number): Int32Array {
+function frameTable(spec: PacketRingSpec, base: number): Uint32Array {
   const perBlock = Math.floor(spec.blockSize / spec.frameSize);
-  const t = new Int32Array(spec.frameCount);
+  const t = new Uint32Array(spec.frameCount);
   for (let i = 0; i < spec.frameCount; i++) t[i] = base + Math.floor(i / perBlock) * spec.blockSize + (i % perBlock) * spec.frameSize;
   return t;
 }
@@ -314,7 +314,8 @@ class RingWalker {
   protected readonly u16: Uint16Array;
   protected readonly u32: Uint32Array;
   protected readonly i32: Int32Array;
-  protected readonly frames: Int32Array;
+  /** region offsets (up to 4 GiB: unsigned, shifted with >>>) */
+  protected readonly frames: Uint32Array;
   protected readonly count: number;
   /** i32 index of this ring's position word */
   protected readonly curWord: number;
@@ -327,7 +328,7 @@ class RingWalker {
     this.i32 = r.i32;
     this.frames = frameTable(spec, base);
     this.count = spec.frameCount;
-    this.curWord = (spec.curOff >> 2) + word;
+    this.curWord = (spec.curOff >>> 2) + word;
     this.cur = this.i32[this.curWord];
   }
 
@@ -355,32 +356,32 @@ export class PacketRxRing extends RingWalker {
   /** Region offset of the next frame's header when the kernel has filled it (TP_STATUS_USER), else -1. */
   peek(): number {
     const h = this.frames[this.cur];
-    return (Atomics.load(this.i32, h >> 2) & TP_STATUS_USER) !== 0 ? h : -1;
+    return (Atomics.load(this.i32, h >>> 2) & TP_STATUS_USER) !== 0 ? h : -1;
   }
 
   /** Whether the frame `ahead` places after the next one is filled (counts a burst before allocating mbufs). */
   readyAt(ahead: number): boolean {
     let i = this.cur + ahead;
     if (i >= this.count) i -= this.count;
-    return (Atomics.load(this.i32, this.frames[i] >> 2) & TP_STATUS_USER) !== 0;
+    return (Atomics.load(this.i32, this.frames[i] >>> 2) & TP_STATUS_USER) !== 0;
   }
 
   /** Region offset of the next frame's header, without looking at its status (after readyAt(0) said it is filled). */
   head(): number { return this.frames[this.cur]; }
 
-  status(h: number): number { return this.u32[h >> 2]; }
+  status(h: number): number { return this.u32[h >>> 2]; }
   /** bytes of the frame in the ring (tp_snaplen: tp_len cut to what the ring frame holds) */
-  snapLen(h: number): number { return this.u32[(h + TP2.SNAPLEN) >> 2]; }
+  snapLen(h: number): number { return this.u32[(h + TP2.SNAPLEN) >>> 2]; }
   /** bytes of the frame on the wire (tp_len) */
-  wireLen(h: number): number { return this.u32[(h + TP2.LEN) >> 2]; }
+  wireLen(h: number): number { return this.u32[(h + TP2.LEN) >>> 2]; }
   /** region offset of the frame's first byte */
-  data(h: number): number { return h + this.u16[(h + TP2.MAC) >> 1]; }
-  vlanTci(h: number): number { return this.u16[(h + TP2.VLAN_TCI) >> 1]; }
-  vlanTpid(h: number): number { return this.u16[(h + TP2.VLAN_TPID) >> 1]; }
+  data(h: number): number { return h + this.u16[(h + TP2.MAC) >>> 1]; }
+  vlanTci(h: number): number { return this.u16[(h + TP2.VLAN_TCI) >>> 1]; }
+  vlanTpid(h: number): number { return this.u16[(h + TP2.VLAN_TPID) >>> 1]; }
 
   /** Hands frame h (the one peek() returned) back to the kernel and moves on. */
   release(h: number): void {
-    this.i32[h >> 2] = TP_STATUS_KERNEL;
+    this.i32[h >>> 2] = TP_STATUS_KERNEL;
     this.advance();
   }
 }
@@ -404,7 +405,7 @@ export class PacketTxRing extends RingWalker {
   /** Region offset of the next frame's header when it is free (TP_STATUS_AVAILABLE), else -1 (the ring is full). */
   peek(): number {
     const h = this.frames[this.cur];
-    return (Atomics.load(this.i32, h >> 2) & TX_STATUS_MASK) === TP_STATUS_AVAILABLE ? h : -1;
+    return (Atomics.load(this.i32, h >>> 2) & TX_STATUS_MASK) === TP_STATUS_AVAILABLE ? h : -1;
   }
 
   /** region offset where frame h's data goes */
@@ -413,10 +414,10 @@ export class PacketTxRing extends RingWalker {
   /** Marks frame h (from peek(), data written) for sending, `len` bytes, and moves on. */
   publish(h: number, len: number): void {
     const u32 = this.u32;
-    u32[(h + TP2.LEN) >> 2] = len;
-    u32[(h + TP2.SNAPLEN) >> 2] = len;
+    u32[(h + TP2.LEN) >>> 2] = len;
+    u32[(h + TP2.SNAPLEN) >>> 2] = len;
     // the status word last, a plain store (see PacketRxRing): the kernel reads the frame once it sees SEND_REQUEST
-    this.i32[h >> 2] = TP_STATUS_SEND_REQUEST;
+    this.i32[h >>> 2] = TP_STATUS_SEND_REQUEST;
     this.advance();
   }
 
