@@ -145,6 +145,12 @@ export const readAt = libc.func('read', 'intptr_t', ['int', 'void *', 'size_t'])
 /** pread(fd, address, n, fileOff) into native memory (a file port's staging buffer read in large chunks). */
 export const preadAt = libc.func('pread', 'intptr_t', ['int', 'void *', 'size_t', 'int64_t']) as
   (fd: number, buf: bigint, n: number, off: number) => number;
+export const CLOCK_REALTIME = 0;
+/**
+ * clock_gettime(clk, ts) into a struct timespec (tv_sec, tv_nsec: two 64-bit words) at a native address the caller
+ * holds: the current time without allocating (a pcap writer's timestamps; the vDSO answers, no syscall).
+ */
+export const clockGettimeAt = libc.func('clock_gettime', 'int', ['int', 'void *']) as (clk: number, ts: bigint) => number;
 
 const strerror_ = libc.func('const char *strerror(int errnum)') as (e: number) => string;
 

@@ -190,10 +190,22 @@ export function createPcap(path: string, snaplen: number): number {
   return fd;
 }
 
-/** Stores a little-endian pcap record header at region offset `at` (ts_sec, ts_nsec, incl_len, orig_len). */
-export function putRecordHeader(u8: Uint8Array, at: number, sec: number, nsec: number, incl: number, orig: number): void {
-  put32le(u8, at, sec);
-  put32le(u8, at + 4, nsec);
+/** struct timespec: tv_sec and tv_nsec, 64-bit words (x86-64), little-endian; a pcap record keeps their low halves */
+export const TIMESPEC_LEN = 16;
+
+/**
+ * Stores a little-endian pcap record header at region offset `at`: ts_sec and ts_nsec copied from the struct
+ * timespec at region offset `ts` (clock_gettime's answer), incl_len, orig_len. Small integers only: nothing boxed.
+ */
+export function putRecordHeader(u8: Uint8Array, at: number, ts: number, incl: number, orig: number): void {
+  u8[at] = u8[ts];
+  u8[at + 1] = u8[ts + 1];
+  u8[at + 2] = u8[ts + 2];
+  u8[at + 3] = u8[ts + 3];
+  u8[at + 4] = u8[ts + 8];
+  u8[at + 5] = u8[ts + 9];
+  u8[at + 6] = u8[ts + 10];
+  u8[at + 7] = u8[ts + 11];
   put32le(u8, at + 8, incl);
   put32le(u8, at + 12, orig);
 }
@@ -242,6 +254,8 @@ export class CaptureReader {
   private pass = 0;
   /** length of the frame next() returned */
   frameLen = 0;
+  /** true once next() has nothing more to give (the end of the file without infinite_rx, or bad input) */
+  done = false;
   /** the line logged when the reader stopped on bad input (null while it reads, or after a clean end) */
   error: string | null = null;
 
@@ -270,7 +284,10 @@ export class CaptureReader {
         return at;
       }
       // end of file: replay from the first record (infinite_rx), unless a whole pass found nothing
-      if (this.state !== AT_EOF || !this.infinite || this.pass === 0) return -1;
+      if (this.state !== AT_EOF || !this.infinite || this.pass === 0) {
+        this.done = true;
+        return -1;
+      }
       this.rewind();
     }
   }

@@ -18,16 +18,16 @@
 // them with one write() per burst. Nothing is allocated per packet or per burst.
 import * as fs from 'node:fs';
 import { mem } from '../../eal/memory.js';
-import { writeAt, errno, strerror } from '../../eal/ffi.js';
+import { writeAt, clockGettimeAt, CLOCK_REALTIME, errno, strerror } from '../../eal/ffi.js';
 import { log } from '../../eal/log.js';
-import { M, pktmbufAlloc, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
+import { M, pktmbufAllocBurst, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import type { Mempool } from '../../mempool/mempool.js';
 import { type HwStats, type PmdInfo, type QueueStats, type RxQueue, type TxQueue, specNumber, specString } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, SoftRxQueue, SoftTxQueue, QS_NOMBUF, type SoftLimits } from '../soft/base.js';
 import { argAll, argBool, DevArgError } from '../soft/args.js';
 import {
-  CaptureReader, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, type CaptureInfo,
+  CaptureReader, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, TIMESPEC_LEN, type CaptureInfo,
 } from './format.js';
 import { LiveRx, LiveTx, openLive, liveMaxLen, type LiveIface, type LiveRxSpec, type LiveTxSpec } from './live.js';
 import { ifMac } from '../soft/netif.js';
@@ -37,6 +37,7 @@ const DRIVER = 'net_pcap';
 const MAX_QUEUES = 16;
 /** TX staging buffer: a burst's records, written with one write() (flushed early only if a burst outgrows it) */
 const WRITE_ZONE = 1 << 20;
+// (the zone holds WRITE_ZONE staging bytes, then a struct timespec for clock_gettime)
 
 interface PcapRxSpec {
   port: number;
@@ -73,27 +74,27 @@ class PcapRx extends SoftRxQueue implements RxQueue {
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     const rd = this.reader;
-    const pool = this.pool;
+    if (rd.done) return 0;
+    // mbufs in one bulk get (the pool's cache), records parsed into them; what the file did not fill goes back
+    const got = pktmbufAllocBurst(this.pool, mbufs, n);
     let i = 0;
     let bytes = 0;
-    for (; i < n; i++) {
+    for (; i < got; i++) {
       const src = rd.next();
       if (src < 0) break;
-      const m = pktmbufAlloc(pool);
-      if (m === 0) {
-        // the record stays for the next burst: nothing is lost when the pool runs dry
-        rd.unread();
-        this.stats[QS_NOMBUF]++;
-        break;
-      }
-      if (!this.fill(m, src, rd.frameLen)) {
-        // a chained frame found the pool empty (fill counted it): free the head, read the record again later
-        pktmbufFree(m);
+      const len = rd.frameLen;
+      if (!this.fill(mbufs[i], src, len)) {
+        // a chained frame found the pool empty (fill counted it): the record is read again next burst
         rd.unread();
         break;
       }
-      mbufs[i] = m;
-      bytes += rd.frameLen;
+      bytes += len;
+    }
+    if (i < got) pktmbufFreeBulk(mbufs, got - i, i);
+    else if (got < n && rd.next() >= 0) {
+      // the pool ran dry with records left: they wait for the next burst (nothing is lost), one rx_nombuf as DPDK
+      rd.unread();
+      this.stats[QS_NOMBUF]++;
     }
     this.count(i, bytes);
     return i;
@@ -114,6 +115,8 @@ class PcapTx extends SoftTxQueue implements TxQueue {
   private readonly path: string;
   private readonly zone: number;
   private readonly va: bigint;
+  /** native address of the struct timespec after the staging bytes */
+  private readonly tsVa: bigint;
   private writeFailed = false;
 
   constructor(spec: PcapTxSpec, stats: QueueStats) {
@@ -122,13 +125,14 @@ class PcapTx extends SoftTxQueue implements TxQueue {
     this.path = specString(DRIVER, spec, 'path');
     this.zone = specNumber(DRIVER, spec, 'zone');
     this.va = mem().va(this.zone);
+    this.tsVa = mem().va(this.zone + WRITE_ZONE);
   }
 
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
-    // one timestamp per burst: the current time in ns (the file's magic is NSEC_TCPDUMP_MAGIC)
-    const ms = performance.timeOrigin + performance.now();
-    const sec = Math.floor(ms / 1000);
-    const nsec = Math.min(999999999, Math.floor((ms - sec * 1000) * 1e6));
+    // one timestamp per burst, the current time in ns (the file's magic is NSEC_TCPDUMP_MAGIC): clock_gettime into
+    // the zone's timespec, whose bytes go into each record (performance.now() would box a double per call)
+    clockGettimeAt(CLOCK_REALTIME, this.tsVa);
+    const ts = this.zone + WRITE_ZONE;
     const u32 = this.u32;
     let used = 0;
     let pkts = 0;
@@ -145,7 +149,7 @@ class PcapTx extends SoftTxQueue implements TxQueue {
         this.flush(used, pkts, bytes, 0);
         used = pkts = bytes = 0;
       }
-      putRecordHeader(this.u8, this.zone + used, sec, nsec, len, len);
+      putRecordHeader(this.u8, this.zone + used, ts, len, len);
       this.copyOut(m, this.zone + used + PCAP_REC_HDR_LEN);
       used += PCAP_REC_HDR_LEN + len;
       pkts++;
@@ -224,7 +228,7 @@ export class PcapPort extends SoftPort {
     const f = this.tx[q];
     if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', ring: f.live.sock.spec, maxLen: liveMaxLen(f.live.ifname) };
     if (!f) return { port: portId, queue: q, kind: 'drop', fd: -1, path: '', zone: 0 };
-    return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone: this.zone(`tx${q}`, WRITE_ZONE).off };
+    return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone: this.zone(`tx${q}`, WRITE_ZONE + TIMESPEC_LEN).off };
   }
 
   /** Frames the kernel dropped because a live RX ring was full (PACKET_STATISTICS tp_drops): imissed. */
