@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as pktio from '../src/index.js';
 import {
-  devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, statsGet, linkGet, statsReset,
+  devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, statsGet, linkGet, statsReset, portName,
 } from '../src/ethdev/ethdev.js';
 import { pktmbufPoolCreate } from '../src/mempool/mbuf.js';
 import type { Mempool } from '../src/mempool/mempool.js';
@@ -97,7 +97,7 @@ async function interop(t: Test, p: number, tp: Testpmd, pool: Mempool, nq: numbe
   const t0 = performance.now();
   const ok = await runFlows(flows, count, 512, 10000);
   t.ok(ok, `${count} packets per queue went round`);
-  if (!ok) t.comment(`pktio ${JSON.stringify(statsGet(p))}; testpmd ${JSON.stringify(await tp.portStats())} ${await tp.cmd('show fwd stats all')}`);
+  if (!ok) t.comment(`memif ${JSON.stringify(memifStatus(portName(p)))} pktio ${JSON.stringify(statsGet(p))}; testpmd ${JSON.stringify(await tp.portStats())} ${await tp.cmd('show fwd stats all')}`);
   const secs = (performance.now() - t0) / 1000;
   for (const f of flows) t.match(f.st, { sent: count, received: count, lost: 0, dups: 0, reordered: 0, bad: 0 }, `queue ${f.q}: none lost, duplicated or reordered`);
   const ours = statsGet(p);

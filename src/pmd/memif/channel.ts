@@ -138,9 +138,10 @@ export class Channel {
     this.prepare(this.rx, RX_BYTES, CONTROL_BYTES);
     const n = ffi.recvmsg(this.fd, this.mh, ffi.MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) {
+      // only errors that say the connection is gone end it (a closed peer shows as n = 0 on SOCK_SEQPACKET)
       const e = ffi.errno();
-      if (e === ffi.EAGAIN || e === ffi.EINTR) return { kind: 'again' };
-      return { kind: 'closed', why: ffi.strerror(e) };
+      if (e === ffi.ECONNRESET || e === ffi.ENOTCONN || e === ffi.EBADF || e === ffi.EPIPE) return { kind: 'closed', why: ffi.strerror(e) };
+      return { kind: 'again' };
     }
     if (n === 0) return { kind: 'closed', why: 'the peer closed the socket' };
     const fd = this.takeFds();

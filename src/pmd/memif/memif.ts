@@ -66,6 +66,8 @@ export interface MemifStatus {
   remoteIfName: string;
   /** the last problem reported for this port ('' once connected) */
   lastError: string;
+  /** why the link last went down */
+  lastDown: string;
   connects: number;
   disconnects: number;
   log2RingSize: number;
@@ -198,7 +200,9 @@ function tick(): void {
   for (const l of listeners.values()) {
     try { l.poll(); } catch (e) { log('memif').error({ socket: l.key }, `listener: ${(e as Error).message}`); }
   }
-  for (const p of active) p.poll();
+  for (const p of active) {
+    try { p.poll(); } catch (e) { log('memif').error({ dev: p.name }, `control channel: ${(e as Error).message}`); }
+  }
 }
 
 function activate(p: MemifPort): void {
@@ -239,6 +243,7 @@ export class MemifPort extends SoftPort {
   private releases: Release[] = [];
   private nextConnect = 0;
   private lastError = '';
+  private lastDown = '';
   private connects = 0;
   private disconnects = 0;
   private seq = 0;
@@ -326,12 +331,13 @@ export class MemifPort extends SoftPort {
     const c = this.conn;
     return {
       connected: c?.connected === true, remoteName: c?.remoteName ?? '', remoteIfName: c?.remoteIfName ?? '',
-      lastError: this.lastError, connects: this.connects, disconnects: this.disconnects, log2RingSize: c?.log2 ?? 0,
+      lastError: this.lastError, lastDown: this.lastDown, connects: this.connects, disconnects: this.disconnects, log2RingSize: c?.log2 ?? 0,
     };
   }
 
   /** Logs a problem once: the same message again (a client retrying every second) stays quiet. */
   report(msg: string): void {
+    this.lastDown = msg;
     if (msg === this.lastError) return;
     this.lastError = msg;
     log('memif').warn({ dev: this.name }, msg);
