@@ -34,11 +34,12 @@ export const SCENARIOS: Record<string, string> = {
   copy: 'packet copies inside EAL memory at 64, 256, 1500 and 9000 bytes (or --size): copyBytes and the alternatives, ns/copy',
   memif: 'a forwarding loop over two memif ports with a dpdk-testpmd peer, pktio l2fwd vs testpmd io as the forwarder, Mpps',
   af_packet: 'a forwarding loop over two veth pairs with a dpdk-testpmd af_packet peer, pktio l2fwd vs testpmd (net_af_packet), Mpps',
+  pcap: 'l2fwd from an rx_pcap replayed forever (infinite_rx) to a tx_pcap on /dev/null, pktio vs testpmd io on net_pcap, Mpps',
   tap: 'a forwarding loop over two taps with a dpdk-testpmd af_packet peer on their kernel side, pktio l2fwd vs testpmd (net_tap), Mpps',
 };
 
 /** Scenarios in modules of their own (bench/scenarios/NAME.ts exports run(o) and may export describe/jsonExtras). */
-const PLUGGED = new Set(['copy', 'memif', 'af_packet', 'tap']);
+const PLUGGED = new Set(['copy', 'memif', 'af_packet', 'tap', 'pcap']);
 
 interface PluggedScenario {
   run(o: Opts): Promise<BenchResult>;
