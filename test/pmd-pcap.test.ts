@@ -203,8 +203,14 @@ t.test('infinite_rx replays the file', async (t) => {
   const e = await open(`net_pcap0,rx_pcap=${f('none.pcap')},infinite_rx=1`);
   t.equal(drain(e).length, 0, 'a file without packets: 0, not a busy loop');
   devClose(e);
-  await t.rejects(devProbe(`net_pcap0,rx_pcap=${f('small.pcap')},rx_pcap=${f('small.pcap')},infinite_rx=1`),
-    { message: /infinite_rx=1 needs exactly one rx_pcap= file \(2 given\)/ });
+  // device-wide (DPDK): every rx_pcap queue replays its own file, the same file twice included
+  const two = await open(`net_pcap0,rx_pcap=${f('small.pcap')},rx_pcap=${f('big.pcapng')},rx_pcap=${f('small.pcap')},infinite_rx=1`);
+  sameFrames(t, drain(two, 1, 400), [...big, ...big.slice(0, 100)], 'queue 1 replays its file');
+  sameFrames(t, drain(two, 2, 10), [...small, ...small.slice(0, 3)], 'queue 2 its own');
+  sameFrames(t, drain(two, 0, 8), [...small, small[0]], 'queue 0 its own');
+  devClose(two);
+  await t.rejects(devProbe(`net_pcap0,tx_pcap=${f('x.pcap')},infinite_rx=1`), { message: /infinite_rx=1 replays rx_pcap= files: give at least one rx_pcap=/ });
+  await t.rejects(devProbe(`net_pcap0,rx_pcap=${f('small.pcap')},infinite_rx=1,infinite_rx=0`), { message: /infinite_rx= given more than once/ });
   t.equal(pool.inUseCount(), 0);
 });
 
@@ -376,12 +382,18 @@ t.test('live interfaces: rx_pcap -> tx_iface on one veth end, iface= on the othe
 
 // ---- examples, as a user runs them -----------------------------------------------------------------------------
 
-/** Compiles the examples (tsc emits even when another module has type errors); null when dist is fresh. */
+/** Compiles the examples when a source is newer than its output (tsc emits even when another module has type errors). */
 function built(): string | null {
+  const stale = (d: string): boolean => fs.readdirSync(join(root, d), { withFileTypes: true }).some((e) => {
+    const rel = join(d, e.name);
+    if (e.isDirectory()) return stale(rel);
+    if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) return false;
+    const out = join(root, 'dist', rel.replace(/\.ts$/, '.js'));
+    return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(join(root, rel)).mtimeMs;
+  });
+  if (!['src', 'examples'].some(stale)) return null;
   spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, encoding: 'utf8' });
-  const src = fs.statSync(join(root, 'src/pmd/pcap/format.ts')).mtimeMs;
-  const out = join(root, 'dist/src/pmd/pcap/format.js');
-  return fs.existsSync(out) && fs.statSync(out).mtimeMs >= src ? null : 'dist/ is not up to date: npx tsc -p . did not emit';
+  return ['src', 'examples'].some(stale) ? 'dist/ is not up to date and npx tsc -p . did not emit it' : null;
 }
 const buildError = built();
 

@@ -7,7 +7,7 @@
 //
 // As in DPDK: RX of a file stops at its end (rxBurst returns 0 from then on; a restart of the port reads it again);
 // without tx_pcap each RX queue gets a TX queue that counts and drops, without rx_pcap each TX queue gets an RX queue
-// that receives nothing; infinite_rx needs exactly one rx_pcap. Files are opened (and outputs created, truncated)
+// that receives nothing; infinite_rx=1 makes every rx_pcap queue replay its file. Files are opened (and outputs created, truncated)
 // at probe time, so a missing or malformed input is one line at --vdev. Reading: pcap (µs and ns, both byte
 // orders) and pcapng (format.ts). Writing: pcap, nanosecond timestamps of the current time, snaplen 65535,
 // LINKTYPE_ETHERNET. Live interfaces (rx_iface, rx_iface_in, tx_iface, iface, phy_mac) go through AF_PACKET
@@ -283,8 +283,7 @@ function probePcap(devName: string, args: Map<string, string>): PcapPort {
     const nRx = rxPaths.length || rxIfs.length;
     const nTx = txPaths.length || txIfs.length;
     if (Math.max(nRx, nTx) > MAX_QUEUES) throw new DevArgError(`${DRIVER}: at most ${MAX_QUEUES} RX and ${MAX_QUEUES} TX files or interfaces (one queue each)`);
-    const infinite = rxPaths.length > 0 && argBool(DRIVER, args, 'infinite_rx');
-    if (infinite && rxPaths.length !== 1) throw new DevArgError(`${DRIVER}: infinite_rx=1 needs exactly one rx_pcap= file (${rxPaths.length} given)`);
+    const infinite = infiniteRx(args, rxPaths.length);
     for (const p of rxPaths) rx.push({ kind: 'file', ...openCapture(p) });
     if (rxPaths.length === 0) rxIfs.forEach(([n, inOnly], q) => rx.push({ kind: 'iface', live: openLive(`${devName}_rx${q}`, inOnly ? 'rx_iface_in' : 'rx_iface', n, true, false, inOnly) }));
     for (const p of txPaths) tx.push({ kind: 'file', fd: createPcap(p, PCAP_SNAPSHOT_LEN), path: p });
@@ -297,6 +296,18 @@ function probePcap(devName: string, args: Map<string, string>): PcapPort {
     release(rx, tx);
     throw e;
   }
+}
+
+/**
+ * infinite_rx: device-wide, every rx_pcap queue replays its file (DPDK's pcap guide: "all queues on a device will
+ * either have this enabled or disabled", given once per device). DPDK ignores it without rx_pcap and warns when it
+ * is repeated; here both are one line to fix.
+ */
+function infiniteRx(args: Map<string, string>, rxFiles: number): boolean {
+  if (argAll(DRIVER, args, 'infinite_rx').length > 1) throw new DevArgError(`${DRIVER}: infinite_rx= given more than once: give it once (it applies to every rx_pcap queue)`);
+  const on = argBool(DRIVER, args, 'infinite_rx');
+  if (on && rxFiles === 0) throw new DevArgError(`${DRIVER}: infinite_rx=1 replays rx_pcap= files: give at least one rx_pcap=`);
+  return on;
 }
 
 function attachRx(spec: unknown, stats: QueueStats): RxQueue {
