@@ -20,6 +20,7 @@ import { setRootLogger } from '../src/eal/log.js';
 import { Testpmd, testpmdPath, parsePortStats, NO_TESTPMD, type TestpmdPortStats } from '../bench/dpdk/testpmd.js';
 import { makeFrames, pcapBytes, pcapngBytes, readPcap, tsharkFrames, haveTool } from './helpers/pcap-files.js';
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
+import { pcapPmd } from '../src/pmd/pcap/pcap.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = fs.mkdtempSync(join(os.tmpdir(), 'pktio-pcap-'));
@@ -235,6 +236,51 @@ t.test('a dry pool: records wait for mbufs, none is lost', async (t) => {
   t.ok(statsGet(p).rxNombuf > 0, 'rx_nombuf counts the waits');
   devClose(p);
   t.equal(tiny.inUseCount(), 0);
+});
+
+t.test('a dry pool on a 2 MiB pcapng of jumbo frames: chains wait across chunk ends, none is lost', async (t) => {
+  const tiny = pktmbufPoolCreate('pcap_tiny2', 15, 0);
+  const big = makeFrames(300, 9, 4000, 9018);
+  fs.writeFileSync(f('dry.pcapng'), pcapngBytes([{ packets: big.map((frame) => ({ frame })) }]));
+  const p = await devProbe(`net_pcap0,rx_pcap=${f('dry.pcapng')}`);
+  devConfigure(p, 1, 1);
+  rxQueueSetup(p, 0, 512, -1, null, tiny);
+  txQueueSetup(p, 0, 512, -1);
+  devStart(p);
+  const got: Buffer[] = [];
+  const b = new Uint32Array(32);
+  for (let round = 0; round < 5000 && got.length < big.length; round++) {
+    const n = rxBurst(p, 0, b, 32);
+    for (let i = 0; i < n; i++) got.push(Buffer.from(packetBytes(b[i])));
+    pktmbufFreeBulk(b, n);
+  }
+  sameFrames(t, got, big, 'all frames, in order');
+  t.ok(statsGet(p).rxNombuf > 0, `rx_nombuf counts the waits (${statsGet(p).rxNombuf})`);
+  devClose(p);
+  t.equal(tiny.inUseCount(), 0);
+});
+
+t.test('a queue object made on another lcore goes on where the last one stopped; a port start reads from the start', async (t) => {
+  fs.writeFileSync(f('resume.pcap'), pcapBytes(frames));
+  const ops = pcapPmd.probeVdev!('net_pcap9', new Map([['rx_pcap', f('resume.pcap')]]));
+  ops.configure(1, 1, {});
+  const spec = JSON.parse(JSON.stringify(ops.rxQueueSetup(0, 512, {}, pool, 9)));
+  ops.start();
+  const stats = new Float64Array(8);
+  const b = new Uint32Array(64);
+  const take = (q: { rxBurst(m: Uint32Array, n: number): number }, n: number) => {
+    const k = q.rxBurst(b, n);
+    const out = [...b.subarray(0, k)].map((m) => Buffer.from(packetBytes(m)));
+    pktmbufFreeBulk(b, k);
+    return out;
+  };
+  sameFrames(t, take(pcapPmd.dataPlane.attachRx(spec, stats), 50), frames.slice(0, 50), 'the first queue object');
+  sameFrames(t, take(pcapPmd.dataPlane.attachRx(spec, stats), 30), frames.slice(50, 80), 'the next one goes on');
+  ops.stop();
+  ops.start();
+  sameFrames(t, take(pcapPmd.dataPlane.attachRx(spec, stats), 10), frames.slice(0, 10), 'after a restart: from the first record');
+  ops.close();
+  t.equal(pool.inUseCount(), 0);
 });
 
 function fdCount(): number {

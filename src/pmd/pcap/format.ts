@@ -9,6 +9,7 @@
 // ierrors count, and every rxBurst after it returns 0.
 import * as fs from 'node:fs';
 import { preadAt, errno, strerror } from '../../eal/ffi.js';
+import { mem } from '../../eal/memory.js';
 import { log } from '../../eal/log.js';
 import { QS_ERRORS, type QueueStats } from '../driver.js';
 
@@ -65,8 +66,32 @@ export const PCAPNG_MAX_IFACES = 256;
 export const MAX_BLOCK = MAXIMUM_SNAPLEN + 4096;
 /** bytes one pread() brings in */
 export const READ_CHUNK = 1 << 20;
-/** staging zone of a reader: room for a partial block moved in front of the chunk, then the chunk */
-export const READ_ZONE = MAX_BLOCK + READ_CHUNK;
+/**
+ * A reader's state in shared memory, at the start of its zone: where it is in the file and what the current pcapng
+ * section says. ethdev makes a new queue object when another lcore polls the queue; it goes on from here. The
+ * control half clears ST_VALID at every port start (DPDK reopens its files at start: reading begins again).
+ */
+export const RX_STATE_LEN = 4096;
+/** f64: file offset of the next record to read */
+const ST_NEXT = 0;
+/** f64: frames returned since the last rewind */
+const ST_PASS = 8;
+/** i32: ST_MAGIC once a reader has started from this state */
+const ST_VALID = 16;
+const ST_STATE = 20;
+const ST_BE = 24;
+const ST_NIF = 28;
+/** i32[PCAPNG_MAX_IFACES]: link types of the section's interfaces; then their snaplens (u32) */
+const ST_IFLINK = 1024;
+const ST_IFSNAP = 2048;
+const ST_MAGIC = 0x50434150;
+/** staging zone of a reader: its state, room for a partial block moved in front of the chunk, then the chunk */
+export const READ_ZONE = RX_STATE_LEN + MAX_BLOCK + READ_CHUNK;
+
+/** Makes the next reader of the zone at region offset `zone` start from the first record (port start, queue setup). */
+export function captureRestart(i32: Int32Array, zone: number): void {
+  i32[(zone + ST_VALID) >> 2] = 0;
+}
 
 export class PcapFileError extends Error {
   constructor(msg: string) {
@@ -222,10 +247,11 @@ const AT_EOF = 1;
 const FAILED = 2;
 
 /**
- * Walks the records of one capture file in a staging zone at region offset `base` (READ_ZONE bytes; `va` its native
- * address). Zone layout: [0, MAX_BLOCK) takes the unread tail of the last chunk, [MAX_BLOCK, READ_ZONE) the chunk
- * pread() fills, always at the same address (one BigInt, made once). `pos`/`end` are zone-relative; the file offset
- * of zone byte 0 is `zoneFileOff`. next() returns the region offset of the next frame (frameLen bytes) or -1.
+ * Walks the records of one capture file in a staging zone at region offset `zone` (READ_ZONE bytes; `va` its native
+ * address). Zone layout: the shared state (RX_STATE_LEN), then from `base`: [0, MAX_BLOCK) takes the unread tail of
+ * the last chunk, [MAX_BLOCK, ...) the chunk pread() fills, always at the same address (one BigInt, made once).
+ * `pos`/`end` are relative to `base`; the file offset of base byte 0 is `zoneFileOff`. next() returns the region
+ * offset of the next frame (frameLen bytes) or -1; commit() records the position in the shared state.
  */
 export class CaptureReader {
   private readonly u8: Uint8Array;
@@ -233,6 +259,10 @@ export class CaptureReader {
   private readonly info: CaptureInfo;
   private readonly base: number;
   private readonly chunkVa: bigint;
+  private readonly i32: Int32Array;
+  private readonly f64: Float64Array;
+  /** region offset of the shared state */
+  private readonly st: number;
   private readonly stats: QueueStats;
   private readonly infinite: boolean;
   // the header's facts the record loop reads, as fields of this class (info is parsed JSON)
@@ -244,11 +274,11 @@ export class CaptureReader {
   private end = 0;
   private zoneFileOff = 0;
   private state = RUNNING;
-  /** pcapng: link type and snaplen of each interface of the current section */
-  private readonly ifLink = new Int32Array(PCAPNG_MAX_IFACES);
-  private readonly ifSnap = new Uint32Array(PCAPNG_MAX_IFACES);
+  /** pcapng: link type and snaplen of each interface of the current section (views of the shared state) */
+  private readonly ifLink: Int32Array;
+  private readonly ifSnap: Uint32Array;
   private nIf = 0;
-  /** zone position of the record next() returned last (unread() goes back to it) */
+  /** position of the record next() returned last, taken after any refill (unread() goes back to it) */
   private recPos = 0;
   /** frames returned since the last rewind (infinite_rx stops on a file without any) */
   private pass = 0;
@@ -259,25 +289,62 @@ export class CaptureReader {
   /** the line logged when the reader stopped on bad input (null while it reads, or after a clean end) */
   error: string | null = null;
 
-  constructor(u8: Uint8Array, fd: number, info: CaptureInfo, base: number, va: bigint, stats: QueueStats, infinite: boolean) {
-    this.u8 = u8;
+  constructor(fd: number, info: CaptureInfo, zone: number, va: bigint, stats: QueueStats, infinite: boolean) {
+    const r = mem();
+    this.u8 = r.u8;
+    this.i32 = r.i32;
+    this.f64 = r.f64;
     this.fd = fd;
     this.info = info;
-    this.base = base;
-    this.chunkVa = va + BigInt(MAX_BLOCK);
+    this.st = zone;
+    this.base = zone + RX_STATE_LEN;
+    this.chunkVa = va + BigInt(RX_STATE_LEN + MAX_BLOCK);
+    this.ifLink = r.i32.subarray((zone + ST_IFLINK) >> 2, (zone + ST_IFLINK) / 4 + PCAPNG_MAX_IFACES);
+    this.ifSnap = r.u32.subarray((zone + ST_IFSNAP) >> 2, (zone + ST_IFSNAP) / 4 + PCAPNG_MAX_IFACES);
     this.stats = stats;
     this.infinite = infinite;
     this.pcapng = info.pcapng;
     this.snaplen = info.snaplen;
     this.size = info.size;
     this.be = info.be;
-    this.seek(info.start);
+    this.resume();
+  }
+
+  /** Goes on where the last reader of this zone stopped, or starts from the first record. */
+  private resume(): void {
+    const i32 = this.i32;
+    const st = this.st;
+    if (i32[(st + ST_VALID) >> 2] !== ST_MAGIC) {
+      this.seek(this.info.start);
+      this.saveSection();
+      i32[(st + ST_STATE) >> 2] = RUNNING;
+      i32[(st + ST_VALID) >> 2] = ST_MAGIC;
+      this.commit();
+      return;
+    }
+    this.seek(this.f64[(st + ST_NEXT) >> 3]);
+    this.pass = this.f64[(st + ST_PASS) >> 3];
+    this.be = i32[(st + ST_BE) >> 2] !== 0;
+    this.nIf = i32[(st + ST_NIF) >> 2];
+    this.state = i32[(st + ST_STATE) >> 2];
+    this.done = this.state !== RUNNING;
+  }
+
+  /** Records where the next record starts (rxBurst calls it once per burst: two plain stores). */
+  commit(): void {
+    this.f64[(this.st + ST_NEXT) >> 3] = this.zoneFileOff + this.pos;
+    this.f64[(this.st + ST_PASS) >> 3] = this.pass;
+  }
+
+  /** The section's byte order and interface count into the shared state (the interface table lives there). */
+  private saveSection(): void {
+    this.i32[(this.st + ST_BE) >> 2] = this.be ? 1 : 0;
+    this.i32[(this.st + ST_NIF) >> 2] = this.nIf;
   }
 
   /** Region offset of the next frame, or -1 at the end of the file (or after bad input). */
   next(): number {
     for (;;) {
-      this.recPos = this.pos;
       const at = this.pcapng ? this.nextBlock() : this.nextRecord();
       if (at >= 0) {
         this.pass++;
@@ -286,6 +353,7 @@ export class CaptureReader {
       // end of file: replay from the first record (infinite_rx), unless a whole pass found nothing
       if (this.state !== AT_EOF || !this.infinite || this.pass === 0) {
         this.done = true;
+        this.i32[(this.st + ST_STATE) >> 2] = this.state;
         return -1;
       }
       this.rewind();
@@ -320,6 +388,7 @@ export class CaptureReader {
     if (incl > this.snaplen) return this.fail(this.pos, `record length ${incl} is longer than the file's snaplen ${this.snaplen}`);
     if (!this.ensure(PCAP_REC_HDR_LEN + incl, false)) return -1;
     const at = this.base + this.pos + PCAP_REC_HDR_LEN;
+    this.recPos = this.pos;
     this.frameLen = incl;
     this.pos += PCAP_REC_HDR_LEN + incl;
     return at;
@@ -374,10 +443,12 @@ export class CaptureReader {
       this.ifLink[this.nIf] = this.rd16(at + 8);
       this.ifSnap[this.nIf] = this.rd32(at + 12);
       this.nIf++;
+      this.saveSection();
     } else if (type === BT_SHB) {
       if (len < PCAPNG_SHB_MIN) return this.fail(pos, `section header block of ${len} bytes, shorter than ${PCAPNG_SHB_MIN}`);
       if (this.rd16(at + 12) !== PCAPNG_VERSION_MAJOR) return this.fail(pos, `section of pcapng version ${this.rd16(at + 12)}, expected ${PCAPNG_VERSION_MAJOR}`);
       this.nIf = 0;
+      this.saveSection();
     }
     this.pos += len;
     return 0;
@@ -390,6 +461,7 @@ export class CaptureReader {
     const snap = this.ifSnap[ifId];
     if ((snap !== 0 && cap > snap) || cap > MAXIMUM_SNAPLEN) return this.fail(pos, `captured length ${cap} is longer than the interface's snaplen ${snap || MAXIMUM_SNAPLEN}`);
     this.frameLen = cap;
+    this.recPos = pos;
     this.pos += len;
     return data;
   }
@@ -406,6 +478,7 @@ export class CaptureReader {
       return false;
     }
     this.be = le !== PCAPNG_BYTE_ORDER_MAGIC;
+    this.saveSection();
     return true;
   }
 
@@ -463,6 +536,7 @@ export class CaptureReader {
     this.pass = 0;
     this.be = this.info.be;
     this.nIf = 0;
+    this.saveSection();
     const whole = this.zoneFileOff + MAX_BLOCK === this.info.start && this.end - MAX_BLOCK === this.info.size - this.info.start;
     if (whole) this.pos = MAX_BLOCK;
     else this.seek(this.info.start);
@@ -471,6 +545,7 @@ export class CaptureReader {
   /** Stops the reader on bad input at zone position pos: one ierrors count, one log line. Cold path. */
   private fail(pos: number, reason: string): number {
     this.state = FAILED;
+    this.i32[(this.st + ST_STATE) >> 2] = FAILED;
     this.stats[QS_ERRORS]++;
     this.error = `${this.info.path}: ${reason}, at byte ${this.zoneFileOff + pos}; reading stops here (the packets before it were received)`;
     log('pcap').error(this.error);

@@ -27,7 +27,7 @@ import { registerDataPlane } from '../registry.js';
 import { SoftPort, SoftRxQueue, SoftTxQueue, QS_NOMBUF, type SoftLimits } from '../soft/base.js';
 import { argAll, argBool, DevArgError } from '../soft/args.js';
 import {
-  CaptureReader, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, TIMESPEC_LEN, type CaptureInfo,
+  CaptureReader, captureRestart, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, TIMESPEC_LEN, type CaptureInfo,
 } from './format.js';
 import { LiveRx, LiveTx, openLive, liveMaxLen, type LiveIface, type LiveRxSpec, type LiveTxSpec } from './live.js';
 import { ifMac } from '../soft/netif.js';
@@ -69,14 +69,14 @@ class PcapRx extends SoftRxQueue implements RxQueue {
     super(DRIVER, spec, stats);
     const zone = specNumber(DRIVER, spec, 'zone');
     if (spec.info === null) throw new Error(`${DRIVER}: RX queue spec without a capture file`);
-    this.reader = new CaptureReader(this.u8, specNumber(DRIVER, spec, 'fd'), spec.info, zone, mem().va(zone), stats, spec.infinite);
+    this.reader = new CaptureReader(specNumber(DRIVER, spec, 'fd'), spec.info, zone, mem().va(zone), stats, spec.infinite);
   }
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     const rd = this.reader;
     if (rd.done) return 0;
     // mbufs in one bulk get (the pool's cache), records parsed into them; what the file did not fill goes back
-    const got = pktmbufAllocBurst(this.pool, mbufs, n);
+    let got = pktmbufAllocBurst(this.pool, mbufs, n);
     let i = 0;
     let bytes = 0;
     for (; i < got; i++) {
@@ -84,9 +84,14 @@ class PcapRx extends SoftRxQueue implements RxQueue {
       if (src < 0) break;
       const len = rd.frameLen;
       if (!this.fill(mbufs[i], src, len)) {
-        // a chained frame found the pool empty (fill counted it): the record is read again next burst
-        rd.unread();
-        break;
+        // a chained frame found the pool empty (fill counted it): give back the mbufs this burst took and has not
+        // used, so the chain can have them, and try once more; else the record is read again next burst
+        pktmbufFreeBulk(mbufs, got - i - 1, i + 1);
+        got = i + 1;
+        if (!this.fill(mbufs[i], src, len)) {
+          rd.unread();
+          break;
+        }
       }
       bytes += len;
     }
@@ -96,6 +101,7 @@ class PcapRx extends SoftRxQueue implements RxQueue {
       rd.unread();
       this.stats[QS_NOMBUF]++;
     }
+    rd.commit(); // where the next queue object of this queue (another lcore) goes on from
     this.count(i, bytes);
     return i;
   }
@@ -199,6 +205,8 @@ export class PcapPort extends SoftPort {
   private readonly rx: RxSource[];
   private readonly tx: TxSink[];
   private readonly infinite: boolean;
+  /** region offsets of the RX queues' reader zones (their shared state is cleared at start) */
+  private rxZones: number[] = [];
 
   constructor(name: string, rx: RxSource[], tx: TxSink[], infinite: boolean, mac: Uint8Array | null) {
     // DPDK's MAC: 02:70:63:61:70:<n>, 'p' 'c' 'a' 'p' after the locally administered bit (phy_mac=1: the interface's)
@@ -221,7 +229,10 @@ export class PcapPort extends SoftPort {
     const base = { port: portId, queue: q, pool: pool.name };
     if (f?.kind === 'iface') return { ...base, kind: 'iface', ring: f.live.sock.spec };
     if (!f) return { ...base, kind: 'null', fd: -1, info: null, zone: 0, infinite: false };
-    return { ...base, kind: 'file', fd: f.fd, info: f.info, zone: this.zone(`rx${q}`, READ_ZONE).off, infinite: this.infinite };
+    const zone = this.zone(`rx${q}`, READ_ZONE).off;
+    captureRestart(mem().i32, zone);
+    this.rxZones[q] = zone;
+    return { ...base, kind: 'file', fd: f.fd, info: f.info, zone, infinite: this.infinite };
   }
 
   txQueueSetup(q: number, _nb: number, _conf: unknown, portId: number): PcapTxSpec | LiveTxSpec {
@@ -229,6 +240,17 @@ export class PcapPort extends SoftPort {
     if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', ring: f.live.sock.spec, maxLen: liveMaxLen(f.live.ifname) };
     if (!f) return { port: portId, queue: q, kind: 'drop', fd: -1, path: '', zone: 0 };
     return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone: this.zone(`tx${q}`, WRITE_ZONE + TIMESPEC_LEN).off };
+  }
+
+  /** DPDK reopens its files at every start: the RX queues read from the first record again. */
+  override start(): void {
+    for (const z of this.rxZones) if (z !== undefined) captureRestart(mem().i32, z);
+    super.start();
+  }
+
+  override queueRelease(): void {
+    super.queueRelease();
+    this.rxZones = [];
   }
 
   /** Frames the kernel dropped because a live RX ring was full (PACKET_STATISTICS tp_drops): imissed. */
