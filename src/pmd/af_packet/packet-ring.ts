@@ -18,6 +18,7 @@
 import * as ffi from '../../eal/ffi.js';
 import { mem, memzoneReserve, memzoneFree, memzoneLookup, extmemMap, extmemUnmap, extmemLookup } from '../../eal/memory.js';
 import { ifIndex } from '../soft/netif.js';
+import { specNumber } from '../driver.js';
 
 // ---- include/uapi/linux/if_packet.h ------------------------------------------------------------------------------
 /** setsockopt(SOL_PACKET, ...) option names */
@@ -322,6 +323,7 @@ class RingWalker {
   protected cur: number;
 
   constructor(spec: PacketRingSpec, base: number, word: number) {
+    for (const f of ['fd', 'blockSize', 'frameSize', 'frameCount', 'rxOff', 'txOff', 'curOff']) specNumber('packet ring', spec, f);
     const r = mem();
     this.u16 = r.u16;
     this.u32 = r.u32;
@@ -349,8 +351,8 @@ class RingWalker {
  */
 export class PacketRxRing extends RingWalker {
   constructor(spec: PacketRingSpec) {
-    if (spec.rxOff < 0) throw new PacketRingError('packet socket has no RX ring');
     super(spec, spec.rxOff, 0);
+    if (spec.rxOff < 0) throw new PacketRingError('packet socket has no RX ring');
   }
 
   /** Region offset of the next frame's header when the kernel has filled it (TP_STATUS_USER), else -1. */
@@ -396,8 +398,8 @@ export class PacketTxRing extends RingWalker {
   readonly room: number;
 
   constructor(spec: PacketRingSpec) {
-    if (spec.txOff < 0) throw new PacketRingError('packet socket has no TX ring');
     super(spec, spec.txOff, 1);
+    if (spec.txOff < 0) throw new PacketRingError('packet socket has no TX ring');
     this.fd = spec.fd;
     this.room = spec.frameSize - TX_DATA_OFF;
   }
