@@ -312,6 +312,7 @@ t.test('bad files at probe: one line naming the file and the fix, nothing left o
   await t.rejects(devProbe('net_pcap0,rx_iface=a/b'), { message: /'a\/b' is not a valid interface name/ });
   await t.rejects(devProbe('net_pcap0,iface=lo,iface=lo'), { message: /iface= given 2 times: give one interface/ });
   await t.rejects(devProbe(`net_pcap0,tx_pcap=${join(dir, 'no/such/dir.pcap')}`), { message: /dir\.pcap: cannot create \(ENOENT\): give a writable path/ });
+  await t.rejects(devProbe('net_pcap0,tx_pcap=/dev/full'), { message: /\/dev\/full: cannot write the pcap header \(ENOSPC\): give a path on a writable file system with room/ });
   t.equal(fdCount(), fds, 'no descriptor left open');
   t.equal(ethDevCount(), ports, 'no port allocated');
 });

@@ -211,7 +211,12 @@ export function createPcap(path: string, snaplen: number): number {
   } catch (e) {
     throw new PcapFileError(`${path}: cannot create (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a writable path`);
   }
-  fs.writeSync(fd, pcapFileHeader({ nsec: true, snaplen }));
+  try {
+    fs.writeSync(fd, pcapFileHeader({ nsec: true, snaplen }));
+  } catch (e) {
+    fs.closeSync(fd);
+    throw new PcapFileError(`${path}: cannot write the pcap header (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): give a path on a writable file system with room`);
+  }
   return fd;
 }
 

@@ -6,16 +6,20 @@
 //   --vdev 'net_pcap0,rx_pcap=in.pcap,infinite_rx=1'             replays the file forever
 //
 // As in DPDK: RX of a file stops at its end (rxBurst returns 0 from then on; a restart of the port reads it again);
-// without tx_pcap each RX queue gets a TX queue that counts and drops, without rx_pcap each TX queue gets an RX queue
-// that receives nothing; infinite_rx=1 makes every rx_pcap queue replay its file. Files are opened (and outputs created, truncated)
-// at probe time, so a missing or malformed input is one line at --vdev. Reading: pcap (µs and ns, both byte
-// orders) and pcapng (format.ts). Writing: pcap, nanosecond timestamps of the current time, snaplen 65535,
-// LINKTYPE_ETHERNET. Live interfaces (rx_iface, rx_iface_in, tx_iface, iface, phy_mac) go through AF_PACKET
+// without tx_pcap each RX queue gets a TX queue that counts and drops, without rx_pcap each TX queue gets an RX
+// queue that receives nothing; infinite_rx=1 makes every rx_pcap queue replay its file. Files are opened (outputs
+// created, truncated) at probe time, so a missing or malformed input is one line at --vdev. Reading: pcap (µs and
+// ns, both byte orders) and pcapng (format.ts). Writing: pcap, nanosecond timestamps of the current time, snaplen
+// 65535, LINKTYPE_ETHERNET. Live interfaces (rx_iface, rx_iface_in, tx_iface, iface, phy_mac) go through AF_PACKET
 // packet rings (live.ts).
 //
 // Data path: RX reads a file in 1 MiB chunks (one pread each) into a staging memzone and copies each frame into an
 // mbuf with SoftRxQueue.fill; TX builds the burst's records in a staging memzone (SoftTxQueue.copyOut) and writes
-// them with one write() per burst. Nothing is allocated per packet or per burst.
+// them with one write() per burst.
+// Hot-path rules (rxBurst/txBurst and what they call): nothing allocated per packet or per burst (no objects,
+// strings, BigInts or boxed doubles: a worker lcore would collect garbage mid-burst), counters are plain stores (one
+// writer, the polling lcore); syscalls only where the kernel must act: one pread per MiB read, one write per burst
+// (DPDK flushes its pcap dumper per burst too, so the file is complete whenever forwarding stops).
 import * as fs from 'node:fs';
 import { mem } from '../../eal/memory.js';
 import { writeAt, clockGettimeAt, CLOCK_REALTIME, errno, strerror } from '../../eal/ffi.js';
@@ -26,18 +30,20 @@ import { type HwStats, type PmdInfo, type QueueStats, type RxQueue, type TxQueue
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, SoftRxQueue, SoftTxQueue, QS_NOMBUF, type SoftLimits } from '../soft/base.js';
 import { argAll, argBool, DevArgError } from '../soft/args.js';
+import { ifMac } from '../soft/netif.js';
 import {
   CaptureReader, captureRestart, openCapture, createPcap, putRecordHeader, PCAP_REC_HDR_LEN, PCAP_SNAPSHOT_LEN, READ_ZONE, TIMESPEC_LEN, type CaptureInfo,
 } from './format.js';
 import { LiveRx, LiveTx, openLive, liveMaxLen, type LiveIface, type LiveRxSpec, type LiveTxSpec } from './live.js';
-import { ifMac } from '../soft/netif.js';
 
 const DRIVER = 'net_pcap';
 /** DPDK's RTE_PMD_PCAP_MAX_QUEUES */
 const MAX_QUEUES = 16;
-/** TX staging buffer: a burst's records, written with one write() (flushed early only if a burst outgrows it) */
+/**
+ * TX staging bytes: a burst's records, written with one write() (flushed early only if a burst outgrows them); the
+ * zone holds them, then a struct timespec for clock_gettime.
+ */
 const WRITE_ZONE = 1 << 20;
-// (the zone holds WRITE_ZONE staging bytes, then a struct timespec for clock_gettime)
 
 interface PcapRxSpec {
   port: number;
@@ -135,6 +141,7 @@ class PcapTx extends SoftTxQueue implements TxQueue {
   }
 
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
+    if (n === 0) return 0;
     // one timestamp per burst, the current time in ns (the file's magic is NSEC_TCPDUMP_MAGIC): clock_gettime into
     // the zone's timespec, whose bytes go into each record (performance.now() would box a double per call)
     clockGettimeAt(CLOCK_REALTIME, this.tsVa);
