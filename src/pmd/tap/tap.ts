@@ -24,8 +24,10 @@
 //   when a frame fits one mbuf, more for jumbo frames: the frame is then a chain, like DPDK's scatter), and a
 //   stash of fresh mbufs taken from the pool a burst at a time. After a read the used mbufs leave with the frame
 //   and stash mbufs take their place; an iovec's address is rewritten with two 32-bit stores (region base +
-//   buffer offset, as numbers). A frame longer than the armed buffers (the kernel returns its full length) is
-//   counted in ierrors and dropped, like DPDK's TUN_PKT_STRIP.
+//   buffer offset, as numbers). A read returns at most what the iovecs hold (tun_chr_read_iter clamps the
+//   frame's length to them), so one more iovec of one byte follows the mbufs: a read that reaches it was a frame
+//   longer than the armed buffers, cut short; it is counted in ierrors and dropped, as DPDK does on TUN_PKT_STRIP
+//   (DPDK keeps the 4-byte packet-information header to learn it; the spill byte costs no header per packet).
 // - TX writes each packet with writev, one iovec per segment, from the mbufs themselves. A packet longer than
 //   MTU + 22 or a failed write (EAGAIN, interface down) stops the burst; the rest are not taken and are counted in
 //   oerrors, as DPDK counts them.
@@ -71,7 +73,9 @@ const W_MAX_TX = W_STASH_N + 1;
 const W_STASH = W_MAX_TX + 2;
 /** fresh mbufs taken from the pool at once */
 const STASH = 64;
-const ZONE_LEN = (W_STASH + STASH) * 4;
+/** the spill byte the RX iovec after the mbufs points to */
+const W_SPILL = W_STASH + STASH;
+const ZONE_LEN = (W_SPILL + 2) * 4;
 
 interface TapRxSpec { port: number; queue: number; pool: string; fd: number; zone: number; nseg: number }
 interface TapTxSpec { port: number; queue: number; fd: number; zone: number }
@@ -123,11 +127,13 @@ class TapRx extends SoftRxQueue implements RxQueue {
     let bytes = 0;
     while (got < n) {
       if (u32[this.wArmed] === 0 && !this.arm()) break;
-      // one readv per frame: the kernel gives a tap file one frame per read (see the header)
-      const len = ffi.readvAt(this.fd, this.iov, this.nseg);
+      // one readv per frame: the kernel gives a tap file one frame per read (see the header); the last iovec
+      // is the spill byte
+      const len = ffi.readvAt(this.fd, this.iov, this.nseg + 1);
       if (len <= 0) break; // EAGAIN: the queue is empty
       if (len > this.cap) {
-        // the frame did not fit the armed buffers and was cut: drop it, keep the buffers armed
+        // the frame reached the spill byte: it was longer than the armed buffers and was cut. Drop it, keep the
+        // buffers armed
         this.stats[QS_ERRORS]++;
         continue;
       }
@@ -330,7 +336,7 @@ export class TapPort extends SoftPort {
     const room0 = pool.dataRoom - hr;
     const frame = this.mtu + MTU_OVERHEAD;
     const nseg = frame <= room0 ? 1 : 1 + Math.ceil((frame - room0) / pool.dataRoom);
-    if (room0 <= 0 || nseg > RX_IOV_MAX) {
+    if (room0 <= 0 || nseg + 1 > RX_IOV_MAX) {
       throw new TapError(`${this.where()}: mbufs of pool '${pool.name}' (${pool.dataRoom} bytes) are too small for ${frame}-byte frames: use larger mbufs`);
     }
     const { fd, z } = this.pair(q);
@@ -341,6 +347,12 @@ export class TapPort extends SoftPort {
       u32[w + 2] = i < nseg ? (i === 0 ? room0 : pool.dataRoom) : 0;
       u32[w + 3] = 0;
     }
+    // iovec nseg: the spill byte, which tells a frame that filled the mbufs exactly from one that overflowed
+    const spill = z.va + BigInt(W_SPILL * 4);
+    const ws = (z.off >> 2) + nseg * 4;
+    u32[ws] = Number(spill & 0xffffffffn);
+    u32[ws + 1] = Number(spill >> 32n);
+    u32[ws + 2] = 1;
     this.rxCap[q] = room0 + (nseg - 1) * pool.dataRoom;
     return { port: portId, queue: q, pool: pool.name, fd, zone: z.off, nseg };
   }

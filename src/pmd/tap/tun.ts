@@ -45,8 +45,8 @@ function setIffHint(name: string, e: number): string {
 }
 
 /**
- * Checks an existing interface before asking the kernel for it: it must be a multi-queue tap without a
- * packet-info header. Says which it is otherwise (the kernel would only answer EINVAL).
+ * Checks an existing interface before asking the kernel for it: it must be a multi-queue tap. Says what it is
+ * otherwise (the kernel would only answer EINVAL).
  */
 export function checkExisting(driver: string, name: string): void {
   if (!ifExists(name)) return;
@@ -55,9 +55,10 @@ export function checkExisting(driver: string, name: string): void {
     throw new TapError(`${driver}: iface=${name} exists and is not a tap device: choose another name (ip link show lists those in use)`);
   }
   if ((f & IFF_TAP) === 0) throw new TapError(`${driver}: iface=${name} is a tun device, not a tap: choose another name or delete it (ip link del ${name})`);
-  if ((f & TAP_FLAGS) !== TAP_FLAGS) {
-    throw new TapError(`${driver}: iface=${name} is a tap without multi_queue/no_pi (tun_flags 0x${f.toString(16)}): ` +
-      `delete it (ip link del ${name}) or make it with ip tuntap add ${name} mode tap multi_queue`);
+  // the kernel refuses a multi-queue file on a single-queue tap (EINVAL); the other flags become the new file's
+  if ((f & IFF_MULTI_QUEUE) === 0) {
+    throw new TapError(`${driver}: iface=${name} is a single-queue tap: delete it (ip link del ${name}) ` +
+      `or make it with ip tuntap add ${name} mode tap multi_queue`);
   }
 }
 
