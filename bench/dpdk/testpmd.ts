@@ -80,6 +80,8 @@ export class Testpmd {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    // a testpmd that died closes its stdin: the next write fails with EPIPE, which running/exit already report
+    child.stdin.on('error', () => {});
     this.exited = new Promise((r) => child.on('exit', (c) => {
       this.exitCode = c;
       for (const w of this.waiters.splice(0)) w();
@@ -128,6 +130,7 @@ export class Testpmd {
 
   /** Runs one command at the prompt and returns what it printed. */
   async cmd(line: string, timeoutMs = 20000): Promise<string> {
+    if (!this.running) throw new TestpmdError(`dpdk-testpmd exited (${this.exitCode}) before '${line}': ${this.tail()}`);
     const from = this.out.length;
     this.child.stdin.write(`${line}\n`);
     // the echo of the command ends with a newline; its output runs to the next prompt
