@@ -444,15 +444,16 @@ function probeTap(devName: string, args: Map<string, string>): TapPort {
   const mac = tapMac(args);
   const persist = argBool(D, args, 'persist');
   if (!iface.includes('%')) checkExisting(D, iface);
-  const existed = !iface.includes('%') && ffi.if_nametoindex(iface) !== 0;
-  const ka = tunOpen(D, iface, { persist, detach: true });
+  const ka = tunOpen(D, iface, { detach: true });
   try {
     ifSetMtu(ka.name, DEFAULT_MTU);
     ifSetMac(ka.name, mac);
+    // last, so that a failed probe leaves an existing tap as it found it (and a new one goes with its file)
+    if (ffi.ioctlInt(ka.fd, TUNSETPERSIST, persist ? 1 : 0) < 0) {
+      throw new TapError(`${D}: TUNSETPERSIST ${ka.name}: ${ffi.strerror(ffi.errno())}`);
+    }
     return new TapPort(devName, ka.name, ka.fd, mac, persist);
   } catch (e) {
-    // a tap this probe made goes away with its file
-    if (!existed) ffi.ioctlInt(ka.fd, TUNSETPERSIST, 0);
     ffi.close(ka.fd);
     throw e;
   }

@@ -70,10 +70,10 @@ export interface TunFile {
 
 /**
  * Opens one queue of tap `name` (created when it does not exist; a name with %d lets the kernel number it),
- * non-blocking. `persist` true/false sets or clears TUNSETPERSIST; `detach` leaves the file attached to the
- * interface without being one of its queues (DPDK's keep-alive file: the interface lives as long as it is open).
+ * non-blocking. `detach` leaves the file attached to the interface without being one of its queues (DPDK's
+ * keep-alive file: the interface lives as long as it is open).
  */
-export function tunOpen(driver: string, name: string, o: { persist?: boolean; detach?: boolean } = {}): TunFile {
+export function tunOpen(driver: string, name: string, o: { detach?: boolean } = {}): TunFile {
   const fd = ffi.open(TUN_DEV, ffi.O_RDWR | ffi.O_CLOEXEC | ffi.O_NONBLOCK, 0);
   if (fd < 0) {
     const e = ffi.errno();
@@ -88,9 +88,6 @@ export function tunOpen(driver: string, name: string, o: { persist?: boolean; de
       throw new TapError(`${driver}: TUNSETIFF ${name}: ${ffi.strerror(e)}${setIffHint(name, e)}`);
     }
     const made = ifr.toString('latin1', 0, IFNAMSIZ).replace(/\0[^]*$/, '');
-    if (o.persist !== undefined && ffi.ioctlInt(fd, TUNSETPERSIST, o.persist ? 1 : 0) < 0) {
-      throw new TapError(`${driver}: TUNSETPERSIST ${made}: ${ffi.strerror(ffi.errno())}`);
-    }
     if (o.detach) {
       ifr.writeUInt16LE(IFF_DETACH_QUEUE, 16);
       if (ffi.ioctlPtr(fd, TUNSETQUEUE, ifr) < 0) throw new TapError(`${driver}: TUNSETQUEUE detach ${made}: ${ffi.strerror(ffi.errno())}`);
