@@ -13,13 +13,16 @@
 // - the link is up when the interface is IFF_UP and IFF_RUNNING (carrier), at 10G;
 // - close closes every file: the kernel deletes the interface, unless `persist` (TUNSETPERSIST) keeps it. Unlike
 //   DPDK, a probe without `persist` also clears a persist flag an earlier run left, so the interface goes away.
-// `remote=` (DPDK's tc redirection of another interface's traffic) is not supported and is refused.
+// `remote=` (DPDK's tc redirection of another interface's traffic) is not supported and is refused. The tap may be
+// moved to another network namespace once its queues are set up (ip link set ... netns): its files keep carrying
+// the traffic; its name and flags are then out of this process's reach, so the link reads as the port's started
+// state and MTU, promiscuous and allmulticast changes are left to that namespace.
 //
 // Data path. A tap file has no batched read or write: every read(2)/readv(2) returns exactly one frame and every
 // write(2)/writev(2) takes exactly one (drivers/net/tun.c: tun_do_read, tun_get_user); there is no recvmmsg or
 // ring on a tap file. So the port makes one syscall per frame, as DPDK's net_tap does, plus the one read per
-// RX burst that finds the queue empty (EAGAIN; DPDK skips it with a SIGIO trigger, which a Node.js worker
-// cannot catch). Nothing else enters the kernel per packet or per burst, and nothing is allocated:
+// RX burst that finds the queue empty (EAGAIN; DPDK skips it with a SIGIO trigger, but a Node.js signal handler
+// runs on the main thread's event loop, not beside the polling lcore). Nothing else enters the kernel per packet or per burst, and nothing is allocated:
 // - RX reads straight into mbufs: each RX queue keeps `nseg` mbufs armed in an iovec array in its memzone (one
 //   when a frame fits one mbuf, more for jumbo frames: the frame is then a chain, like DPDK's scatter), and a
 //   stash of fresh mbufs taken from the pool a burst at a time. After a read the used mbufs leave with the frame
