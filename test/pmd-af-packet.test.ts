@@ -475,7 +475,7 @@ t.test('link follows the carrier; an interface gone before queue setup is one cl
   t.equal(pool.inUseCount(), 0);
 });
 
-t.test('a frame longer than a ring frame holds is an RX error, not a cut-short packet', { skip: skip ?? false }, async (t) => {
+t.test('a frame longer than a ring frame holds is an RX error, not a cut-short packet; a stopped port receives nothing', { skip: skip ?? false }, async (t) => {
   const lab = new NetLab('afj');
   t.teardown(() => lab.cleanup());
   const [mine, theirs] = lab.veth('j0', 'j1', { mtu: 3000 });
@@ -501,6 +501,21 @@ s.send(b'\\xff'*6+bytes([2,0,0,0,0,0xbb,0x88,0xb5])+bytes(${len - 14}))`]);
   t.equal(pktio.mbuf.pktLen(got[0]), 1000, 'the 1000-byte one');
   pktmbufFreeBulk(got, n);
   t.match(statsGet(p), { ipackets: s0.ipackets + 1, ierrors: s0.ierrors + 1, imissed: 0 }, 'the 2500-byte one counted in ierrors');
+  // a stopped port receives nothing: what came meanwhile is dropped at start, counted in imissed
+  devStop(p);
+  send(100);
+  send(100);
+  devStart(p);
+  send(200);
+  n = 0;
+  for (let i = 0; i < 100 && n === 0; i++) {
+    n = rxBurst(p, 0, got, 8);
+    if (n === 0) await sleep(10);
+  }
+  t.equal(n, 1, 'only the frame sent after the start is received');
+  t.equal(pktio.mbuf.pktLen(got[0]), 200);
+  pktmbufFreeBulk(got, n);
+  t.match(statsGet(p), { ipackets: s0.ipackets + 2, imissed: 2 }, 'the two sent while stopped are imissed');
   devClose(p);
   t.equal(pool.inUseCount(), 0);
 });

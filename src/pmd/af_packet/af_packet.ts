@@ -253,6 +253,8 @@ export class AfPacketPort extends SoftPort {
   private socks: PacketSocket[] = [];
   /** drops of sockets already closed (reconfigure), so imissed does not go back */
   private closedDrops = 0;
+  /** frames that arrived while the port was stopped, dropped at start */
+  private stoppedDrops = 0;
   private promisc = false;
   private allmulti = false;
 
@@ -318,6 +320,15 @@ export class AfPacketPort extends SoftPort {
     return { port: portId, queue: q, ring, mtuLen: ifMtu(this.a.iface) + ETH_HLEN };
   }
 
+  /**
+   * A stopped port receives nothing, as a stopped NIC: the frames the kernel put in the RX rings meanwhile are handed
+   * back unread at start and counted in imissed (the kernel counted them received on the interface).
+   */
+  override start(): void {
+    for (const s of this.socks) if (s.open && s.spec.rxOff >= 0) this.stoppedDrops += new PacketRxRing(s.spec).flush();
+    super.start();
+  }
+
   /** Closes the sockets (their rings unmapped): frames still in an RX ring are dropped with it. */
   override queueRelease(): void {
     for (const s of this.socks) {
@@ -330,7 +341,7 @@ export class AfPacketPort extends SoftPort {
   }
 
   hwStats(): HwStats {
-    let drops = this.closedDrops;
+    let drops = this.closedDrops + this.stoppedDrops;
     for (const s of this.socks) if (s.open) drops += s.stats().drops;
     return { imissed: drops };
   }

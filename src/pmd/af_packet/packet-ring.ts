@@ -381,6 +381,16 @@ export class PacketRxRing extends RingWalker {
   vlanTci(h: number): number { return this.u16[(h + TP2.VLAN_TCI) >>> 1]; }
   vlanTpid(h: number): number { return this.u16[(h + TP2.VLAN_TPID) >>> 1]; }
 
+  /** Hands every filled frame back unread (control path: a port that starts drops what came while it was stopped). */
+  flush(): number {
+    let n = 0;
+    for (let h = this.peek(); h >= 0; h = this.peek()) {
+      this.release(h);
+      n++;
+    }
+    return n;
+  }
+
   /** Hands frame h (the one peek() returned) back to the kernel and moves on. */
   release(h: number): void {
     this.i32[h >>> 2] = TP_STATUS_KERNEL;
