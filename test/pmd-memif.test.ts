@@ -22,12 +22,14 @@ import {
 } from '../src/pmd/memif/proto.js';
 import * as ffi from '../src/eal/ffi.js';
 import { extmemList } from '../src/eal/memory.js';
+import { MAX_PORTS, ST_RX, type FwdArgs } from '../examples/l2fwd/fwd.js';
 
 const dir = fs.mkdtempSync('/tmp/pktio-memif-');
 const sock = (n: string) => `${dir}/${n}.sock`;
 
+const cpus = pktio.cpusAllowed();
 t.before(async () => {
-  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '-l', `${pktio.cpusAllowed()[0]}`]);
+  await pktio.init(['--no-pci', '--no-huge', '-m', '256', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`]);
 });
 t.teardown(async () => {
   await pktio.cleanup();
@@ -109,7 +111,7 @@ async function interop(t: Test, p: number, tp: Testpmd, pool: Mempool, nq: numbe
 }
 
 t.test('pktio client, testpmd server', { skip: skipTestpmd }, async (t) => {
-  const pool = pktmbufPoolCreate('memif_tc', 8191, 256);
+  const pool = pktmbufPoolCreate('memif_tc', 4095, 256);
   const tp = await testpmdPeer(`role=server,id=7,socket=${abs('ts')}`);
   t.teardown(() => tp.kill());
   const p = await pktio.devProbe(`net_memif20,role=client,id=7,socket=${abs('ts')}`);
@@ -122,7 +124,7 @@ t.test('pktio client, testpmd server', { skip: skipTestpmd }, async (t) => {
 });
 
 t.test('pktio server, testpmd client', { skip: skipTestpmd }, async (t) => {
-  const pool = pktmbufPoolCreate('memif_ts', 8191, 256);
+  const pool = pktmbufPoolCreate('memif_ts', 4095, 256);
   const p = await pktio.devProbe(`net_memif21,role=server,id=1,socket=${abs('tc')}`);
   setup(p, pool);
   const tp = await testpmdPeer(`role=client,id=1,socket=${abs('tc')}`);
@@ -134,7 +136,7 @@ t.test('pktio server, testpmd client', { skip: skipTestpmd }, async (t) => {
 });
 
 t.test('two queue pairs against testpmd --rxq=2 --txq=2', { skip: skipTestpmd }, async (t) => {
-  const pool = pktmbufPoolCreate('memif_mq', 8191, 256);
+  const pool = pktmbufPoolCreate('memif_mq', 4095, 256);
   const p = await pktio.devProbe(`net_memif22,role=server,socket=${abs('mq')}`);
   setup(p, pool, 2);
   const tp = await testpmdPeer(`role=client,socket=${abs('mq')}`, 2);
@@ -148,7 +150,7 @@ t.test('two queue pairs against testpmd --rxq=2 --txq=2', { skip: skipTestpmd },
 // ---- a peer that dies and comes back ---------------------------------------------------------------------------
 for (const role of ['client', 'server'] as const) {
   t.test(`testpmd killed and restarted mid-run (pktio ${role})`, { skip: skipTestpmd }, async (t) => {
-    const pool = pktmbufPoolCreate(`memif_kr_${role}`, 8191, 256);
+    const pool = pktmbufPoolCreate(`memif_kr_${role}`, 4095, 256);
     const name = `net_memif${role === 'client' ? 23 : 24}`;
     const peerArgs = `role=${role === 'client' ? 'server' : 'client'},socket=${abs(`kr${role}`)}`;
     let tp: Testpmd;
@@ -184,6 +186,58 @@ for (const role of ['client', 'server'] as const) {
     t.equal(pool.inUseCount(), 0, 'every mbuf back in the pool');
   });
 }
+
+// ---- the data planes on a worker lcore while the peer dies ---------------------------------------------------
+t.test("l2fwd's loop on worker lcore 1 keeps running while testpmd dies and comes back", { skip: skipTestpmd }, async (t) => {
+  const pool = pktmbufPoolCreate('memif_wk', 8191, 256);
+  const sk = [abs('wk0'), abs('wk1')];
+  const peerStart = async () => {
+    const tp = await Testpmd.start({
+      lcores: '0,1', ealArgs: ['--main-lcore', '1'], fwd: 'io',
+      vdevs: [`net_memif0,role=server,socket=${sk[0]}`, `net_memif1,role=server,socket=${sk[1]}`],
+    });
+    await tp.cmd('set fwd io retry');
+    return tp;
+  };
+  let tp = await peerStart();
+  t.teardown(() => tp.kill());
+  const a = await pktio.devProbe(`net_memif30,role=client,socket=${sk[0]}`);
+  const b = await pktio.devProbe(`net_memif31,role=client,socket=${sk[1]}`);
+  setup(a, pool);
+  setup(b, pool);
+  t.ok(await until(() => linkGet(a).up && linkGet(b).up, 5000), 'links up');
+  const ext0 = extmemList().length;
+  const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
+  const st = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
+  st.fill(0);
+  const dst = new Array(MAX_PORTS).fill(-1);
+  dst[a] = b;
+  dst[b] = a;
+  const args: FwdArgs = { rxPorts: [a, b], dst, macUpdating: false, macs: [], drainUs: 100 };
+  pktio.remoteLaunch(1, new URL('../examples/l2fwd/fwd.ts', import.meta.url), args);
+  await tp.cmd('start tx_first 4');
+  const rx = () => st[a * 4 + ST_RX] + st[b * 4 + ST_RX];
+  const fwdOk = await until(() => rx() > 20000, 20000);
+  t.ok(fwdOk, `the worker forwards (${rx()} frames)`);
+  if (!fwdOk) t.comment(`${JSON.stringify(await tp.portStats())} ${JSON.stringify(statsGet(a))} ${JSON.stringify(statsGet(b))} ${JSON.stringify([...st.subarray(0, 8)])}`);
+  await tp.kill();
+  t.ok(await until(() => !linkGet(a).up && !linkGet(b).up, 2000), 'links down');
+  t.ok(await until(() => extmemList().length === ext0 - 2, 3000), 'the worker acknowledged: both regions unmapped while it polls');
+  const frozen = rx();
+  await sleep(300);
+  t.equal(rx(), frozen, 'nothing received while down');
+  tp = await peerStart();
+  t.ok(await until(() => linkGet(a).up && linkGet(b).up, 5000), 'links up again, the worker still running');
+  await tp.cmd('start tx_first 4');
+  t.ok(await until(() => rx() > frozen + 20000, 20000), `and forwarding again (${rx() - frozen} more frames)`);
+  pktio.requestQuit();
+  await pktio.waitLcore(1);
+  await tp.quit();
+  devClose(a);
+  devClose(b);
+  pktio.memzoneFree('l2fwd');
+  t.equal(pool.inUseCount(), 0, 'every mbuf back in the pool');
+});
 
 // ---- bad peers ---------------------------------------------------------------------------------------------------
 t.test('wrong secret: one clear message, link stays down', { skip: skipTestpmd }, async (t) => {
