@@ -135,6 +135,19 @@ t.test('pktio server, testpmd client', { skip: skipTestpmd }, async (t) => {
   t.equal(pool.inUseCount(), 0, 'every mbuf back in the pool');
 });
 
+t.test('ring sizes differ: the client chooses, as in DPDK', { skip: skipTestpmd }, async (t) => {
+  const pool = pktmbufPoolCreate('memif_rs', 4095, 256);
+  const p = await pktio.devProbe(`net_memif29,role=server,rsize=10,bsize=1024,socket=${abs('rs')}`);
+  setup(p, pool);
+  const tp = await testpmdPeer(`role=client,rsize=12,socket=${abs('rs')}`);
+  t.teardown(() => tp.kill());
+  t.ok(await until(() => linkGet(p).up, 5000), 'link up');
+  t.match(memifStatus('net_memif29'), { log2RingSize: 12 }, "testpmd's 4096-slot rings are used");
+  await interop(t, p, tp, pool, 1, 50000);
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+});
+
 t.test('two queue pairs against testpmd --rxq=2 --txq=2', { skip: skipTestpmd }, async (t) => {
   const pool = pktmbufPoolCreate('memif_mq', 4095, 256);
   const p = await pktio.devProbe(`net_memif22,role=server,socket=${abs('mq')}`);
