@@ -168,6 +168,33 @@ t.test('TX writes a nanosecond pcap that tshark reads', async (t) => {
   t.equal(pool.inUseCount(), 0);
 });
 
+t.test('TX under load: full bursts are staged, a short burst or a port stop writes them', async (t) => {
+  const p = await open(`net_pcap0,tx_pcap=${f('batch.pcap')}`);
+  const small = makeFrames(32, 41, 60, 200);
+  const send = (k: number) => {
+    const b = new Uint32Array(32);
+    t.equal(pktmbufAllocBurst(pool, b, k), k);
+    for (let i = 0; i < k; i++) {
+      append(b[i], small[i].length);
+      writeData(b[i], small[i]);
+    }
+    t.equal(txBurst(p, 0, b, k), k);
+  };
+  const records = () => readPcap(f('batch.pcap')).records.length;
+  for (let i = 0; i < 4; i++) send(32);
+  t.equal(records(), 0, 'four full bursts: staged (one write will take several bursts)');
+  send(5);
+  t.equal(records(), 133, 'a short burst: everything written');
+  send(32);
+  send(32);
+  t.equal(statsGet(p).opackets, 197);
+  devStop(p);
+  t.equal(records(), 197, 'the port stops: the rest is written');
+  sameFrames(t, readPcap(f('batch.pcap')).records.slice(133).map((r) => r.data), [...small, ...small], 'in order');
+  devClose(p);
+  t.equal(pool.inUseCount(), 0);
+});
+
 t.test('a queue per rx_pcap and tx_pcap key, in order; dropping TX without tx_pcap', async (t) => {
   const a = frames.slice(0, 30);
   const b = frames.slice(30, 40);

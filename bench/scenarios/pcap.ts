@@ -33,6 +33,11 @@ function captureImage(size: number): Buffer {
   return b;
 }
 
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
 export function describe(_o: BenchOpts, r: BenchResult): string {
   const vs = r.dpdkMpps !== null ? `, testpmd net_pcap ${r.dpdkMpps.toFixed(3)} Mpps, ratio ${r.ratio!.toFixed(2)}` : '';
   return `pcap replay (infinite_rx -> tx_pcap): pktio l2fwd ${r.mpps?.toFixed(3)} Mpps${vs}`;
@@ -64,16 +69,22 @@ export async function run(o: BenchOpts): Promise<BenchResult> {
     if (size < 60 || size > 9018) throw new BenchError(`pcap bench: --size ${size}: frames from 60 to 9018 bytes`);
     fs.writeFileSync(input, captureImage(size));
     const vdevs = [`net_pcap0,rx_pcap=${input},infinite_rx=1`, 'net_pcap1,tx_pcap=/dev/null'];
-    const r = await pktioL2fwd({ vdevs, seconds: o.seconds, macUpdating: false });
-    if (r.mbufsLost !== 0) throw new BenchError(`pcap bench: ${r.mbufsLost} mbufs not back in the pool after the ports closed`);
-    let dpdkMpps: number | null = null;
-    if (o.vsDpdk) {
-      if (!testpmdPath()) throw new BenchError(NO_TESTPMD);
-      dpdkMpps = await testpmdRate(vdevs, o);
+    if (o.vsDpdk && !testpmdPath()) throw new BenchError(NO_TESTPMD);
+    // rounds alternate the two sides (a loaded machine shifts both alike); medians are reported
+    const runs: Array<Awaited<ReturnType<typeof pktioL2fwd>>> = [];
+    const dpdk: number[] = [];
+    for (let i = 0; i < Math.max(1, o.rounds); i++) {
+      const r = await pktioL2fwd({ vdevs, seconds: o.seconds, macUpdating: false });
+      if (r.mbufsLost !== 0) throw new BenchError(`pcap bench: ${r.mbufsLost} mbufs not back in the pool after the ports closed`);
+      runs.push(r);
+      if (o.vsDpdk) dpdk.push(await testpmdRate(vdevs, o));
     }
+    const r = [...runs].sort((a, b) => a.mpps - b.mpps)[runs.length >> 1];
+    const dpdkMpps = dpdk.length ? median(dpdk) : null;
     return {
       scenario: 'pcap', mpps: r.mpps, dpdkMpps, ratio: dpdkMpps ? r.mpps / dpdkMpps : null, packets: r.packets,
       seconds: r.seconds, gcCount: r.gcCount, heapBytesPerPacket: r.heapBytesPerPacket,
+      rounds: runs.map((x, i) => ({ pktio: x.mpps, dpdk: dpdk[i] ?? null })),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -14,12 +14,12 @@
 // packet rings (live.ts).
 //
 // Data path: RX reads a file in 1 MiB chunks (one pread each) into a staging memzone and copies each frame into an
-// mbuf with SoftRxQueue.fill; TX builds the burst's records in a staging memzone (SoftTxQueue.copyOut) and writes
-// them with one write() per burst.
+// mbuf with SoftRxQueue.fill; TX builds records in a staging memzone (SoftTxQueue.copyOut) and writes them with
+// write(), at most once per burst.
 // Hot-path rules (rxBurst/txBurst and what they call): nothing allocated per packet or per burst (no objects,
 // strings, BigInts or boxed doubles: a worker lcore would collect garbage mid-burst), counters are plain stores (one
-// writer, the polling lcore); syscalls only where the kernel must act: one pread per MiB read, one write per burst
-// (DPDK flushes its pcap dumper per burst too, so the file is complete whenever forwarding stops).
+// writer, the polling lcore); syscalls only where the kernel must act: one pread per MiB read, at most one write
+// per burst (under load, one for the records of several bursts: see PcapTx).
 import * as fs from 'node:fs';
 import { mem } from '../../eal/memory.js';
 import { writeAt, clockGettimeAt, CLOCK_REALTIME, errno, strerror } from '../../eal/ffi.js';
@@ -39,11 +39,13 @@ import { LiveRx, LiveTx, openLive, liveMaxLen, type LiveIface, type LiveRxSpec, 
 const DRIVER = 'net_pcap';
 /** DPDK's RTE_PMD_PCAP_MAX_QUEUES */
 const MAX_QUEUES = 16;
-/**
- * TX staging bytes: a burst's records, written with one write() (flushed early only if a burst outgrows them); the
- * zone holds them, then a struct timespec for clock_gettime.
- */
+/** TX zone: a header word (bytes staged), WRITE_ZONE bytes of records, then a struct timespec for clock_gettime */
+const TX_HDR = 64;
 const WRITE_ZONE = 1 << 20;
+/** staged bytes that make a write() (64 KiB: 800 records of 64-byte frames, 25 bursts of 32) */
+const FLUSH_AT = 1 << 16;
+/** a burst shorter than this means the traffic is not saturating the queue: its records are written at once */
+const FULL_BURST = 32;
 
 interface PcapRxSpec {
   port: number;
@@ -119,13 +121,18 @@ class NullRx implements RxQueue {
 }
 
 /**
- * Writes each burst as pcap records with one write(): record headers and frames are staged in a memzone (the
- * kernel copies from its native address, a BigInt made once), then the mbufs go back to their pool.
+ * Writes pcap records with write(): record headers and frames are staged in a memzone (the kernel copies from its
+ * native address, a BigInt made once), then the mbufs go back to their pool. Under load the records of several
+ * bursts go out in one write() (at most one per burst); a burst shorter than FULL_BURST, or FLUSH_AT staged bytes,
+ * writes at once, and the control half writes what is left when the port stops (DPDK closes its dumpers there).
  */
 class PcapTx extends SoftTxQueue implements TxQueue {
   private readonly fd: number;
   private readonly path: string;
+  /** region offset of the zone: the i32 count of staged bytes, then the staged records, then a struct timespec */
   private readonly zone: number;
+  private readonly stage: number;
+  /** native address of the staged records */
   private readonly va: bigint;
   /** native address of the struct timespec after the staging bytes */
   private readonly tsVa: bigint;
@@ -136,8 +143,9 @@ class PcapTx extends SoftTxQueue implements TxQueue {
     this.fd = specNumber(DRIVER, spec, 'fd');
     this.path = specString(DRIVER, spec, 'path');
     this.zone = specNumber(DRIVER, spec, 'zone');
-    this.va = mem().va(this.zone);
-    this.tsVa = mem().va(this.zone + WRITE_ZONE);
+    this.stage = this.zone + TX_HDR;
+    this.va = mem().va(this.stage);
+    this.tsVa = mem().va(this.stage + WRITE_ZONE);
   }
 
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
@@ -145,9 +153,9 @@ class PcapTx extends SoftTxQueue implements TxQueue {
     // one timestamp per burst, the current time in ns (the file's magic is NSEC_TCPDUMP_MAGIC): clock_gettime into
     // the zone's timespec, whose bytes go into each record (performance.now() would box a double per call)
     clockGettimeAt(CLOCK_REALTIME, this.tsVa);
-    const ts = this.zone + WRITE_ZONE;
+    const ts = this.stage + WRITE_ZONE;
     const u32 = this.u32;
-    let used = 0;
+    let used = this.i32[this.zone >> 2];
     let pkts = 0;
     let bytes = 0;
     let tooLong = 0;
@@ -158,37 +166,42 @@ class PcapTx extends SoftTxQueue implements TxQueue {
         tooLong++;
         continue;
       }
-      if (used + PCAP_REC_HDR_LEN + len > WRITE_ZONE) {
-        this.flush(used, pkts, bytes, 0);
-        used = pkts = bytes = 0;
-      }
-      putRecordHeader(this.u8, this.zone + used, ts, len, len);
-      this.copyOut(m, this.zone + used + PCAP_REC_HDR_LEN);
+      if (used + PCAP_REC_HDR_LEN + len > WRITE_ZONE) used = this.flush(used);
+      putRecordHeader(this.u8, this.stage + used, ts, len, len);
+      this.copyOut(m, this.stage + used + PCAP_REC_HDR_LEN);
       used += PCAP_REC_HDR_LEN + len;
       pkts++;
       bytes += len;
     }
-    this.flush(used, pkts, bytes, tooLong);
+    if (used >= FLUSH_AT || n < FULL_BURST) used = this.flush(used);
+    this.i32[this.zone >> 2] = used;
     pktmbufFreeBulk(mbufs, n, from);
+    this.count(pkts, bytes, tooLong);
     return n;
   }
 
   /**
-   * Writes `used` staged bytes holding `pkts` records with one syscall and counts them: sent when the file took
-   * them all, else oerrors (logged once). `dropped` packets (longer than the snaplen) count as oerrors too.
+   * Writes `used` staged bytes with one syscall; returns 0 (nothing staged any more). A write the file does not
+   * take whole (disk full...) is logged once; its records are lost (DPDK's pcap_dump reports nothing either).
    */
-  private flush(used: number, pkts: number, bytes: number, dropped: number): void {
-    const rc = used === 0 ? 0 : writeAt(this.fd, this.va, used);
-    if (rc === used) {
-      this.count(pkts, bytes, dropped);
-      return;
-    }
-    this.count(0, 0, pkts + dropped);
-    if (!this.writeFailed) {
+  private flush(used: number): number {
+    if (used === 0) return 0;
+    const rc = writeAt(this.fd, this.va, used);
+    if (rc !== used && !this.writeFailed) {
       this.writeFailed = true;
-      log('pcap').error(`${this.path}: write of ${used} bytes returned ${rc}${rc < 0 ? ` (${strerror(errno())})` : ''}: packets counted in oerrors`);
+      log('pcap').error(`${this.path}: write of ${used} bytes returned ${rc}${rc < 0 ? ` (${strerror(errno())})` : ''}: records lost`);
     }
+    return 0;
   }
+}
+
+/** Writes what a TX zone still stages (port stop, queue release: no lcore polls the queue then). Control path. */
+function flushStaged(fd: number, zone: number): void {
+  const r = mem();
+  const used = r.i32[zone >> 2];
+  if (used <= 0) return;
+  r.i32[zone >> 2] = 0;
+  fs.writeSync(fd, r.u8, zone + TX_HDR, used);
 }
 
 /** DPDK's eth_tx_drop: the TX queue of a port given only rx_pcap; counts packets and bytes, frees them. */
@@ -214,6 +227,8 @@ export class PcapPort extends SoftPort {
   private readonly infinite: boolean;
   /** region offsets of the RX queues' reader zones (their shared state is cleared at start) */
   private rxZones: number[] = [];
+  /** region offsets of the TX queues' staging zones (what they stage is written at stop) */
+  private txZones: number[] = [];
 
   constructor(name: string, rx: RxSource[], tx: TxSink[], infinite: boolean, mac: Uint8Array | null) {
     // DPDK's MAC: 02:70:63:61:70:<n>, 'p' 'c' 'a' 'p' after the locally administered bit (phy_mac=1: the interface's)
@@ -246,7 +261,10 @@ export class PcapPort extends SoftPort {
     const f = this.tx[q];
     if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', ring: f.live.sock.spec, maxLen: liveMaxLen(f.live.ifname) };
     if (!f) return { port: portId, queue: q, kind: 'drop', fd: -1, path: '', zone: 0 };
-    return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone: this.zone(`tx${q}`, WRITE_ZONE + TIMESPEC_LEN).off };
+    const zone = this.zone(`tx${q}`, TX_HDR + WRITE_ZONE + TIMESPEC_LEN).off;
+    mem().i32[zone >> 2] = 0;
+    this.txZones[q] = zone;
+    return { port: portId, queue: q, kind: 'file', fd: f.fd, path: f.path, zone };
   }
 
   /** DPDK reopens its files at every start: the RX queues read from the first record again. */
@@ -255,9 +273,24 @@ export class PcapPort extends SoftPort {
     super.start();
   }
 
+  /** The records TX queues still stage go to their files (DPDK's eth_dev_stop closes the dumpers, flushing them). */
+  override stop(): void {
+    super.stop();
+    this.flushTx();
+  }
+
   override queueRelease(): void {
+    this.flushTx();
     super.queueRelease();
     this.rxZones = [];
+    this.txZones = [];
+  }
+
+  private flushTx(): void {
+    this.txZones.forEach((z, q) => {
+      const f = this.tx[q];
+      if (z !== undefined && f?.kind === 'file') flushStaged(f.fd, z);
+    });
   }
 
   /** Frames the kernel dropped because a live RX ring was full (PACKET_STATISTICS tp_drops): imissed. */
