@@ -107,7 +107,11 @@ export function ethDevAllocate(name: string, ops: EthDevOps, pmd: PmdInfo): numb
   if (id === MAX_ETHPORTS) throw new EthdevError(`no free port: at most ${MAX_ETHPORTS}`);
   const b = portBase(id) >> 2;
   const r = mem();
+  // the generation survives a port id's reuse and moves on: a worker that cached queues of the closed port
+  // must not find its old generation again after the new port's configure/setup/start
+  const gen = Atomics.load(r.i32, b + P_GEN);
   r.u8.fill(0, portBase(id), portBase(id) + SPEC_OFF);
+  Atomics.store(r.i32, b + P_GEN, gen + 1);
   Atomics.store(r.i32, b + P_STATE, ST_STOPPED);
   ports[id] = {
     id, name, ops, pmd, nbRxq: 0, nbTxq: 0, conf: {}, rxSpecs: [], txSpecs: [], rxOn: [], txOn: [], macs: [], started: false, promisc: false,
