@@ -99,6 +99,8 @@ export class VirtioNetSim {
   /** every device_status value the driver wrote, in order */
   readonly statusLog: number[] = [];
   private restoreSpy: () => void;
+  /** IOVA of region offset 0 (fast paths: no call returning a double) */
+  private readonly base = mem().iova(0);
 
   constructor(private readonly name: string, private readonly o: VirtioSimOptions = {}) {
     this.features = o.features ?? QEMU_FEATURES;
@@ -245,6 +247,8 @@ export class VirtioNetSim {
   private statusWrite(v: number): void {
     this.statusLog.push(v);
     if (v === 0) {
+      this.packed = false;
+      this.eventIdx = false;
       this.resets++;
       this.hardReset();
       return;
@@ -253,6 +257,8 @@ export class VirtioNetSim {
     this.status = v;
     if (newly & S.STATUS_FEATURES_OK) {
       const f = this.accepted();
+      this.packed = S.has(f, S.VIRTIO_F_RING_PACKED);
+      this.eventIdx = S.has(f, S.VIRTIO_F_EVENT_IDX);
       if (this.o.refuse || (f & ~this.features) !== 0n || !S.has(f, S.VIRTIO_F_VERSION_1)) this.status &= ~S.STATUS_FEATURES_OK;
     }
     if (newly & S.STATUS_DRIVER_OK) for (let q = 0; q < this.queues.length; q++) this.armNotify(q);
@@ -323,9 +329,9 @@ export class VirtioNetSim {
     return this.negotiated(S.VIRTIO_NET_F_MQ) ? 2 * this.maxPairs : 2;
   }
 
-  get packed(): boolean {
-    return this.negotiated(S.VIRTIO_F_RING_PACKED);
-  }
+  /** negotiated ring layout and EVENT_IDX, kept as booleans (BigInt tests allocate: the fast paths must not) */
+  packed = false;
+  private eventIdx = false;
 
   get live(): boolean {
     return (this.status & S.STATUS_DRIVER_OK) !== 0 && this.busMaster;
@@ -420,13 +426,13 @@ export class VirtioNetSim {
     const on = this.notifyPolicy === 'on';
     if (this.packed) {
       const dev = SimOff(q.device);
-      const ev = this.negotiated(S.VIRTIO_F_EVENT_IDX);
+      const ev = this.eventIdx;
       r.u16[(dev + S.PVIRTQ_EVENT.flags) >> 1] = !on ? S.RING_EVENT_FLAGS_DISABLE : ev ? S.RING_EVENT_FLAGS_DESC : S.RING_EVENT_FLAGS_ENABLE;
       r.u16[(dev + S.PVIRTQ_EVENT.off_wrap) >> 1] = q.lastAvail | (q.availWrap << 15);
       return;
     }
     const dev = SimOff(q.device);
-    if (this.negotiated(S.VIRTIO_F_EVENT_IDX)) {
+    if (this.eventIdx) {
       r.u16[(dev + S.VIRTQ_USED.ring + S.VIRTQ_USED.elem * q.size) >> 1] = on ? q.lastAvail : (q.lastAvail - 1) & 0xffff;
     } else {
       r.u16[(dev + S.VIRTQ_USED.flags) >> 1] = on ? 0 : S.VIRTQ_USED_F_NO_NOTIFY;
@@ -519,6 +525,93 @@ export class VirtioNetSim {
     }
     this.publishUsed(vq);
     return true;
+  }
+
+  /**
+   * The device side without allocating (for tests that measure the driver's heap use): fills up to n one-buffer
+   * frames of `len` bytes (header zero but num_buffers = 1, data left as the buffer holds it) on RX queue `pair`.
+   */
+  fastDeliver(pair: number, n: number, len: number): number {
+    const q = this.queues[S.rxVq(pair)];
+    const r = mem();
+    const base = this.base;
+    let done = 0;
+    for (; done < n; done++) {
+      let id: number;
+      let addr: number;
+      if (this.packed) {
+        const d = q.desc - base + q.lastAvail * 16;
+        const f = r.u16[(d + 14) >> 1];
+        if (((f >> 7) & 1) !== q.availWrap || ((f >> 15) & 1) === q.availWrap) break;
+        id = r.u16[(d + 12) >> 1];
+        addr = r.u32[(d >> 2) + 1] * TWO32 + r.u32[d >> 2] - base;
+        if (++q.lastAvail === q.size) { q.lastAvail = 0; q.availWrap ^= 1; }
+      } else {
+        const drv = q.driver - base;
+        if (r.u16[(drv + 2) >> 1] === q.lastAvail) break;
+        id = r.u16[((drv + 4) >> 1) + (q.lastAvail % q.size)];
+        q.lastAvail = (q.lastAvail + 1) & 0xffff;
+        const d = q.desc - base + id * 16;
+        addr = r.u32[(d >> 2) + 1] * TWO32 + r.u32[d >> 2] - base;
+      }
+      r.u8[addr] = 0;
+      r.u16[(addr + S.NET_HDR.num_buffers) >> 1] = 1;
+      this.fastUsed(q, id, len + S.NET_HDR_LEN, 1);
+    }
+    return done;
+  }
+
+  /** Completes every available TX chain of queue `pair` without looking at it or allocating (notifications stay
+   * as armNotify last set them). */
+  fastComplete(pair: number): number {
+    const q = this.queues[S.txVq(pair)];
+    const r = mem();
+    const base = this.base;
+    let done = 0;
+    for (;; done++) {
+      if (this.packed) {
+        let nd = 0;
+        let id = 0;
+        for (;;) {
+          const d = q.desc - base + q.lastAvail * 16;
+          const f = r.u16[(d + 14) >> 1];
+          if (((f >> 7) & 1) !== q.availWrap || ((f >> 15) & 1) === q.availWrap) break;
+          id = r.u16[(d + 12) >> 1];
+          nd++;
+          if (++q.lastAvail === q.size) { q.lastAvail = 0; q.availWrap ^= 1; }
+          if (!(f & S.VIRTQ_DESC_F_NEXT)) break;
+        }
+        if (nd === 0) break;
+        this.fastUsed(q, id, 0, nd);
+      } else {
+        const drv = q.driver - base;
+        if (r.u16[(drv + 2) >> 1] === q.lastAvail) break;
+        const id = r.u16[((drv + 4) >> 1) + (q.lastAvail % q.size)];
+        q.lastAvail = (q.lastAvail + 1) & 0xffff;
+        this.fastUsed(q, id, 0, 1);
+      }
+    }
+    return done;
+  }
+
+  private fastUsed(q: SimQueue, id: number, len: number, ndesc: number): void {
+    const r = mem();
+    const base = this.base;
+    if (this.packed) {
+      const d = q.desc - base + q.usedIdx * 16;
+      r.u16[(d + 12) >> 1] = id;
+      r.u32[(d + 8) >> 2] = len;
+      r.u16[(d + 14) >> 1] = q.usedWrap ? S.VIRTQ_DESC_F_AVAIL | S.VIRTQ_DESC_F_USED : 0;
+      q.usedIdx += ndesc;
+      if (q.usedIdx >= q.size) { q.usedIdx -= q.size; q.usedWrap ^= 1; }
+      return;
+    }
+    const dev = q.device - base;
+    const e = ((dev + 4) >> 2) + (q.usedIdx % q.size) * 2;
+    r.u32[e] = id;
+    r.u32[e + 1] = len;
+    q.usedIdx = (q.usedIdx + 1) & 0xffff;
+    r.u16[(dev + 2) >> 1] = q.usedIdx;
   }
 
   /** Serves the control virtqueue: each command acknowledged, MQ and RX modes applied. */

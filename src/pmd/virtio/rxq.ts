@@ -26,7 +26,7 @@ import {
 import {
   VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FIRST, VQS_LAST, VQS_LEFT, VQS_HDR_FLAGS, type VirtioRxSpec,
 } from './layout.js';
-import { Virtqueue, checkQueueSpec, TWO32 } from './vq.js';
+import { Virtqueue, checkQueueSpec } from './vq.js';
 
 /** DPDK's RTE_MBUF_F_RX_L4_CKSUM_NONE (both bits): the data is intact, the checksum field was never filled in */
 const RX_L4_CKSUM_NONE = RX_L4_CKSUM_MASK;
@@ -66,11 +66,7 @@ abstract class VirtioRxQueue extends Virtqueue implements RxQueue {
     return got;
   }
 
-  /** IOVA a fresh mbuf is posted at (header first) and the bytes it takes. */
-  protected postIova(m: number): number {
-    return this.u32[m + M.BUF_IOVA_HI] * TWO32 + this.u32[m + M.BUF_IOVA_LO] + this.headroom - NET_HDR_LEN;
-  }
-
+  /** Bytes a fresh mbuf is posted with: its room after the headroom, plus the header that goes before it. */
   protected postLen(m: number): number {
     return this.u16[(m << 1) + M.H_BUF_LEN] - this.headroom + NET_HDR_LEN;
   }
@@ -176,7 +172,7 @@ export class SplitRxQueue extends VirtioRxQueue {
       // the descriptor goes back at once, with a fresh buffer
       const nm = fresh[j];
       const w = (this.desc + id * VIRTQ_DESC.size) >> 2;
-      this.putAddr(w, this.postIova(nm));
+      this.putBuf(w, nm, this.headroom - NET_HDR_LEN);
       u32[w + 2] = this.postLen(nm);
       u32[w + 3] = VIRTQ_DESC_F_WRITE;
       u32[this.mbufOf + id] = nm;
@@ -242,7 +238,7 @@ export class PackedRxQueue extends VirtioRxQueue {
       // the buffer ID goes back at the avail position with a fresh buffer
       const nm = fresh[j];
       const a = this.desc + apos * PVIRTQ_DESC.size;
-      this.putAddr(a >> 2, this.postIova(nm));
+      this.putBuf(a >> 2, nm, this.headroom - NET_HDR_LEN);
       u32[(a + PVIRTQ_DESC.len) >> 2] = this.postLen(nm);
       u16[(a + PVIRTQ_DESC.id) >> 1] = id;
       const fl = VIRTQ_DESC_F_WRITE | (awrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);

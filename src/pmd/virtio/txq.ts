@@ -36,7 +36,9 @@ function checkTxSpec(raw: unknown): VirtioTxSpec {
 }
 
 abstract class VirtioTxQueue extends Virtqueue implements TxQueue {
-  protected readonly hdrIova: number;
+  /** IOVA of header slot 0 as u32 halves, and its byte offset in the region */
+  protected readonly hdrLo: number;
+  protected readonly hdrHi: number;
   protected readonly hdrOff: number;
   protected readonly csum: boolean;
   protected readonly freeThresh: number;
@@ -45,7 +47,8 @@ abstract class VirtioTxQueue extends Virtqueue implements TxQueue {
 
   constructor(s: VirtioTxSpec, stats: QueueStats) {
     super(s, stats);
-    this.hdrIova = s.hdrIova;
+    this.hdrLo = s.hdrIova % TWO32;
+    this.hdrHi = Math.floor(s.hdrIova / TWO32);
     this.hdrOff = s.hdrOff;
     this.csum = s.csum === true;
     this.freeThresh = Math.min(DEFAULT_FREE_THRESH, s.nb >> 2);
@@ -90,11 +93,14 @@ abstract class VirtioTxQueue extends Virtqueue implements TxQueue {
     u8[h + 8] = w2;
   }
 
-  /** IOVA and byte offset of a segment's data. */
-  protected segIova(s: number): number {
-    return this.u32[s + M.BUF_IOVA_HI] * TWO32 + this.u32[s + M.BUF_IOVA_LO] + this.u16[(s << 1) + M.H_DATA_OFF];
+  /** Writes the address of header slot `id` into the descriptor at u32 index w (halves and carry as putBuf). */
+  protected putSlot(w: number, id: number): void {
+    const lo = this.hdrLo + id * TX_HDR_SLOT;
+    this.u32[w] = lo < TWO32 ? lo : lo - TWO32;
+    this.u32[w + 1] = lo < TWO32 ? this.hdrHi : this.hdrHi + 1;
   }
 
+  /** Byte offset in the region of a segment's data. */
   protected segOff(s: number): number {
     return this.u32[s + M.BUF_OFF] + this.u16[(s << 1) + M.H_DATA_OFF];
   }
@@ -195,12 +201,12 @@ export class SplitTxQueue extends VirtioTxQueue {
     if (need === u16[(m << 1) + M.H_NB_SEGS]) {
       // header pushed into the headroom: the first descriptor covers it and segment 0
       this.writeHdr(this.segOff(m) - NET_HDR_LEN, m);
-      this.putAddr(w, this.segIova(m) - NET_HDR_LEN);
+      this.putBuf(w, m, u16[(m << 1) + M.H_DATA_OFF] - NET_HDR_LEN);
       u32[w + 2] = u16[(m << 1) + M.H_DATA_LEN] + NET_HDR_LEN;
       s = u32[m + M.NEXT];
     } else {
       this.writeHdr(this.hdrOff + head * TX_HDR_SLOT, m);
-      this.putAddr(w, this.hdrIova + head * TX_HDR_SLOT);
+      this.putSlot(w, head);
       u32[w + 2] = NET_HDR_LEN;
     }
     while (--left !== 0) {
@@ -208,7 +214,7 @@ export class SplitTxQueue extends VirtioTxQueue {
       u32[w + 3] = VIRTQ_DESC_F_NEXT | (nx << 16); // flags, next
       id = nx;
       w = (this.desc + id * VIRTQ_DESC.size) >> 2;
-      this.putAddr(w, this.segIova(s));
+      this.putBuf(w, s, u16[(s << 1) + M.H_DATA_OFF]);
       u32[w + 2] = u16[(s << 1) + M.H_DATA_LEN];
       s = u32[s + M.NEXT];
     }
@@ -308,12 +314,12 @@ export class PackedTxQueue extends VirtioTxQueue {
     if (need === u16[(m << 1) + M.H_NB_SEGS]) {
       // header pushed into the headroom: the first descriptor covers it and segment 0
       this.writeHdr(this.segOff(m) - NET_HDR_LEN, m);
-      this.putAddr(d >> 2, this.segIova(m) - NET_HDR_LEN);
+      this.putBuf(d >> 2, m, u16[(m << 1) + M.H_DATA_OFF] - NET_HDR_LEN);
       u32[(d + PVIRTQ_DESC.len) >> 2] = u16[(m << 1) + M.H_DATA_LEN] + NET_HDR_LEN;
       s = u32[m + M.NEXT];
     } else {
       this.writeHdr(this.hdrOff + id * TX_HDR_SLOT, m);
-      this.putAddr(d >> 2, this.hdrIova + id * TX_HDR_SLOT);
+      this.putSlot(d >> 2, id);
       u32[(d + PVIRTQ_DESC.len) >> 2] = NET_HDR_LEN;
     }
     const firstFlags = (wrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED) | (need > 1 ? VIRTQ_DESC_F_NEXT : 0);
@@ -322,7 +328,7 @@ export class PackedTxQueue extends VirtioTxQueue {
     for (let i = 1; i < need; i++) {
       if (++pos === this.nb) { pos = 0; wrap ^= 1; }
       d = this.desc + pos * PVIRTQ_DESC.size;
-      this.putAddr(d >> 2, this.segIova(s));
+      this.putBuf(d >> 2, s, u16[(s << 1) + M.H_DATA_OFF]);
       u32[(d + PVIRTQ_DESC.len) >> 2] = u16[(s << 1) + M.H_DATA_LEN];
       u16[(d + PVIRTQ_DESC.id) >> 1] = id;
       u16[(d + PVIRTQ_DESC.flags) >> 1] = (wrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED) | (i + 1 < need ? VIRTQ_DESC_F_NEXT : 0);

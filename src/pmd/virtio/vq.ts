@@ -9,7 +9,7 @@
 // each one.
 import { mem } from '../../eal/memory.js';
 import * as ffi from '../../eal/ffi.js';
-import { mbufBind } from '../../mempool/mbuf.js';
+import { M, mbufBind } from '../../mempool/mbuf.js';
 import { specNumber, specString, type QueueStats } from '../driver.js';
 import {
   VIRTQ_USED, VIRTQ_USED_F_NO_NOTIFY, PVIRTQ_EVENT, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, needEvent,
@@ -140,9 +140,20 @@ export abstract class Virtqueue {
     return this.u32[this.fly + h];
   }
 
-  /** Writes a descriptor's 64-bit address as two u32 halves (no BigInt); `w` is its u32 index. */
-  protected putAddr(w: number, iova: number): void {
-    this.u32[w] = iova >>> 0;
-    this.u32[w + 1] = (iova / TWO32) >>> 0;
+  /**
+   * Writes a descriptor's 64-bit address (`w`: its u32 index) as the IOVA of mbuf m's buffer plus off (>= 0), in
+   * two u32 halves with the carry: no BigInt, and no double crossing a call (a double argument or return value of a
+   * call the JIT does not inline is boxed: a heap allocation).
+   */
+  protected putBuf(w: number, m: number, off: number): void {
+    const u32 = this.u32;
+    const lo = u32[m + M.BUF_IOVA_LO] + off;
+    if (lo < TWO32) {
+      u32[w] = lo;
+      u32[w + 1] = u32[m + M.BUF_IOVA_HI];
+    } else {
+      u32[w] = lo - TWO32;
+      u32[w + 1] = u32[m + M.BUF_IOVA_HI] + 1;
+    }
   }
 }
