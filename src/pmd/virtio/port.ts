@@ -15,6 +15,7 @@ import {
 } from '../driver.js';
 import type { PciDeviceAccess } from '../pci/access.js';
 import { localMac } from '../soft/args.js';
+import { sleepMs } from '../intel/common/regs.js';
 import { findVirtioCaps, VirtioPci } from './pci.js';
 import { CtrlVq } from './ctrl.js';
 import { chooseFeatures, type RingChoice } from './features.js';
@@ -283,10 +284,19 @@ export class VirtioPort implements EthDevOps {
     }
   }
 
-  linkGet(_wait: boolean): Link {
+  /** The config space's link bit (VIRTIO_NET_F_STATUS; without it the link is always up [5.1.4]). */
+  private linkUp(): boolean {
+    if (!has(this.offered, VIRTIO_NET_F_STATUS)) return true;
+    return ((this.pci.readConfig((d) => d.rd16(NET_CFG.status)) ?? 0) & VIRTIO_NET_S_LINK_UP) !== 0;
+  }
+
+  linkGet(wait: boolean): Link {
     this.live();
-    const statusOn = has(this.offered, VIRTIO_NET_F_STATUS);
-    const up = statusOn ? ((this.pci.readConfig((d) => d.rd16(NET_CFG.status)) ?? 0) & VIRTIO_NET_S_LINK_UP) !== 0 : true;
+    let up = this.linkUp();
+    for (let waited = 0; wait && !up && waited < 3000; waited += 50) {
+      sleepMs(50);
+      up = this.linkUp();
+    }
     let speed = 0;
     if (has(this.offered, VIRTIO_NET_F_SPEED_DUPLEX)) {
       const s = this.pci.readConfig((d) => d.rd32(NET_CFG.speed)) ?? 0;

@@ -65,7 +65,9 @@ abstract class VirtioTxQueue extends Virtqueue implements TxQueue {
   /**
    * Writes the net header of packet m at byte offset h: all zero but the checksum request (NEEDS_CSUM with
    * csum_start = l2 + l3 length and the offset of the TCP / UDP checksum field) when the packet asks for one and
-   * VIRTIO_NET_F_CSUM was negotiated. num_buffers is 0 on TX.
+   * VIRTIO_NET_F_CSUM was negotiated. The device sums from csum_start to the end into that field, so the field must
+   * hold the pseudo-header sum, as DPDK's TX checksum offload asks of applications for every NIC [5.1.6.2].
+   * num_buffers is 0 on TX.
    */
   protected writeHdr(h: number, m: number): void {
     const ol = this.u32[m + M.OL_FLAGS] & TX_L4_MASK;
@@ -259,7 +261,7 @@ export class PackedTxQueue extends VirtioTxQueue {
         free += nd;
         pos += nd;
         if (pos >= nb) { pos -= nb; wrap ^= 1; }
-      } while (x !== id);
+      } while (x !== id && free < nb); // a bad ID from the device cannot run the FIFO dry
     }
     i32[st + VQS_USED] = pos;
     i32[st + VQS_USED_WRAP] = wrap;
