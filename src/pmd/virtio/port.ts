@@ -27,7 +27,7 @@ import {
   VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_SPEED_DUPLEX, VIRTIO_NET_S_LINK_UP, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
   VIRTIO_NET_CTRL_RX_ALLMULTI, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, NET_CFG, NET_HDR_LEN, rxVq, txVq,
-  has, featureList, featureName,
+  has, bit, featureList, featureName,
 } from './spec.js';
 
 export const DRIVER = 'net_virtio';
@@ -35,6 +35,9 @@ const ETHER_OVERHEAD = 18;
 const VLAN_TAG = 4;
 /** DPDK's VIRTIO_MAX_RX_PKTLEN: the largest frame without VIRTIO_NET_F_MTU */
 const MAX_RX_PKTLEN = 9728;
+/** the features whose device-config fields probe reads */
+const CONFIG_FEATURES = [VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_F_MQ, VIRTIO_NET_F_CTRL_VQ,
+  VIRTIO_NET_F_MTU, VIRTIO_NET_F_SPEED_DUPLEX].reduce((a, n) => a | bit(n), 0n);
 /** localMac's driver byte for virtio ports without VIRTIO_NET_F_MAC */
 const MAC_TAG = 0x76;
 
@@ -87,7 +90,9 @@ export class VirtioPort implements EthDevOps {
       this.resetDevice();
       throw new Error(`${who}: the device does not offer VIRTIO_F_VERSION_1 (a legacy-only device): pktio drives virtio 1.0+ devices only`);
     }
-    // the device lets its config be read before FEATURES_OK, for offered features [2.5.1]
+    // the config fields pktio reads, read after writing the features they depend on, before FEATURES_OK
+    // [3.1.1 step 4; VIRTIO 1.2 asks for the write first, 1.1 let the driver read for any offered feature]
+    this.pci.setDriverFeatures(this.offered & CONFIG_FEATURES);
     this.mac = has(this.offered, VIRTIO_NET_F_MAC)
       ? this.pci.readConfig((d) => Uint8Array.from({ length: 6 }, (_, i) => d.rd8(NET_CFG.mac + i)))!
       : localMac(MAC_TAG, Number.parseInt(name.replace(/\D/g, '').slice(-4) || '0', 16));
