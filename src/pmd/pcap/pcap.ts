@@ -249,7 +249,7 @@ export class PcapPort extends SoftPort {
   rxQueueSetup(q: number, _nb: number, _conf: unknown, pool: Mempool, portId: number): PcapRxSpec | LiveRxSpec {
     const f = this.rx[q];
     const base = { port: portId, queue: q, pool: pool.name };
-    if (f?.kind === 'iface') return { ...base, kind: 'iface', ring: f.live.sock.spec };
+    if (f?.kind === 'iface') return { ...base, kind: 'iface', driver: 'net_pcap', vlanStrip: false, ring: f.live.sock.spec };
     if (!f) return { ...base, kind: 'null', fd: -1, info: null, zone: 0, infinite: false };
     const zone = this.zone(`rx${q}`, READ_ZONE).off;
     captureRestart(mem().i32, zone);
@@ -259,7 +259,7 @@ export class PcapPort extends SoftPort {
 
   txQueueSetup(q: number, _nb: number, _conf: unknown, portId: number): PcapTxSpec | LiveTxSpec {
     const f = this.tx[q];
-    if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', ring: f.live.sock.spec, maxLen: liveMaxLen(f.live.ifname) };
+    if (f?.kind === 'iface') return { port: portId, queue: q, kind: 'iface', driver: 'net_pcap', ring: f.live.sock.spec, mtuLen: liveMaxLen(f.live.ifname) };
     if (!f) return { port: portId, queue: q, kind: 'drop', fd: -1, path: '', zone: 0 };
     const zone = this.zone(`tx${q}`, TX_HDR + WRITE_ZONE + TIMESPEC_LEN).off;
     mem().i32[zone >> 2] = 0;
