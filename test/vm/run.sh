@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one|loop] [--nic e1000e|igb|mixed|virtio] [--qemu auto|10|system]
-#        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] [--packed on|off] [--virtio-legacy] -- COMMAND
+#        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] [--packed on|off] [--virtio-legacy] [--mq N]
+#        -- COMMAND
 # run.sh [--topology T] [--nic N] --describe
 #
 # Boots the rig's guest (QEMU TCG, q35; with --mode type1 or cdev also intel-iommu) with the host root read-only
@@ -20,7 +21,10 @@
 # virtio: virtio-net-pci in every role, at the e1000e slots (modern only: disable-legacy=on; --packed on|off
 # chooses the ring layout QEMU offers, default off; with the vIOMMU modes iommu_platform=on, so the device's DMA
 # goes through the IOMMU as VFIO maps it; --virtio-legacy makes pktio's two ports legacy-only, disable-modern=on,
-# for the refusal check). Multi-queue needs a netdev with several queues (tap, vhost-user): hubs have one.
+# for the refusal check). Multi-queue needs a netdev with several queues (hubs have one): with --mq N (virtio, N > 1)
+# every NIC gets a multi-queue tap (queues=N; virtio-net-pci mq=on, vectors=2N+2) instead of a hub port, and each
+# hub becomes a bridge of taps, all inside a network namespace made for this run (pktiovm<PID>) and deleted after
+# it: QEMU runs in that namespace, so still nothing reaches the host's network.
 # Topology l2fwd (default): all four. one: pktio A and ns0 (the RSS topology with --nic igb). loop: pktio A and
 # pktio B, both on hub 0 (each receives what the other sends).
 #
@@ -36,7 +40,7 @@
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 MODE=type1 TOPO=l2fwd NIC=${PKTIO_VM_NIC:-e1000e} QEMU=${PKTIO_VM_QEMU:-auto} MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
-PACKED=off VLEGACY=0
+PACKED=off VLEGACY=0 MQ=1
 DESCRIBE=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
         --aw-bits) AW=$2; shift ;;
         --packed) PACKED=$2; shift ;;
         --virtio-legacy) VLEGACY=1 ;;
+        --mq) MQ=$2; shift ;;
         --describe) DESCRIBE=1 ;;
         --) shift; break ;;
         *) break ;;
@@ -61,6 +66,8 @@ case $MODE in type1|cdev|noiommu) ;; *) echo "run.sh: --mode type1, noiommu or c
 case $TOPO in l2fwd|one|loop) ;; *) echo "run.sh: --topology l2fwd, one or loop" >&2; exit 2 ;; esac
 case $NIC in e1000e|igb|mixed|virtio) ;; *) echo "run.sh: --nic e1000e, igb, mixed or virtio" >&2; exit 2 ;; esac
 case $PACKED in on|off) ;; *) echo "run.sh: --packed on or off" >&2; exit 2 ;; esac
+case $MQ in [1-8]) ;; *) echo "run.sh: --mq 1 to 8" >&2; exit 2 ;; esac
+if [ "$MQ" -gt 1 ] && [ "$NIC" != virtio ]; then echo "run.sh: --mq is for --nic virtio" >&2; exit 2; fi
 
 # the layout: role -> hub, slot, model, MAC
 declare -A HUB=([A]=0 [NS0]=0 [B]=1 [NS1]=1) SLOT MODEL
@@ -104,6 +111,7 @@ describe() {
     echo "PKTIO_VM_TOPOLOGY=$TOPO"
     echo "PKTIO_VM_QEMU_VERSION=$QVER"
     echo "PKTIO_VM_VIRTIO_PACKED=$([ "$NIC" = virtio ] && echo "$PACKED" || true)"
+    echo "PKTIO_VM_VIRTIO_MQ=$([ "$NIC" = virtio ] && echo "$MQ" || true)"
     local r v nics= knics=
     for r in A B NS0 NS1; do
         v=PKTIO_VM_PORT_$r; case $r in NS*) v=PKTIO_VM_$r ;; esac
@@ -156,12 +164,27 @@ vprops() {
     if [ $VLEGACY = 1 ] && { [ "$1" = A ] || [ "$1" = B ]; }; then p="$p,disable-modern=on,disable-legacy=off"
     else p="$p,disable-legacy=on"; fi
     [ "$MODE" = noiommu ] || p="$p,iommu_platform=on"
+    [ "$MQ" -gt 1 ] && p="$p,mq=on,vectors=$((2 * MQ + 2))"
     echo "$p"
 }
+# --mq: the run's namespace, one bridge per hub, one multi-queue tap per NIC (made before QEMU attaches to it)
+NETNS=
+if [ "$MQ" -gt 1 ]; then
+    NETNS=pktiovm$$
+    ip netns add "$NETNS"
+    trap 'ip netns del "$NETNS" 2>/dev/null || true' EXIT
+    for h in 0 1; do ip -n "$NETNS" link add "br$h" type bridge; ip -n "$NETNS" link set "br$h" up; done
+    for r in "${ROLES[@]}"; do
+        ip -n "$NETNS" tuntap add dev "t${NETDEV[$r]}" mode tap multi_queue
+        ip -n "$NETNS" link set "t${NETDEV[$r]}" master "br${HUB[$r]}" up
+    done
+fi
 for r in "${ROLES[@]}"; do
     id=${NETDEV[$r]}
     extra=; [ "$NIC" = virtio ] && extra=$(vprops "$r")
-    Q+=(-netdev "hubport,id=$id,hubid=${HUB[$r]}" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}$extra")
+    nd="hubport,id=$id,hubid=${HUB[$r]}"
+    [ "$MQ" -gt 1 ] && nd="tap,id=$id,ifname=t$id,script=no,downscript=no,vhost=off,queues=$MQ"
+    Q+=(-netdev "$nd" -device "${MODEL[$r]},netdev=$id,addr=0x${SLOT[$r]},mac=${MAC[$r]}$extra")
 done
 Q+=(-append "$ARGS")
 # PKTIO_VM_QEMU_ARGS: more QEMU arguments, split on spaces (the MMIO count of bench/run.ts traces register accesses
@@ -171,17 +194,21 @@ Q+=(-append "$ARGS")
 
 pidfile=$OUT/qemu.pid
 Q+=(-pidfile "$pidfile")
-stop() { [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true; }
+stop() {
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    if [ -n "$NETNS" ]; then sleep 0.5; ip netns del "$NETNS" 2>/dev/null || true; fi
+}
 trap stop EXIT
 trap 'exit 130' INT TERM
 ENVS=()
 [ "$QEMU" = 10 ] && [ -n "$QEMU10_LIBS" ] && ENVS=(LD_LIBRARY_PATH="$QEMU10_LIBS")
+IN=(); [ -n "$NETNS" ] && IN=(ip netns exec "$NETNS")
 # A QEMU that dies of a signal before the guest's init has marked the out share (OUT/started) is started once more:
 # QEMU 10's multi-threaded TCG has aborted once at boot here (iotlb_to_section assertion, 1 boot in ~100).
 for try in 1 2; do
     rm -f "$OUT/started" "$OUT/rc"
     set +e
-    env "${ENVS[@]}" timeout -k 5 "$TIMEOUT" "${Q[@]}" < /dev/null > "$OUT/console.log" 2>&1 &
+    "${IN[@]}" env "${ENVS[@]}" timeout -k 5 "$TIMEOUT" "${Q[@]}" < /dev/null > "$OUT/console.log" 2>&1 &
     wait $!
     st=$?
     set -e

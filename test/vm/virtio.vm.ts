@@ -46,3 +46,14 @@ t.test('a legacy-only virtio device is refused', { skip: missing ?? false, timeo
   t.not(r.kv.l2fwd_rc, '0', 'l2fwd does not start');
   t.match(r.out, /legacy-only virtio device .*disable-modern=on/, 'and says the device is legacy-only');
 });
+
+t.test('multi-queue: two queue pairs through VIRTIO_NET_CTRL_MQ, both carrying traffic (testpmd --rxq=2 --txq=2)', { skip: missing ?? false, timeout: 600000 }, async (t) => {
+  const r = await runInGuest({ mode: 'type1', nic: 'virtio', mq: 2, timeoutSec: 400 }, `bash ${path.join(guestDir, 'virtio-mq.sh')} type1`);
+  t.equal(r.kv.testpmd_started, '1', 'testpmd started on two virtio ports with 2 queues each');
+  t.equal(r.kv.ping_rc, '0', 'ping crosses');
+  t.equal(r.kv.testpmd_rc, '0', 'testpmd exits 0');
+  const n = (k: string) => Number(r.kv[k] ?? 0);
+  t.ok(n('stream_rx0_q0') > 0 && n('stream_rx0_q1') > 0, `port 0 received on both queues (${n('stream_rx0_q0')}, ${n('stream_rx0_q1')})`);
+  t.ok(n('ns1_rx_delta') >= 4000, `ns1 received the 8 x 500 datagrams (${n('ns1_rx_delta')} frames)`);
+  if (!t.passing()) t.comment(r.out.slice(-6000));
+});

@@ -51,10 +51,12 @@ export interface GuestRun {
 /** Boots a guest, runs `script` (bash) in it, returns its output. Kills QEMU on timeout. */
 export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: VmNic; timeoutSec?: number; awBits?: number;
   /** virtio: packed virtqueues offered (run.sh --packed on), pktio's ports legacy-only (--virtio-legacy) */
-  packed?: boolean; virtioLegacy?: boolean }, script: string): Promise<GuestRun> {
+  packed?: boolean; virtioLegacy?: boolean; /** virtio queue pairs per NIC (run.sh --mq: taps in a namespace) */ mq?: number },
+  script: string): Promise<GuestRun> {
   const args = [path.join(here, 'run.sh'), '--mode', opts.mode, '--topology', opts.topology ?? 'l2fwd', '--nic', opts.nic ?? 'e1000e',
     '--timeout', String(opts.timeoutSec ?? 300), '--aw-bits', String(opts.awBits ?? 48),
-    ...(opts.packed ? ['--packed', 'on'] : []), ...(opts.virtioLegacy ? ['--virtio-legacy'] : []), '--', script];
+    ...(opts.packed ? ['--packed', 'on'] : []), ...(opts.virtioLegacy ? ['--virtio-legacy'] : []),
+    ...(opts.mq ? ['--mq', String(opts.mq)] : []), '--', script];
   return new Promise((resolve) => {
     const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';

@@ -1,0 +1,37 @@
+#!/bin/bash
+# In the guest (run.sh --nic virtio --mq 2): virtio-mq.sh MODE. pktio's testpmd with --rxq=2 --txq=2 in io mode
+# between pktio's two virtio ports (2 queue pairs negotiated through VIRTIO_NET_CTRL_MQ), ns0 sending 8 UDP flows
+# to ns1 through it; the multi-queue taps behind QEMU spread the flows over the RX queues.
+# Prints KEY=VALUE lines: testpmd's per-stream RX counts (stream_rxP_qQ), the kernel's counters, the exit status.
+set -u
+MODE=$1
+G=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$G/../../.." && pwd)
+A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
+case $MODE in
+    type1) EAL=(--vfio-flow legacy) ;;
+    cdev) EAL=(--vfio-flow cdev) ;;
+    noiommu) EAL=(--vfio-noiommu) ;;
+esac
+nic_stat() { ip netns exec "$1" cat "/sys/class/net/eth0/statistics/$2"; }
+ns1_rx0=$(nic_stat ns1 rx_packets)
+node "$ROOT/dist/examples/testpmd/main.js" -l 0,1 -a "$A" -a "$B" "${EAL[@]}" -m 128 --log-level info -- \
+    --rxq=2 --txq=2 --forward-mode=io --duration 300 > testpmd.log 2>&1 &
+TP=$!
+for i in $(seq 1 120); do grep -q 'packet forwarding - ports=' testpmd.log && break; kill -0 $TP 2>/dev/null || break; sleep 0.5; done
+grep -q 'packet forwarding - ports=' testpmd.log && echo "testpmd_started=1" || { echo "testpmd_started=0"; cat testpmd.log; exit 1; }
+ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > ping.log 2>&1
+echo "ping_rc=$?"
+for p in 0 1 2 3 4 5 6 7; do ip netns exec ns0 node "$G/udp.mjs" send 10.99.0.2 $((9000 + p)) 500 64 > /dev/null & done
+wait $(jobs -p | grep -v "^$TP$") 2>/dev/null
+sleep 2
+echo "ns0_tx_packets=$(nic_stat ns0 tx_packets)"
+echo "ns1_rx_delta=$(($(nic_stat ns1 rx_packets) - ns1_rx0))"
+kill -INT $TP
+wait $TP
+echo "testpmd_rc=$?"
+# "Forward Stats for RX Port= 0/Queue= 1 -> ..." then "RX-packets: N"
+awk '/Forward Stats for RX Port=/ { split($0, a, /Port=|\/Queue=| -> /); p = a[2] + 0; q = a[3] + 0; getline;
+     print "stream_rx" p "_q" q "=" $2 }' testpmd.log
+grep -m1 -o 'queue pairs[^"]*' testpmd.log | sed 's/^/# /'
