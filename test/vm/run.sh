@@ -160,9 +160,12 @@ declare -A NETDEV=([A]=pa [B]=pb [NS0]=ka [NS1]=kb)
 # virtio-net-pci's properties: modern only (or legacy only for pktio's ports with --virtio-legacy), the ring layout,
 # mergeable buffers and EVENT_IDX (QEMU's defaults, written out), the IOMMU honoured under the vIOMMU
 vprops() {
-    local p=",packed=$PACKED,mrg_rxbuf=on,event_idx=on"
-    if [ $VLEGACY = 1 ] && { [ "$1" = A ] || [ "$1" = B ]; }; then p="$p,disable-modern=on,disable-legacy=off"
-    else p="$p,disable-legacy=on"; fi
+    if [ $VLEGACY = 1 ] && { [ "$1" = A ] || [ "$1" = B ]; }; then
+        # legacy only: no modern interface, so no packed ring and no IOMMU platform (QEMU refuses both there)
+        echo ",disable-modern=on,disable-legacy=off,mrg_rxbuf=on"
+        return
+    fi
+    local p=",disable-legacy=on,packed=$PACKED,mrg_rxbuf=on,event_idx=on"
     [ "$MODE" = noiommu ] || p="$p,iommu_platform=on"
     [ "$MQ" -gt 1 ] && p="$p,mq=on,vectors=$((2 * MQ + 2))"
     echo "$p"
