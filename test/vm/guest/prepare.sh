@@ -49,12 +49,18 @@ done
 kmod 8021q
 echo 256 > /proc/sys/vm/nr_hugepages
 mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages
+# a NIC's interfaces: under the PCI function (e1000e, igb), or under its virtio device (virtio-net)
+netdir() {
+    local d
+    for d in /sys/bus/pci/devices/$1/net /sys/bus/pci/devices/$1/virtio*/net; do [ -d "$d" ] && { echo "$d"; return 0; }; done
+    return 1
+}
 i=0 up=()
 for b in $KERNEL_NICS; do
     [ -e /sys/bus/pci/devices/$b ] || continue
     case " $PKTIO_NICS " in *" $b "*) continue ;; esac
-    for w in $(seq 1 50); do [ -d /sys/bus/pci/devices/$b/net ] && break; sleep 0.2; done
-    ifc=$(ls /sys/bus/pci/devices/$b/net) || { echo "prepare: $b has no network interface" >&2; exit 1; }
+    for w in $(seq 1 50); do netdir "$b" > /dev/null && break; sleep 0.2; done
+    ifc=$(ls "$(netdir "$b")") || { echo "prepare: $b has no network interface" >&2; exit 1; }
     ip netns add ns$i
     ip link set "$ifc" netns ns$i
     ip netns exec ns$i sh -c "sysctl -qw net.ipv6.conf.all.disable_ipv6=1; ip link set lo up; ip link set $ifc name eth0; ip addr add 10.99.0.$((i + 1))/24 dev eth0; ip link set eth0 up"
