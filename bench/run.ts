@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import * as v8 from 'node:v8';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import * as pktio from '../src/index.js';
 import { ringOneCore, mempoolBulk, memViewCopy } from './scenarios.js';
 import { BenchError, ext, repoRoot, sleep, keepOutput, hugeArgs, type BenchOpts, type BenchResult } from './common.js';
-import { testpmdPath, NO_TESTPMD } from './dpdk/testpmd.js';
+import { Testpmd, testpmdPath, NO_TESTPMD } from './dpdk/testpmd.js';
 import { pktioL2fwd, type L2fwdRun } from './l2fwd-inproc.js';
 
 export type { BenchResult };
@@ -108,39 +108,24 @@ function cpuMhz(): number {
 
 /** testpmd --forward-mode=mac on two null ports for `seconds`; returns Mpps of both ports together. */
 async function dpdkL2fwdNull(seconds: number, burst: number): Promise<number> {
-  const bin = testpmdPath();
-  if (!bin) throw new BenchError(NO_TESTPMD);
-  const args = ['-l', '0,1', '-n', '1', '--no-pci', ...hugeArgs(true), '--file-prefix', `pktio-bench-${process.pid}`,
-    '--log-level', 'warning', '--vdev', 'net_null0', '--vdev', 'net_null1', '--', '-i', '--forward-mode=mac', `--burst=${burst}`];
-  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const say = (s: string) => child.stdin.write(`${s}\n`);
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  await sleep(1500);
-  say('start');
-  await sleep(Math.min(2000, seconds * 200 + 500));
-  say('show port stats all');
-  await sleep(seconds * 1000);
-  say('show port stats all');
-  await sleep(300);
-  say('stop');
-  say('quit');
-  const t = setTimeout(() => child.kill('SIGKILL'), 15000);
-  await exited;
-  clearTimeout(t);
-  const blocks = out.split('Throughput (since last show)');
-  const bad = (why: string) => new BenchError(`dpdk-testpmd: ${why}: its output is in ${keepOutput('testpmd', out)}`);
-  if (blocks.length < 5) throw bad('no second "Throughput (since last show)" per port (did it start forwarding?)');
-  // the last two blocks (one per port) belong to the second show
-  let pps = 0;
-  for (const b of blocks.slice(-2)) {
-    const m = /Rx-pps:\s+(\d+)/.exec(b);
-    if (!m) throw bad('a throughput block without Rx-pps');
-    pps += Number(m[1]);
+  const tp = await Testpmd.start({ vdevs: ['net_null0', 'net_null1'], fwd: 'mac', appArgs: [`--burst=${burst}`] });
+  try {
+    await tp.cmd('start');
+    await sleep(Math.min(2000, seconds * 200 + 500));
+    const before = await tp.portStats();
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const after = await tp.portStats();
+    const secs = (performance.now() - t0) / 1000;
+    await tp.cmd('stop');
+    if (before.length !== 2 || after.length !== 2) {
+      throw new BenchError(`dpdk-testpmd: no statistics for both ports: its output is in ${keepOutput('testpmd', tp.out)}`);
+    }
+    const rx = (s: typeof before) => s[0].rxPackets + s[1].rxPackets;
+    return (rx(after) - rx(before)) / secs / 1e6;
+  } finally {
+    await tp.quit();
   }
-  return pps / 1e6;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -72,8 +72,11 @@ export class Testpmd {
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
 
-  private constructor(child: ChildProcessWithoutNullStreams) {
+  private readonly filePrefix: string;
+
+  private constructor(child: ChildProcessWithoutNullStreams, filePrefix: string) {
     this.child = child;
+    this.filePrefix = filePrefix;
     const onData = (d: Buffer) => {
       this.out += d.toString();
       for (const w of this.waiters.splice(0)) w();
@@ -84,6 +87,7 @@ export class Testpmd {
     child.stdin.on('error', () => {});
     this.exited = new Promise((r) => child.on('exit', (c) => {
       this.exitCode = c;
+      removeRuntimeFiles(this.filePrefix);
       for (const w of this.waiters.splice(0)) w();
       r(c);
     }));
@@ -93,13 +97,14 @@ export class Testpmd {
   static async start(o: TestpmdOptions): Promise<Testpmd> {
     const bin = testpmdPath();
     if (!bin) throw new TestpmdError(NO_TESTPMD);
+    const prefix = o.filePrefix ?? `pktio-peer-${process.pid}-${instances++}`;
     const args = ['-oL', bin, '-l', o.lcores ?? '0,1', '-n', '1', '--no-pci', ...testpmdMemArgs(),
-      '--file-prefix', o.filePrefix ?? `pktio-peer-${process.pid}-${instances++}`, '--log-level', 'warning',
+      '--file-prefix', prefix, '--log-level', 'warning',
       ...(o.ealArgs ?? []), ...o.vdevs.flatMap((v) => ['--vdev', v]), '--', '-i', `--forward-mode=${o.fwd ?? 'io'}`,
       `--total-num-mbufs=${o.mbufs ?? 16384}`, ...(o.appArgs ?? [])];
     // stdbuf: testpmd prints its statistics with stdio, which a pipe would otherwise buffer
     const child = spawn('stdbuf', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const tp = new Testpmd(child);
+    const tp = new Testpmd(child, prefix);
     await tp.untilPrompt(0, o.startTimeoutMs ?? 20000, 'start');
     return tp;
   }
@@ -165,6 +170,23 @@ export class Testpmd {
     if (this.running) this.child.kill(sig);
     await this.exited;
   }
+}
+
+/**
+ * Removes what a testpmd left behind: its hugepage files (DPDK keeps them for secondary processes, so a killed
+ * testpmd would hold its pages until the files go) and its runtime directory.
+ */
+function removeRuntimeFiles(prefix: string): void {
+  let mounts: string[] = [];
+  try {
+    mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[2] === 'hugetlbfs').map((l) => l.split(' ')[1]);
+  } catch { /* no /proc: nothing to clean */ }
+  for (const dir of mounts) {
+    let names: string[] = [];
+    try { names = fs.readdirSync(dir); } catch { continue; }
+    for (const n of names) if (n.startsWith(`${prefix}map_`)) fs.rmSync(path.join(dir, n), { force: true });
+  }
+  fs.rmSync(path.join('/var/run/dpdk', prefix), { recursive: true, force: true });
 }
 
 /** Parses testpmd's "NIC statistics for port N" blocks. */
