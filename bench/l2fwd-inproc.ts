@@ -1,7 +1,7 @@
 // examples/l2fwd's forwarding loop on worker lcore 1 of this process, between ports given as --vdev strings, with
 // a measured window bracketed by marks the loop answers (so it also reports its own heap growth and GCs).
 import * as pktio from '../src/index.js';
-import { CTL_WORD, MARK_F64, MAX_PORTS, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { CTL_WORD, MARK_F64, MAX_PORTS, ST_DROP, ST_RX, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { ext, hugeArgs, sleep } from './common.js';
 
 export interface L2fwdRun {
@@ -14,6 +14,10 @@ export interface L2fwdRun {
   mbufsLost: number;
   /** packets pktio's ports sent in the window (the loop's own count) */
   pktioPackets: number;
+  /** packets l2fwd dropped over the whole run (a TX ring that stayed full) */
+  dropped: number;
+  /** packets received per pass of the loop (both ports polled), over the whole run */
+  rxPerIteration: number;
 }
 
 export interface L2fwdInProc {
@@ -82,7 +86,8 @@ export async function pktioL2fwd(o: L2fwdInProc): Promise<L2fwdRun> {
     const t1 = performance.now();
     if (o.beforeStop) await o.beforeStop();
     pktio.requestQuit();
-    await pktio.waitLcore(fwdLc);
+    const done = (await pktio.waitLcore(fwdLc)) as { iterations: number } | undefined;
+    const rxAll = f64[ST_RX] + f64[4 + ST_RX];
     const packets = c1 - c0;
     const secs = (t1 - t0) / 1000;
     const gcCount = f64[MARK_F64 + 1];
@@ -93,7 +98,8 @@ export async function pktioL2fwd(o: L2fwdInProc): Promise<L2fwdRun> {
     const lost = pool.size - pool.availCount();
     return {
       mpps: packets / secs / 1e6, packets, seconds: secs, gcCount, heapBytesPerPacket: allocated / Math.max(1, s1 - s0),
-      heapBytes: allocated, mbufsLost: lost, pktioPackets: s1 - s0,
+      heapBytes: allocated, mbufsLost: lost, pktioPackets: s1 - s0, dropped: f64[ST_DROP] + f64[4 + ST_DROP],
+      rxPerIteration: done?.iterations ? rxAll / done.iterations : 0,
     };
   } finally {
     await pktio.cleanup();

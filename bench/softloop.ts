@@ -121,6 +121,7 @@ export async function softLoopBench(scenario: string, spec: SoftLoopSpec, o: Ben
   return {
     scenario, mpps: ours.mpps, dpdkMpps, ratio: dpdkMpps !== null ? ours.mpps / dpdkMpps : null, packets: ours.packets,
     seconds: ours.seconds, gcCount: ours.gcCount, heapBytesPerPacket: ours.heapBytesPerPacket, mbufsLost: ours.mbufsLost,
+    dropped: ours.dropped, rxPerIteration: ours.rxPerIteration,
     size: o.size ?? 64, burst: o.burst,
   };
 }
