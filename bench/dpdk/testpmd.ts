@@ -52,6 +52,15 @@ export interface TestpmdPortStats {
 
 export class TestpmdError extends Error {}
 
+/** The machine's online CPUs as a taskset list ("0-1"). */
+function onlineCpus(): string {
+  try {
+    return fs.readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  } catch {
+    return `0-${os.cpus().length - 1}`;
+  }
+}
+
 let instances = 0;
 
 /** EAL memory options for a peer on this machine: 2 MiB hugepages when enough are free, else --no-huge. */
@@ -102,8 +111,10 @@ export class Testpmd {
       '--file-prefix', prefix, '--log-level', 'warning',
       ...(o.ealArgs ?? []), ...o.vdevs.flatMap((v) => ['--vdev', v]), '--', '-i', `--forward-mode=${o.fwd ?? 'io'}`,
       `--total-num-mbufs=${o.mbufs ?? 16384}`, ...(o.appArgs ?? [])];
-    // stdbuf: testpmd prints its statistics with stdio, which a pipe would otherwise buffer
-    const child = spawn('stdbuf', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // stdbuf: testpmd prints its statistics with stdio, which a pipe would otherwise buffer. taskset: a child
+    // inherits the CPU mask of the thread that spawns it, and a pktio main lcore is pinned to one CPU; testpmd's
+    // control threads would then share that CPU in one round of a bench and not in the other
+    const child = spawn('taskset', ['-c', onlineCpus(), 'stdbuf', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const tp = new Testpmd(child, prefix);
     await tp.untilPrompt(0, o.startTimeoutMs ?? 20000, 'start');
     return tp;
