@@ -15,6 +15,7 @@ import type { Mempool } from '../src/mempool/mempool.js';
 import { mem, memzoneReserve, memzoneFree, extmemList } from '../src/eal/index.js';
 import { parseAfPacketArgs } from '../src/pmd/af_packet/af_packet.js';
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
+import { startPort } from './helpers/ports.js';
 import { Testpmd, testpmdPath, NO_TESTPMD } from '../bench/dpdk/testpmd.js';
 import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
 
@@ -39,14 +40,7 @@ function socketCount(): number {
   return n;
 }
 
-function setup(p: number, pool: Mempool, nq = 1): void {
-  devConfigure(p, nq, nq);
-  for (let q = 0; q < nq; q++) {
-    rxQueueSetup(p, q, 0, -1, null, pool);
-    txQueueSetup(p, q, 0, -1);
-  }
-  devStart(p);
-}
+const setup = (p: number, pool: Mempool, nq = 1): void => startPort(p, pool, nq);
 
 t.test('devargs: DPDK names and defaults, one clear line per mistake', async (t) => {
   const args = (s: string) => new Map(s.split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));

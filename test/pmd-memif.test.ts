@@ -23,6 +23,7 @@ import {
 import * as ffi from '../src/eal/ffi.js';
 import { extmemList } from '../src/eal/memory.js';
 import { MAX_PORTS, ST_RX, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { startPort } from './helpers/ports.js';
 
 const dir = fs.mkdtempSync('/tmp/pktio-memif-');
 const sock = (n: string) => `${dir}/${n}.sock`;
@@ -36,14 +37,7 @@ t.teardown(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function setup(p: number, pool: Mempool, nq = 1): void {
-  devConfigure(p, nq, nq);
-  for (let q = 0; q < nq; q++) {
-    rxQueueSetup(p, q, 0, -1, null, pool);
-    txQueueSetup(p, q, 0, -1);
-  }
-  devStart(p);
-}
+const setup = (p: number, pool: Mempool, nq = 1): void => startPort(p, pool, nq);
 
 t.test('pktio server and pktio client in one process', async (t) => {
   const pool = pktmbufPoolCreate('memif_pp', 8191, 0);

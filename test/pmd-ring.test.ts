@@ -10,6 +10,7 @@ import type { Mempool } from '../src/mempool/mempool.js';
 import { ringCreate, ringLookup, ringFree, RING_F_SP_ENQ, RING_F_SC_DEQ, type Ring } from '../src/ring/ring.js';
 import { mem, memzoneReserve, memzoneFree } from '../src/eal/index.js';
 import l2fwdMainLoop, { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { startPort } from './helpers/ports.js';
 
 const fwdModule = new URL('../examples/l2fwd/fwd.ts', import.meta.url);
 const cpus = pktio.cpusAllowed();
@@ -21,14 +22,7 @@ t.before(async () => {
 });
 t.teardown(pktio.cleanup);
 
-function setup(p: number, pool: Mempool, nq = 1): void {
-  devConfigure(p, nq, nq);
-  for (let q = 0; q < nq; q++) {
-    rxQueueSetup(p, q, 1024, -1, null, pool);
-    txQueueSetup(p, q, 1024, -1);
-  }
-  devStart(p);
-}
+const setup = (p: number, pool: Mempool, nq = 1): void => startPort(p, pool, nq, 1024);
 
 function drain(r: Ring): number {
   const buf = new Uint32Array(256);

@@ -16,6 +16,7 @@ import { ifFlags, ifMac, ifMtu, ifTunFlags, IFF_UP, IFF_PROMISC } from '../src/p
 import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, CTL_WORD, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
 import { Testpmd, testpmdPath } from '../bench/dpdk/testpmd.js';
+import { startPort } from './helpers/ports.js';
 
 const skip = netLabSkipReason() ?? (existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun (modprobe tun)');
 const fwdModule = new URL('../examples/l2fwd/fwd.ts', import.meta.url);
@@ -38,14 +39,7 @@ if (skip) {
   });
 }
 
-function setup(p: number, pool: Mempool, nq = 1, mtu?: number): void {
-  devConfigure(p, nq, nq, mtu ? { rxmode: { mtu } } : {});
-  for (let q = 0; q < nq; q++) {
-    rxQueueSetup(p, q, 512, -1, null, pool);
-    txQueueSetup(p, q, 512, -1);
-  }
-  devStart(p);
-}
+const setup = (p: number, pool: Mempool, nq = 1, mtu?: number): void => startPort(p, pool, nq, 512, mtu ? { rxmode: { mtu } } : {});
 
 /** No IPv6 chatter on a tap this test made (router solicitations would add frames to the counters). */
 function quiet(ifname: string): void {
