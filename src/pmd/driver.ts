@@ -24,6 +24,15 @@ export const QS_WORDS = 8;
 export interface RxQueue {
   /** Receives up to n packets into mbufs[0..n); returns how many. */
   rxBurst(mbufs: Uint32Array, n: number): number;
+  /**
+   * RX interrupts, data half (DPDK's rx_queue_intr_enable/disable), called by the lcore that polls the queue:
+   * arm the queue so that its interrupt source (EthDevOps.rxIntrSource) becomes readable when a packet arrives
+   * after this call (unmask the vector, clear the ring's no-interrupt flag, set the "consumer sleeps" word a
+   * producer checks). Absent: the queue has no interrupt and ethdev says so.
+   */
+  intrEnable?(): void;
+  /** Disarm: the source stays quiet while the lcore polls (mask the vector, suppress notifications). */
+  intrDisable?(): void;
 }
 
 export interface TxQueue {
@@ -175,7 +184,29 @@ export interface RxMode {
   offloads?: number;
 }
 
+/** What ethdev watches (epoll) while a lcore sleeps on an RX queue. */
+export interface RxIntrSource {
+  /** a file descriptor of this process (fds are process-wide: any lcore may epoll it) */
+  fd: number;
+  /**
+   * 'eventfd': a counter that stays readable until read; ethdev reads its 8 bytes after a wake-up (VFIO MSI-X
+   * and INTx eventfds, memif's interrupt fds, the eventfd a ring's producer signals).
+   * 'level': readable while the queue holds data, nothing to drain (a tun fd, a packet socket).
+   */
+  kind: 'eventfd' | 'level';
+}
+
+/** DPDK's rte_eth_intr_conf */
+export interface IntrConf {
+  /** RX queue interrupts: the driver gives each RX queue an RxIntrSource (per-queue vectors where it has them) */
+  rxq?: boolean;
+  /** link-status-change interrupt */
+  lsc?: boolean;
+}
+
 export interface EthConf {
+  /** interrupts asked for at configure time (DPDK's dev_conf.intr_conf) */
+  intrConf?: IntrConf;
   rxmode?: RxMode;
   txmode?: { offloads?: number };
   rxAdvConf?: { rssConf?: RssConf };
@@ -265,6 +296,11 @@ export interface EthDevOps {
   /** Adds a unicast address to the receive filter at `index` (1..maxMacAddrs-1); index 0 is macAddr(). */
   macAddrAdd?(mac: Uint8Array, index: number): void;
   macAddrRemove?(index: number): void;
+  /**
+   * RX interrupt source of queue q of a port configured with intrConf.rxq, valid from start() to stop(); ethdev
+   * publishes it in shared memory for the lcores. The source starts disarmed (RxQueue.intrEnable arms it).
+   */
+  rxIntrSource?(q: number): RxIntrSource;
 }
 
 /**
