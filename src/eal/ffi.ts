@@ -195,3 +195,21 @@ export function view(addr: bigint, len: number): ArrayBuffer {
 export function addressOf(buf: ArrayBuffer | ArrayBufferView): bigint {
   return koffi.address(buf) as bigint;
 }
+
+// epoll (sys/epoll.h): RX interrupts. A lcore sleeps in epoll_wait on its queues' interrupt fds (ethdev's
+// rxIntrWait); never called per packet. struct epoll_event is packed on x86-64: u32 events at 0, u64 data at 4.
+export const EPOLL_CLOEXEC = 0o2000000;
+export const EPOLL_CTL_ADD = 1;
+export const EPOLL_CTL_DEL = 2;
+export const EPOLL_CTL_MOD = 3;
+export const EPOLLIN = 0x001;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
+export const EPOLLONESHOT = 1 << 30;
+export const EPOLL_EVENT_BYTES = 12;
+export const epoll_create1 = libc.func('int epoll_create1(int flags)') as (flags: number) => number;
+/** epoll_ctl with a struct epoll_event the caller filled (12 bytes), or null for EPOLL_CTL_DEL. */
+export const epoll_ctl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *ev)') as
+  (epfd: number, op: number, fd: number, ev: ArrayBufferView | null) => number;
+export const epoll_wait = libc.func('int epoll_wait(int epfd, _Out_ void *evs, int max, int timeout)') as
+  (epfd: number, evs: ArrayBufferView, max: number, timeoutMs: number) => number;
