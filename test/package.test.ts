@@ -55,7 +55,7 @@ t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 t.test('packed, installed from the tarball, used from TypeScript', async (t) => {
   // `npm test` has just built dist/ (pretest), so `prepare` (the same build) is not run again here; the git URL
   // install below (PKTIO_TEST_GIT_INSTALL=1) is the one that needs it
-  t.equal((pkg as { scripts?: Record<string, string> }).scripts?.prepare, 'tsc -p tsconfig.json', 'prepare builds');
+  t.equal((pkg as { scripts?: Record<string, string> }).scripts?.prepare, 'tsc -p tsconfig.json && node scripts/bin-modes.mjs', 'prepare builds and marks the bins executable');
   const p = sh('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root, 180000);
   t.equal(p.status, 0, `npm pack: ${out(p)}`);
   if (p.status !== 0) return;
