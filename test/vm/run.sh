@@ -149,7 +149,7 @@ Q+=(-accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-
    -device virtio-9p-pci,fsdev=out,mount_tag=out,addr=0x11)
 KEEP=$(cd "$(dirname "$0")/../.." && pwd -P)
 case "$OUT$KEEP" in *\ *) echo "run.sh: paths with spaces cannot go on the kernel command line" >&2; exit 2 ;; esac
-ARGS="console=ttyS0 panic=-1 quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP default_hugepagesz=2M"
+ARGS="console=ttyS0 panic=-1 no_timer_check quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP default_hugepagesz=2M"
 if [ "$MODE" = noiommu ]; then
     Q+=(-M q35); ARGS="$ARGS intel_iommu=off"
 else
