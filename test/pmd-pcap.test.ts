@@ -401,6 +401,20 @@ async function drainUntil(p: number, want: number): Promise<Buffer[]> {
   return out;
 }
 
+/** Runs dpdk-testpmd io-forwarding on one pcap vdev until its port 0 has sent `n` frames (or 10 s), then stops it
+ * and returns port 0's final counters. */
+async function testpmdUntilSent(vdev: string, n: number): Promise<TestpmdPortStats> {
+  const tp = await Testpmd.start({ vdevs: [vdev], fwd: 'io', appArgs: ['--no-flush-rx'] });
+  try {
+    await tp.cmd('start');
+    for (let i = 0; i < 100 && (await tp.portStats())[0].txPackets < n; i++) await new Promise((r) => setTimeout(r, 100));
+    await tp.cmd('stop');
+    return (await tp.portStats())[0];
+  } finally {
+    await tp.quit();
+  }
+}
+
 t.test('live interfaces: rx_pcap -> tx_iface on one veth end, iface= on the other; dpdk-testpmd sending the same', { skip: netLabSkipReason() ?? false }, async (t) => {
   const lab = new NetLab('pcp');
   t.teardown(() => lab.cleanup());
@@ -430,20 +444,7 @@ t.test('live interfaces: rx_pcap -> tx_iface on one veth end, iface= on the othe
   devClose(back);
   if (testpmdPath()) {
     const before = statsGet(rxp).ipackets;
-    const tp = await Testpmd.start({ vdevs: [`net_pcap0,rx_pcap=${f('live-in.pcap')},tx_iface=${a}`], fwd: 'io', appArgs: ['--no-flush-rx'] });
-    let d: TestpmdPortStats;
-    try {
-      await tp.cmd('start');
-      d = (await tp.portStats())[0];
-      for (let i = 0; i < 100 && d.txPackets < input.length; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        d = (await tp.portStats())[0];
-      }
-      await tp.cmd('stop');
-      d = (await tp.portStats())[0];
-    } finally {
-      await tp.quit();
-    }
+    const d = await testpmdUntilSent(`net_pcap0,rx_pcap=${f('live-in.pcap')},tx_iface=${a}`, input.length);
     const fromDpdk = await drainUntil(rxp, input.length);
     t.equal(d.txPackets, input.length, 'dpdk-testpmd sent the file out of the veth (libpcap)');
     t.equal(statsGet(rxp).ipackets - before, d.txPackets, 'pktio counted exactly what dpdk-testpmd sent');
@@ -523,20 +524,7 @@ async function pktioTestpmd(vdev: string, frames: number): Promise<{ stats: Test
 t.test('dpdk-testpmd and examples/testpmd on the same pcap: same output file, same counters', { skip: buildError ?? (!testpmdPath() && NO_TESTPMD) }, async (t) => {
   const input = makeFrames(2000, 12, 60, 9018);
   fs.writeFileSync(f('tp-in.pcap'), pcapBytes(input));
-  const tp = await Testpmd.start({ vdevs: [`net_pcap0,rx_pcap=${f('tp-in.pcap')},tx_pcap=${f('tp-dpdk.pcap')}`], fwd: 'io', appArgs: ['--no-flush-rx'] });
-  let d: TestpmdPortStats;
-  try {
-    await tp.cmd('start');
-    d = (await tp.portStats())[0];
-    for (let i = 0; i < 100 && d.txPackets < input.length; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      d = (await tp.portStats())[0];
-    }
-    await tp.cmd('stop');
-    d = (await tp.portStats())[0];
-  } finally {
-    await tp.quit();
-  }
+  const d = await testpmdUntilSent(`net_pcap0,rx_pcap=${f('tp-in.pcap')},tx_pcap=${f('tp-dpdk.pcap')}`, input.length);
   const p = await pktioTestpmd(`net_pcap0,rx_pcap=${f('tp-in.pcap')},tx_pcap=${f('tp-pktio.pcap')}`, input.length);
   const pick = (s: TestpmdPortStats) => ({ rx: s.rxPackets, rxBytes: s.rxBytes, rxErr: s.rxErrors, miss: s.rxMissed, nombuf: s.rxNombuf, tx: s.txPackets, txBytes: s.txBytes, txErr: s.txErrors });
   t.same(pick(p.stats), pick(d), `counters equal: ${JSON.stringify(pick(d))}`);
