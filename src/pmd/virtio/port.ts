@@ -44,6 +44,8 @@ const MAC_TAG = 0x76;
 export interface VirtioOptions {
   /** ring layout: negotiated (auto), or forced as DPDK's packed_vq devarg does */
   ring?: RingChoice;
+  /** accept VIRTIO_F_EVENT_IDX when offered (devarg event_idx=1; default off, as DPDK: features.ts says why) */
+  eventIdx?: boolean;
 }
 
 export class VirtioPort implements EthDevOps {
@@ -152,7 +154,7 @@ export class VirtioPort implements EthDevOps {
     const n = chooseFeatures(this.offered, {
       queuePairs: pairs, rxCsum: (rxo & (RX_OFFLOAD_UDP_CKSUM | RX_OFFLOAD_TCP_CKSUM)) !== 0,
       txCsum: (txo & (TX_OFFLOAD_UDP_CKSUM | TX_OFFLOAD_TCP_CKSUM)) !== 0, bigFrames: false,
-      ring: this.opts.ring ?? 'auto', iommu: this.dev.iommu === true,
+      ring: this.opts.ring ?? 'auto', iommu: this.dev.iommu === true, eventIdx: this.opts.eventIdx === true,
     });
     if (n.missing !== null) {
       this.resetDevice();
@@ -346,13 +348,17 @@ export class VirtioPort implements EthDevOps {
     this.mtu = mtu;
   }
 
-  /** Notifications (MMIO kicks) each queue sent since start: the bench's kicks-per-packet figure. */
+  /**
+   * Notifications (MMIO kicks) each queue sent since start (the bench's kicks-per-packet figure), the negotiated
+   * features, and device_status as the device reads it now (0 after a reset: what a refused configuration leaves).
+   */
   xstats(): XStat[] {
     const out: XStat[] = [];
     this.rxqs.forEach((x, q) => { if (x) out.push({ name: `rx_q${q}_notifications`, value: x.word(VQS_KICKS) }); });
     this.txqs.forEach((x, q) => { if (x) out.push({ name: `tx_q${q}_notifications`, value: x.word(VQS_KICKS) }); });
     out.push({ name: 'negotiated_features_lo', value: Number(this.features & 0xffffffffn) });
     out.push({ name: 'negotiated_features_hi', value: Number(this.features >> 32n) });
+    out.push({ name: 'device_status', value: this.pci.status() });
     return out;
   }
 

@@ -21,7 +21,7 @@ import { M, pktmbufFree, RX_L4_CKSUM_GOOD, RX_L4_CKSUM_MASK } from '../../mempoo
 import { QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, specNumber, specString, type QueueStats, type RxQueue } from '../driver.js';
 import {
   NET_HDR_LEN, NET_HDR, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_DATA_VALID, VIRTQ_DESC, VIRTQ_DESC_F_WRITE,
-  VIRTQ_AVAIL, VIRTQ_USED, PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
+  PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
 } from './spec.js';
 import {
   VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FIRST, VQS_LAST, VQS_LEFT, VQS_HDR_FLAGS, type VirtioRxSpec,
@@ -131,21 +131,9 @@ abstract class VirtioRxQueue extends Virtqueue implements RxQueue {
 
 /** Split virtqueue RX: used ring in, avail ring out; buffer ID = descriptor index. */
 export class SplitRxQueue extends VirtioRxQueue {
-  private readonly mask: number;
-  /** u16 indexes: avail idx, avail ring, used idx; u32 index of the used ring */
-  private readonly availIdx: number;
-  private readonly availRing: number;
-  private readonly usedIdx: number;
-  private readonly usedRing: number;
-
   constructor(raw: unknown, stats: QueueStats) {
     const s = checkRxSpec(raw);
     super(s, stats);
-    this.mask = s.nb - 1;
-    this.availIdx = (s.driverArea + VIRTQ_AVAIL.idx) >> 1;
-    this.availRing = (s.driverArea + VIRTQ_AVAIL.ring) >> 1;
-    this.usedIdx = (s.deviceArea + VIRTQ_USED.idx) >> 1;
-    this.usedRing = (s.deviceArea + VIRTQ_USED.ring) >> 2;
   }
 
   rxBurst(mbufs: Uint32Array, n: number): number {
@@ -183,8 +171,7 @@ export class SplitRxQueue extends VirtioRxQueue {
     }
     i32[st + VQS_USED] = used;
     i32[st + VQS_AVAIL] = avail;
-    Atomics.store(u16, this.availIdx, avail); // publish the burst (a full barrier before the reads below)
-    if (this.splitWantsKick(avail, old)) this.kick();
+    this.splitPublish(avail, old);
     this.stats[QS_PACKETS] += nrx;
     return nrx;
   }
@@ -253,9 +240,7 @@ export class PackedRxQueue extends VirtioRxQueue {
     i32[st + VQS_USED_WRAP] = wrap;
     i32[st + VQS_AVAIL] = apos;
     i32[st + VQS_AVAIL_WRAP] = awrap;
-    // publish: the burst's first descriptor becomes available last (full barrier before the event read)
-    Atomics.store(u16, (this.desc + old * PVIRTQ_DESC.size + PVIRTQ_DESC.flags) >> 1, firstFlags);
-    if (this.packedWantsKick(apos, awrap, k)) this.kick();
+    this.packedPublish(old, firstFlags, apos, awrap, k);
     this.stats[QS_PACKETS] += nrx;
     return nrx;
   }

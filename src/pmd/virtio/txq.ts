@@ -22,7 +22,7 @@ import {
 import { QS_PACKETS, QS_BYTES, specNumber, type QueueStats, type TxQueue } from '../driver.js';
 import {
   NET_HDR_LEN, VIRTIO_NET_HDR_F_NEEDS_CSUM, TCP_CSUM_OFFSET, UDP_CSUM_OFFSET, VIRTQ_DESC, VIRTQ_DESC_F_NEXT,
-  VIRTQ_AVAIL, VIRTQ_USED, PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
+  PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
 } from './spec.js';
 import { VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FREE, TX_HDR_SLOT, type VirtioTxSpec } from './layout.js';
 import { Virtqueue, checkQueueSpec, TWO32 } from './vq.js';
@@ -120,20 +120,9 @@ abstract class VirtioTxQueue extends Virtqueue implements TxQueue {
 
 /** Split virtqueue TX: buffer ID = head descriptor index; chains linked through `next`. */
 export class SplitTxQueue extends VirtioTxQueue {
-  private readonly mask: number;
-  private readonly availIdx: number;
-  private readonly availRing: number;
-  private readonly usedIdx: number;
-  private readonly usedRing: number;
-
   constructor(raw: unknown, stats: QueueStats) {
     const s = checkTxSpec(raw);
     super(s, stats);
-    this.mask = s.nb - 1;
-    this.availIdx = (s.driverArea + VIRTQ_AVAIL.idx) >> 1;
-    this.availRing = (s.driverArea + VIRTQ_AVAIL.ring) >> 1;
-    this.usedIdx = (s.deviceArea + VIRTQ_USED.idx) >> 1;
-    this.usedRing = (s.deviceArea + VIRTQ_USED.ring) >> 2;
   }
 
   /** Gives back the descriptors and mbufs of every completed buffer; returns the new free count. */
@@ -184,8 +173,7 @@ export class SplitTxQueue extends VirtioTxQueue {
     i32[st + VQS_FREE] = free;
     if (sent === 0) return 0;
     i32[st + VQS_AVAIL] = avail;
-    Atomics.store(this.u16, this.availIdx, avail); // publish the burst (a full barrier before the reads below)
-    if (this.splitWantsKick(avail, old)) this.kick();
+    this.splitPublish(avail, old);
     this.stats[QS_PACKETS] += sent;
     this.stats[QS_BYTES] += bytes;
     return sent;
@@ -291,9 +279,7 @@ export class PackedTxQueue extends VirtioTxQueue {
     }
     i32[st + VQS_FREE] = free;
     if (sent === 0) return 0;
-    // publish: the burst's first descriptor becomes available last (a full barrier before the event read)
-    Atomics.store(this.u16, (this.desc + old * PVIRTQ_DESC.size + PVIRTQ_DESC.flags) >> 1, firstFlags);
-    if (this.packedWantsKick(i32[st + VQS_AVAIL], i32[st + VQS_AVAIL_WRAP], added)) this.kick();
+    this.packedPublish(old, firstFlags, i32[st + VQS_AVAIL], i32[st + VQS_AVAIL_WRAP], added);
     this.stats[QS_PACKETS] += sent;
     this.stats[QS_BYTES] += bytes;
     return sent;

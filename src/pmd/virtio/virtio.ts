@@ -44,14 +44,22 @@ function ringOf(args: Map<string, string> | undefined): RingChoice {
   throw new Error(`${DRIVER}: packed_vq=${v}: expected 0 (split virtqueues) or 1 (packed virtqueues)`);
 }
 
+/** event_idx=0|1 of a PCI devarg list (default 0: VIRTIO_F_EVENT_IDX declined, as DPDK does). */
+function eventIdxOf(args: Map<string, string> | undefined): boolean {
+  const v = args?.get('event_idx');
+  if (v === undefined || v === '0') return false;
+  if (v === '1') return true;
+  throw new Error(`${DRIVER}: event_idx=${v}: expected 0 (NO_NOTIFY flags, the default) or 1 (accept VIRTIO_F_EVENT_IDX)`);
+}
+
 export const pmd: PmdInfo = {
   name: DRIVER,
   dataPlaneUrl: import.meta.url,
   pciIds: IDS.map((device) => ({ vendor: VIRTIO_PCI_VENDOR, device })),
   dataPlane: virtioDataPlane,
-  vdevArgs: ['packed_vq'],
+  vdevArgs: ['packed_vq', 'event_idx'],
   probePci(bdf, vfio, args?: Map<string, string>) {
-    const opts: VirtioOptions = { ring: ringOf(args) };
+    const opts: VirtioOptions = { ring: ringOf(args), eventIdx: eventIdxOf(args) };
     const dev = pciAccess(DRIVER, bdf, vfio, { mapBar0: false });
     try {
       if (dev.vendorId !== VIRTIO_PCI_VENDOR || !IDS.includes(dev.deviceId)) {

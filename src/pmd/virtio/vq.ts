@@ -12,7 +12,7 @@ import * as ffi from '../../eal/ffi.js';
 import { M, mbufBind } from '../../mempool/mbuf.js';
 import { specNumber, specString, type QueueStats } from '../driver.js';
 import {
-  VIRTQ_USED, VIRTQ_USED_F_NO_NOTIFY, PVIRTQ_EVENT, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, needEvent,
+  VIRTQ_AVAIL, VIRTQ_USED, VIRTQ_USED_F_NO_NOTIFY, PVIRTQ_EVENT, PVIRTQ_DESC, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, needEvent,
 } from './spec.js';
 import {
   STATE_BYTES, SW_MBUF, SW_NDESC, SW_FREE_IDS, SW_FLY, VQS_ID_TAKE, VQS_ID_PUT, VQS_FLY_HEAD, VQS_FLY_TAIL, VQS_KICKS,
@@ -54,6 +54,13 @@ export abstract class Virtqueue {
   protected readonly eventIdx: boolean;
   protected readonly inOrder: boolean;
   protected readonly port: number;
+  /** split layout (packed queues leave them unused): index mask; u16 indexes of avail idx, avail ring, used idx;
+   * u32 index of the used ring */
+  protected readonly mask: number;
+  protected readonly availIdx: number;
+  protected readonly availRing: number;
+  protected readonly usedIdx: number;
+  protected readonly usedRing: number;
 
   constructor(s: VirtioQueueSpec, stats: QueueStats) {
     const r = mem();
@@ -80,6 +87,11 @@ export abstract class Virtqueue {
     this.eventIdx = s.eventIdx === true;
     this.inOrder = s.inOrder === true;
     this.port = s.port;
+    this.mask = s.nb - 1;
+    this.availIdx = (s.driverArea + VIRTQ_AVAIL.idx) >> 1;
+    this.availRing = (s.driverArea + VIRTQ_AVAIL.ring) >> 1;
+    this.usedIdx = (s.deviceArea + VIRTQ_USED.idx) >> 1;
+    this.usedRing = (s.deviceArea + VIRTQ_USED.ring) >> 2;
   }
 
   /** Rings the queue's doorbell (the caller decided the device wants it). */
@@ -93,10 +105,29 @@ export abstract class Virtqueue {
    * Split ring [2.7.10]: with EVENT_IDX, notify when the avail index passed the device's avail_event; without,
    * unless the device set NO_NOTIFY. Read after the publishing Atomics.store (a full barrier).
    */
-  protected splitWantsKick(now: number, old: number): boolean {
+  private splitWantsKick(now: number, old: number): boolean {
     const dev = this.deviceArea;
     if (this.eventIdx) return needEvent(Atomics.load(this.u16, (dev + VIRTQ_USED.ring + VIRTQ_USED.elem * this.nb) >> 1), now, old);
     return (Atomics.load(this.u16, (dev + VIRTQ_USED.flags) >> 1) & VIRTQ_USED_F_NO_NOTIFY) === 0;
+  }
+
+  /**
+   * Split ring: publishes a burst by storing the avail index (an Atomics.store: a full barrier before the
+   * suppression fields are read, the lost-notification race of [2.7.10]), then notifies when the device asks.
+   */
+  protected splitPublish(avail: number, old: number): void {
+    Atomics.store(this.u16, this.availIdx, avail);
+    if (this.splitWantsKick(avail, old)) this.kick();
+  }
+
+  /**
+   * Packed ring: publishes a burst by making its first descriptor (slot `first`) available last, flags `flags`
+   * (an Atomics.store, a full barrier before the event read, [2.8.21]), then notifies when the device asks: `added`
+   * descriptors that end at slot `now` of wrap `wrapNow`.
+   */
+  protected packedPublish(first: number, flags: number, now: number, wrapNow: number, added: number): void {
+    Atomics.store(this.u16, (this.desc + first * PVIRTQ_DESC.size + PVIRTQ_DESC.flags) >> 1, flags);
+    if (this.packedWantsKick(now, wrapNow, added)) this.kick();
   }
 
   /**
@@ -104,7 +135,7 @@ export abstract class Virtqueue {
    * (EVENT_IDX). As Linux's virtqueue_kick_prepare_packed: an offset in the previous wrap moves back one ring
    * length, then vring_need_event decides over the `added` descriptors that ended at `now` in wrap `wrapNow`.
    */
-  protected packedWantsKick(now: number, wrapNow: number, added: number): boolean {
+  private packedWantsKick(now: number, wrapNow: number, added: number): boolean {
     const dev = this.deviceArea;
     const flags = Atomics.load(this.u16, (dev + PVIRTQ_EVENT.flags) >> 1);
     if (flags !== RING_EVENT_FLAGS_DESC) return flags !== RING_EVENT_FLAGS_DISABLE;

@@ -13,8 +13,7 @@ import {
   STATE_BYTES, SW_MBUF, SW_FREE_IDS, VQS_AVAIL, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FREE, VQS_FIRST, TX_HDR_SLOT,
   swBytes, type RingLayout, type VirtioQueueSpec,
 } from './layout.js';
-
-const TWO32 = 4294967296;
+import { TWO32 } from './vq.js';
 
 export class VirtqueueMem {
   readonly ringZone: string;
