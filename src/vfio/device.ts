@@ -2,6 +2,7 @@
 // Control path only; the PMD keeps the koffi.view() of a BAR for its register accesses.
 import * as ffi from '../eal/ffi.js';
 import { VfioError } from './errors.js';
+import { IRQ_INDEX, irqBind, irqOff, intxUnmask, type IrqKind } from './irq.js';
 import * as u from './uapi.js';
 
 export interface RegionInfo {
@@ -48,6 +49,8 @@ export class VfioDevice {
   #cfg: bigint;
   #bars = new Map<number, BarMapping>();
   #onClose: (d: VfioDevice) => void;
+  /** the irq index bound to eventfds (INTx, MSI or MSI-X), -1 when none */
+  #irqIndex = -1;
 
   /** @internal Made by Vfio.attach(). Takes ownership of fd. */
   constructor(bdf: string, fd: number, flow: 'legacy' | 'cdev', onClose: (d: VfioDevice) => void) {
@@ -183,6 +186,59 @@ export class VfioDevice {
     return { index, flags: b.readUInt32LE(4), count: b.readUInt32LE(12) };
   }
 
+  /** Vectors of an interrupt kind the device offers (0: none; an INTx the device has no pin for counts 0). */
+  irqCount(kind: IrqKind): number {
+    const i = IRQ_INDEX[kind];
+    return i < this.numIrqs ? this.irqInfo(i).count : 0;
+  }
+
+  /** The interrupt kind bound to eventfds now, or null. */
+  get irqEnabled(): IrqKind | null {
+    return this.#irqIndex < 0 ? null : (['intx', 'msi', 'msix'] as const)[this.#irqIndex];
+  }
+
+  #bindIrqs(kind: IrqKind, eventfds: readonly number[]): void {
+    this.#live();
+    const have = this.irqCount(kind);
+    if (eventfds.length === 0 || eventfds.length > have) {
+      throw new VfioError('BAD_ARGUMENT', `${this.bdf}: ${eventfds.length} ${kind.toUpperCase()} vectors asked for, the device offers ${have}` +
+        (have === 0 ? '' : ` (give 1..${have} eventfds)`));
+    }
+    if (this.#irqIndex >= 0) this.disableIrqs();
+    irqBind(this.#fd, this.bdf, IRQ_INDEX[kind], eventfds);
+    this.#irqIndex = IRQ_INDEX[kind];
+  }
+
+  /** MSI-X vectors 0..n-1 signal eventfds[0..n-1] (enables MSI-X; any other kind bound before is turned off). */
+  enableMsix(eventfds: readonly number[]): void {
+    this.#bindIrqs('msix', eventfds);
+  }
+
+  /** MSI vectors 0..n-1 signal eventfds[0..n-1] (n a power of two up to what the device offers; usually 1). */
+  enableMsi(eventfds: readonly number[]): void {
+    this.#bindIrqs('msi', eventfds);
+  }
+
+  /** The INTx line signals `eventfd`; the kernel masks the line when it fires: unmaskIntx() once the cause is handled. */
+  enableIntx(eventfd: number): void {
+    this.#bindIrqs('intx', [eventfd]);
+  }
+
+  unmaskIntx(): void {
+    this.#live();
+    if (this.#irqIndex !== u.VFIO_PCI_INTX_IRQ_INDEX) throw new VfioError('BAD_ARGUMENT', `${this.bdf}: INTx is not enabled (enableIntx first)`);
+    intxUnmask(this.#fd, this.bdf);
+  }
+
+  /** Unbinds every vector of the kind enabled (DATA_NONE | ACTION_TRIGGER, count 0). No-op when none is. */
+  disableIrqs(): void {
+    this.#live();
+    if (this.#irqIndex < 0) return;
+    const i = this.#irqIndex;
+    this.#irqIndex = -1;
+    irqOff(this.#fd, this.bdf, i);
+  }
+
   /**
    * Turns bus mastering off (so the device stops DMA before its memory goes away), unmaps the BARs
    * and closes the device fd. Views made over a BAR must not be used afterwards. Idempotent.
@@ -191,6 +247,7 @@ export class VfioDevice {
     if (this.#fd < 0) return;
     try {
       this.setBusMaster(false);
+      this.disableIrqs();
     } catch {
       // best effort: the device may be gone
     }

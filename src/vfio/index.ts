@@ -20,6 +20,9 @@
 //     regionInfo(i): RegionInfo; mapBar(i): { addr: bigint; len: number }
 //     cfgRead8/16/32(off): number; cfgWrite8/16/32(off, v): void; command(): number
 //     enableMemory(): void; setBusMaster(on: boolean): number; reset(): boolean; irqInfo(i): IrqInfo; close(): void
+//     irqCount('intx'|'msi'|'msix'): number; enableMsix(eventfds: number[]); enableMsi(eventfds: number[]);
+//     enableIntx(eventfd); unmaskIntx(); disableIrqs(); irqEnabled   // ./irq.ts: vectors bound to eventfds; close()
+//                                                                    // turns them off
 //   }
 //   vfioIovaPlan(bdfs, opts?): VfioIovaPlan   // BEFORE allocating memory: does any device need IOVA = PA
 //                                             //   (no-IOMMU)? how many IOVA bits does the IOMMU have?
@@ -63,6 +66,7 @@ import * as u from './uapi.js';
 
 export { VfioDevice, type RegionInfo, type IrqInfo, type BarMapping } from './device.js';
 export { VfioError, type VfioErrorCode } from './errors.js';
+export { eventfds, closeFds, eventfdDrain, type IrqKind } from './irq.js';
 export { planDevice, groupMembers, noIommuParam, type DevicePlan, type VfioPaths } from './sysfs.js';
 
 export interface DmaSegment {
