@@ -17,6 +17,9 @@ import { E1000eSim, spyDoorbells, ERR_CE, ERR_IPE, ST_IPCS, ST_TCPCS, ST_UDPCS }
 import { WB_VP } from './helpers/intel-sim.js';
 import * as pktio from '../src/index.js';
 import * as mbuf from '../src/mempool/mbuf.js';
+import * as ffi from '../src/eal/ffi.js';
+import { intelDataPlane } from '../src/pmd/intel/common/pmd.js';
+import { eventfdDrain } from '../src/vfio/irq.js';
 
 // legacy TX descriptor command bits (82574 7.2.10.1), in w2
 const TXD_CMD_EOP = 1 << 24;
@@ -442,4 +445,61 @@ t.test('e1000e features: two queues with RSS, checksum status, VLAN, jumbo frame
     devClose(port);
     t.notOk(sim.busMaster);
   });
+});
+
+t.test('e1000e RX interrupts: MSI-X vectors through VFIO, IVAR, EIAC, throttling, arm and disarm', async (t) => {
+  await ealInit(['--no-huge', '-m', '64', '-l', '0']);
+  t.teardown(ealCleanup);
+  const pool = pktmbufPoolCreate('e1k_intr_pool', POOL_N, 32);
+  const sim = new E1000eSim('e1k_intr_bar');
+  t.teardown(() => sim.release());
+  // the VFIO side, faked: what the driver binds and unbinds
+  const bound: number[][] = [];
+  let unbound = 0;
+  let vectors = 5; // QEMU's 82574 offers 5 MSI-X vectors
+  setPciAccessProvider((bdf) => ({
+    ...sim.access(bdf),
+    irq: { msixCount: () => vectors, enableMsix: (fds) => { bound.push([...fds]); }, disable: () => { unbound++; } },
+  }));
+  t.teardown(() => setPciAccessProvider(null));
+  const ops = e1000ePmd.probePci!(BDF, null as unknown as Vfio);
+  ops.configure(2, 1, { intrConf: { rxq: true, lsc: true } });
+  const specs = [0, 1].map((q) => JSON.parse(JSON.stringify(ops.rxQueueSetup(q, NB, {}, pool, 0))));
+  ops.txQueueSetup(0, NB, {}, 0);
+  ops.start();
+  t.equal(bound.length, 1, 'MSI-X enabled once');
+  t.equal(bound[0].length, 3, 'three vectors: RX queue 0, RX queue 1, link');
+  t.equal(sim.get(R.IVAR), (0 | R.IVAR_VALID) | ((1 | R.IVAR_VALID) << 4) | ((2 | R.IVAR_VALID) << 16), 'IVAR: RxQ0 -> 0, RxQ1 -> 1, Other -> 2, all valid');
+  t.equal(sim.get(R.EIAC), R.ICR_RXQ0 | (R.ICR_RXQ0 << 1), 'EIAC: the queue causes auto-clear');
+  t.equal(sim.get(R.IAM), 0, 'no auto-mask on ICR reads');
+  t.ok(sim.get(R.CTRL_EXT) & R.CTRL_EXT_PBA_SUPPORT, 'CTRL_EXT.PBA_SUPPORT');
+  t.equal(sim.get(R.ITR), R.ITR_20K, 'ITR ~20k/s');
+  for (let v = 0; v < 3; v++) t.equal(sim.get(R.EITR(v)), R.ITR_20K, `EITR${v} ~20k/s`);
+  t.equal(sim.get(R.IMS), R.ICR_LSC | R.ICR_OTHER, 'IMS: link status only; the queues start masked');
+  const src = ops.rxIntrSource!(1);
+  t.same(src, { fd: bound[0][1], kind: 'eventfd' }, 'queue 1 waits on vector 1\'s eventfd');
+  t.equal(ffi.write(src.fd, new BigUint64Array([3n]), 8), 8, 'the fd is an eventfd');
+  t.equal(eventfdDrain(src.fd), 3, 'and drains');
+  const q1 = intelDataPlane.attachRx(specs[1], new Float64Array(8));
+  q1.intrEnable!();
+  t.equal(sim.get(R.IMS), R.ICR_RXQ0 << 1, 'intrEnable writes RxQ1 to IMS');
+  q1.intrDisable!();
+  t.equal(sim.get(R.IMC), R.ICR_RXQ0 << 1, 'intrDisable writes RxQ1 to IMC');
+  ops.stop();
+  t.equal(unbound, 1, 'stop unbinds the vectors');
+  t.equal(sim.get(R.IVAR), 0, 'IVAR cleared');
+  t.equal(ffi.fcntl(src.fd, ffi.F_GETFL, 0), -1, 'eventfds closed');
+  t.throws(() => ops.rxIntrSource!(0), /intrConf\.rxq and start/, 'no source while stopped');
+
+  ops.configure(1, 1, {});
+  const plain = ops.rxQueueSetup(0, NB, {}, pool, 0) as { intr: unknown };
+  t.equal(plain.intr, null, 'no interrupt registers in the spec without intrConf');
+  t.equal(intelDataPlane.attachRx(JSON.parse(JSON.stringify(plain)), new Float64Array(8)).intrEnable, undefined, 'no intrEnable');
+  vectors = 0;
+  ops.configure(2, 1, { intrConf: { rxq: true } });
+  for (const q of [0, 1]) ops.rxQueueSetup(q, NB, {}, pool, 0);
+  t.throws(() => ops.start(), /3 MSI-X vectors .* offers 0/, 'a function without MSI-X: one clear line');
+  t.equal(pool.inUseCount(), 0, 'nothing armed');
+  ops.close();
+  t.equal(pool.inUseCount(), 0);
 });

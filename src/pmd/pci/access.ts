@@ -14,6 +14,16 @@ export interface MmioHook {
   write(off: number, v: number, bar?: number): void;
 }
 
+/** A function's interrupt vectors bound to eventfds (VfioDevice's, ../../vfio/irq.ts; a test's fake). */
+export interface PciIrqAccess {
+  /** MSI-X vectors the function offers (0: none) */
+  msixCount(): number;
+  /** vector i signals eventfds[i] */
+  enableMsix(eventfds: readonly number[]): void;
+  /** every vector unbound */
+  disable(): void;
+}
+
 /** What a PCI driver needs from its function. BARs stay mapped until close(). */
 export interface PciDeviceAccess {
   readonly bdf: string;
@@ -32,6 +42,8 @@ export interface PciDeviceAccess {
   mapBar?(n: number): { addr: bigint; len: number };
   /** Does an IOMMU translate the function's DMA (VFIO type1 / iommufd)? false in no-IOMMU mode; unset: unknown. */
   readonly iommu?: boolean;
+  /** Interrupts (absent: the driver polls only and says so when asked for interrupts). */
+  readonly irq?: PciIrqAccess;
   /** Bus mastering on/off (DMA). */
   setBusMaster(on: boolean): void;
   /** Function-level reset through the bus, if offered (drivers also reset the MAC through their registers). */
@@ -65,6 +77,7 @@ export function vfioPciAccess(dev: VfioDevice, o: PciAccessOptions = {}): PciDev
     cfgRead32: (off) => dev.cfgRead32(off),
     mapBar: (n) => dev.mapBar(n),
     iommu: o.iommu,
+    irq: { msixCount: () => dev.irqCount('msix'), enableMsix: (fds) => dev.enableMsix(fds), disable: () => dev.disableIrqs() },
     setBusMaster: (on) => { dev.setBusMaster(on); },
     reset: () => { dev.reset(); },
     close: () => dev.close(),

@@ -56,6 +56,8 @@ export interface IntelRxSpec extends QueueSpecBase {
   cksum: boolean;
   /** put the RSS hash into the mbuf */
   rssHash: boolean;
+  /** BAR 0 byte offsets and bit that unmask (set) / mask (clear) this queue's MSI-X vector; null: no interrupt */
+  intr: { set: number; clear: number; bit: number } | null;
 }
 
 /** What an lcore needs to run one TX queue. */

@@ -9,6 +9,12 @@
 //   hwRxEnable()                         receiver on
 //   per RX queue: RDT = nb - 1           the ring goes to the NIC
 //   hwTxConfigure(), per TX queue hwTxQueueInit(), hwTxEnable()
+// (with intrConf.rxq / lsc, first of all: eventfds bound to MSI-X vectors through VFIO, hwIntrConfigure(); below)
+//
+// Interrupts (RX queue interrupts, DPDK's rte_eth_dev_rx_intr_*): MSI-X only, one vector per RX queue (vector q for
+// queue q) and one for link status (vector nbRxq), each bound to an eventfd through VFIO. Queue vectors start masked
+// and auto-clear when they fire (EIAC), so a fired vector stays quiet until the polling lcore unmasks it again
+// (RxQueue.intrEnable: one register write of the queue's bit, IntrRegs below).
 import { mem, memzoneReserve, memzoneLookup, memzoneFree } from '../../../eal/memory.js';
 import { log } from '../../../eal/log.js';
 import type { Mempool } from '../../../mempool/mempool.js';
@@ -16,7 +22,7 @@ import { M, pktmbufFree, pktmbufFreeBulk, PKTMBUF_HEADROOM } from '../../../memp
 import {
   RX_OFFLOAD_VLAN_STRIP, RX_OFFLOAD_CHECKSUM, RX_OFFLOAD_RSS_HASH,
   type EthDevOps, type DevInfo, type EthConf, type RxConf, type TxConf, type Link, type HwStats, type XStat,
-  type RssConf, type Reta,
+  type RssConf, type Reta, type RxIntrSource,
 } from '../../driver.js';
 import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice } from '../devices.js';
@@ -26,6 +32,7 @@ import {
   type IntelRxSpec, type IntelTxSpec,
 } from './layout.js';
 import { Regs, sleepMs } from './regs.js';
+import { eventfds, closeFds } from '../../../vfio/irq.js';
 import { HwStatsReader, type StatReg } from './stats.js';
 import { DEFAULT_RSS_KEY, defaultReta } from './rss.js';
 
@@ -43,6 +50,13 @@ export interface RssRegs {
   mrqc: number;
   rssrk(i: number): number;
   reta(i: number): number;
+}
+
+/** Where the data half masks and unmasks RX queue q's vector: `bit` written to `set` (unmask) or `clear` (mask). */
+export interface IntrRegs {
+  set: number;
+  clear: number;
+  bit: number;
 }
 
 interface RxQ { q: number; nb: number; ring: string; sw: string; pool: Mempool; conf: RxConf; on: boolean }
@@ -94,6 +108,8 @@ export abstract class IntelPort implements EthDevOps {
   private readonly txqs: Array<TxQ | undefined> = [];
   protected started = false;
   private closed = false;
+  /** eventfds of the MSI-X vectors while started with interrupts: RX queue q's at q, link status at nbRxq */
+  private intrFds: number[] = [];
 
   constructor(
     protected readonly name: string,
@@ -144,6 +160,17 @@ export abstract class IntelPort implements EthDevOps {
   protected abstract hwMacFilter(index: number, mac: Uint8Array | null): void;
   /** Puts the NIC back in reset before the device is released. */
   protected abstract hwShutdown(): void;
+  /** RX queue q's interrupt mask registers; null: the family has no RX interrupts in pktio. */
+  protected rxIntrRegs(_q: number): IntrRegs | null {
+    return null;
+  }
+  /**
+   * MSI-X routing with MSI-X already enabled: RX queue q -> vector q for each of `rxqs` (masked, auto-clearing),
+   * link status -> vector `lscVector` (unmasked) when `lsc`, throttling.
+   */
+  protected hwIntrConfigure(_rxqs: number[], _lscVector: number, _lsc: boolean): void {}
+  /** Every interrupt cause masked and unrouted (before the vectors are unbound). */
+  protected hwIntrOff(): void {}
 
   // ---- helpers for families ----------------------------------------------------------------------------------
   protected rxOffloads(q?: number): number {
@@ -243,6 +270,9 @@ export abstract class IntelPort implements EthDevOps {
   configure(nbRxq: number, nbTxq: number, conf: EthConf): void {
     this.live();
     if (conf.lpbkMode) throw new Error(`${this.driverName} ${this.name}: loopback mode ${conf.lpbkMode} is not supported`);
+    if ((conf.intrConf?.rxq || conf.intrConf?.lsc) && this.rxIntrRegs(0) === null) {
+      throw new Error(`${this.driverName} ${this.name}: interrupts (intrConf) are not supported by ${this.driverName}: configure without intrConf and poll`);
+    }
     this.nbRxq = nbRxq;
     this.nbTxq = nbTxq;
     this.conf = conf;
@@ -282,6 +312,7 @@ export abstract class IntelPort implements EthDevOps {
     return {
       driver: this.driverName, port: portId, queue: q, ...this.bar(), ring: memzoneLookup(ring)!.off, sw: memzoneLookup(sw)!.off,
       nb, pool: pool.name, rdt: this.rxRing(q).tail, codec: this.traits.rxCodec, headroom: PKTMBUF_HEADROOM,
+      intr: this.conf.intrConf?.rxq ? this.rxIntrRegs(q) : null,
       vlanStrip: this.stripsVlan(q), cksum: (off & RX_OFFLOAD_CHECKSUM) !== 0,
       rssHash: this.conf.rxmode?.mqMode === 'rss' || (off & RX_OFFLOAD_RSS_HASH) !== 0,
     };
@@ -395,9 +426,10 @@ export abstract class IntelPort implements EthDevOps {
   start(): void {
     this.live();
     if (this.started) return;
+    const rx = this.rxqs.filter((x): x is RxQ => x !== undefined && x.on);
+    if (this.conf.intrConf?.rxq || this.conf.intrConf?.lsc) this.intrStart(rx.map((x) => x.q));
     this.dev.setBusMaster(true);
     this.hwRxConfigure();
-    const rx = this.rxqs.filter((x): x is RxQ => x !== undefined && x.on);
     for (const x of rx) this.startRxQueue(x);
     this.hwRxEnable();
     for (const x of rx) this.r.wr(this.rxRing(x.q).tail, x.nb - 1);
@@ -412,9 +444,56 @@ export abstract class IntelPort implements EthDevOps {
     this.started = true;
   }
 
+  /** Eventfds for vectors 0..nbRxq (queues, then link status), bound through VFIO, then the family's routing. */
+  private intrStart(rxqs: number[]): void {
+    const irq = this.dev.irq;
+    const want = this.nbRxq + 1;
+    const have = irq?.msixCount() ?? 0;
+    if (!irq || have < want) {
+      throw new Error(`${this.driverName} ${this.name}: interrupts need ${want} MSI-X vectors (${this.nbRxq} RX queues + link), ` +
+        `the function offers ${have}${irq ? '' : ' (no VFIO interrupt access)'}: configure fewer RX queues or without intrConf`);
+    }
+    this.intrFds = eventfds(want);
+    try {
+      irq.enableMsix(this.intrFds);
+    } catch (e) {
+      closeFds(this.intrFds);
+      this.intrFds = [];
+      throw e;
+    }
+    this.hwIntrConfigure(this.conf.intrConf?.rxq ? rxqs : [], this.nbRxq, this.conf.intrConf?.lsc === true);
+  }
+
+  private intrStop(): void {
+    if (this.intrFds.length === 0) return;
+    this.hwIntrOff();
+    try {
+      this.dev.irq?.disable();
+    } finally {
+      closeFds(this.intrFds);
+      this.intrFds = [];
+    }
+  }
+
+  rxIntrSource(q: number): RxIntrSource {
+    if (!this.conf.intrConf?.rxq || this.intrFds.length === 0 || q < 0 || q >= this.nbRxq) {
+      throw new Error(`${this.driverName} ${this.name}: RX queue ${q} has no interrupt: configure the port with intrConf.rxq and start it`);
+    }
+    return { fd: this.intrFds[q], kind: 'eventfd' };
+  }
+
+  /** The link-status vector's eventfd (intrConf.lsc, while started): readable after a link change. */
+  lscIntrSource(): RxIntrSource {
+    if (!this.conf.intrConf?.lsc || this.intrFds.length === 0) {
+      throw new Error(`${this.driverName} ${this.name}: no link-status interrupt: configure the port with intrConf.lsc and start it`);
+    }
+    return { fd: this.intrFds[this.nbRxq], kind: 'eventfd' };
+  }
+
   /** Lets queued frames leave (a few ms at most), stops RX and TX, gives every mbuf back. */
   stop(): void {
     if (!this.started || this.closed) return;
+    this.intrStop();
     for (const q of this.txQueuesOn()) {
       const t = this.txRing(q);
       for (let i = 0; i < 10 && this.r.rd(t.head) !== this.r.rd(t.tail); i++) sleepMs(1);

@@ -90,6 +90,14 @@ export class IntelRxQueue implements RxQueue {
   private readonly rssHash: boolean;
   private readonly vlanStrip: boolean;
   private readonly cksum: boolean;
+  /**
+   * RX interrupt arm / disarm (RxQueue.intrEnable / intrDisable): one write of the queue's bit to the mask set /
+   * clear register. Made once at attach (closures over the BAR view); undefined when the queue has no interrupt.
+   * Not on the per-burst path: called when the lcore goes to sleep and when it wakes. Atomics.store here, since
+   * these writes must not be reordered with the last poll before sleeping (no lost wake-up).
+   */
+  readonly intrEnable: (() => void) | undefined;
+  readonly intrDisable: (() => void) | undefined;
 
   constructor(raw: unknown, stats: QueueStats) {
     const spec = checkRxSpec(String((raw as { driver?: unknown })?.driver ?? 'intel'), raw);
@@ -129,6 +137,18 @@ export class IntelRxQueue implements RxQueue {
     this.meta = this.pktInfo || this.rssHash;
     this.vlanStrip = spec.vlanStrip;
     this.cksum = spec.cksum;
+    const it = spec.intr;
+    if (it) {
+      const bar = this.bar;
+      const set = specNumber(spec.driver, it, 'set') >> 2;
+      const clear = specNumber(spec.driver, it, 'clear') >> 2;
+      const bit = specNumber(spec.driver, it, 'bit') | 0;
+      this.intrEnable = () => { Atomics.store(bar, set, bit); };
+      this.intrDisable = () => { Atomics.store(bar, clear, bit); };
+    } else {
+      this.intrEnable = undefined;
+      this.intrDisable = undefined;
+    }
   }
 
   rxBurst(mbufs: Uint32Array, n: number): number {

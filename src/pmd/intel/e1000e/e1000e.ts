@@ -13,7 +13,7 @@ import {
 } from '../../driver.js';
 import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice } from '../devices.js';
-import { IntelPort, type FamilyTraits, type RingRegs } from '../common/port.js';
+import { IntelPort, type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
 import { intelPmd } from '../common/pmd.js';
 import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
 import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
@@ -192,6 +192,48 @@ export class E1000ePort extends IntelPort {
 
   protected hwStatsFrom(): HwStats {
     return e1000HwStats(this.stats);
+  }
+
+  // ---- interrupts (82574 datasheet 7.4: MSI-X, IVAR 10.2.4.x, EIAC, EITR) ---------------------------------------
+  /** RX queue q's MSI-X cause is RxQ<q> in ICR: unmasked through IMS, masked through IMC. */
+  protected override rxIntrRegs(q: number): IntrRegs {
+    return { set: R.IMS, clear: R.IMC, bit: R.ICR_RXQ(q) };
+  }
+
+  /**
+   * IVAR: RxQ<q> -> vector q (valid), Other -> lscVector; TxQ causes unrouted (pktio reclaims TX by polling).
+   * EIAC: a queue's cause clears from ICR and IMS when its vector fires (no IAME: not on ICR reads), so it stays
+   * masked until RxQueue.intrEnable. ITR and each used EITR at ~20k interrupts/s. CTRL_EXT.PBA_SUPPORT as Linux sets
+   * it with MSI-X. IMS: link status (LSC, through Other) when asked; queues start masked.
+   */
+  protected override hwIntrConfigure(rxqs: number[], lscVector: number, lsc: boolean): void {
+    const r = this.r;
+    let ivar = 0;
+    let eiac = 0;
+    for (const q of rxqs) {
+      ivar |= (q | R.IVAR_VALID) << R.IVAR_RXQ_SHIFT(q);
+      eiac |= R.ICR_RXQ(q);
+      r.wr(R.EITR(q), R.ITR_20K);
+    }
+    if (lsc) {
+      ivar |= (lscVector | R.IVAR_VALID) << R.IVAR_OTHER_SHIFT;
+      r.wr(R.EITR(lscVector), R.ITR_20K);
+    }
+    r.set(R.CTRL_EXT, R.CTRL_EXT_PBA_SUPPORT);
+    r.wr(R.IAM, 0);
+    r.wr(R.ITR, R.ITR_20K);
+    r.wr(R.IVAR, ivar >>> 0);
+    r.wr(R.EIAC, eiac);
+    r.wr(R.IMC, 0xffffffff);
+    r.rd(R.ICR); // clear what is pending (ICR clears on read)
+    if (lsc) r.wr(R.IMS, R.ICR_LSC | R.ICR_OTHER);
+  }
+
+  protected override hwIntrOff(): void {
+    this.r.wr(R.IMC, 0xffffffff);
+    this.r.wr(R.EIAC, 0);
+    this.r.wr(R.IVAR, 0);
+    this.r.rd(R.ICR);
   }
 
   protected hwShutdown(): void {

@@ -15,13 +15,40 @@ export const STATUS = 0x00008;
 export const EECD = 0x00010;
 export const EERD = 0x00014;
 export const CTRL_EXT = 0x00018;
+/** CTRL_EXT: MSI-X PBA support (set with MSI-X, as Linux does; QEMU then clears a vector's pending bit on IMS) */
+export const CTRL_EXT_PBA_SUPPORT = 1 << 31;
 export const MDIC = 0x00020;
 
 // ---- interrupts (10.2.4) ------------------------------------------------------------------------------------------
 export const ICR = 0x000c0;
+/** interrupt throttling: minimum interval between interrupts (15:0) in 256 ns units */
 export const ITR = 0x000c4;
+export const ICS = 0x000c8;
 export const IMS = 0x000d0;
 export const IMC = 0x000d8;
+/** interrupt acknowledge auto-mask */
+export const IAM = 0x000e0;
+/** extended interrupt auto clear (MSI-X): the ICR bits 24:20 (RxQ0..Other) cleared, and masked, when their vector fires */
+export const EIAC = 0x000dc;
+/** interrupt vector allocation (MSI-X): per cause a 3-bit vector and a valid bit (INT_ALLOC) */
+export const IVAR = 0x000e4;
+/** per MSI-X vector throttling, same units as ITR: vectors 0-4 */
+export const EITR = (v: number): number => 0x000e8 + v * 4;
+
+// ---- interrupt causes (ICR / ICS / IMS / IMC / EIAC bits) -----------------------------------------------------------
+export const ICR_LSC = 1 << 2;
+export const ICR_RXQ0 = 1 << 20;
+/** RX queue q's cause in MSI-X mode (RxQ0, RxQ1) */
+export const ICR_RXQ = (q: number): number => ICR_RXQ0 << q;
+/** causes without a vector of their own (LSC among them) go to the Other vector */
+export const ICR_OTHER = 1 << 24;
+
+// ---- IVAR: INT_ALLOC[0..4] = RxQ0, RxQ1, TxQ0, TxQ1, Other; each 3 vector bits + a valid bit ------------------------
+export const IVAR_VALID = 0x8;
+export const IVAR_RXQ_SHIFT = (q: number): number => q * 4;
+export const IVAR_OTHER_SHIFT = 16;
+/** ~20,000 interrupts/s at most (195 x 256 ns = 50 us), Linux e1000e's default (InterruptThrottleRate 20000) */
+export const ITR_20K = 195;
 
 // ---- receive (10.2.5) ---------------------------------------------------------------------------------------------
 export const RCTL = 0x00100;

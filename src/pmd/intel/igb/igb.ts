@@ -20,7 +20,7 @@
 //   frames (pktio uses no VMDq), EEE and DMA coalescing (left as the NVM configures them), the I210's flashless
 //   iNVM beyond the MAC address the hardware loads into RAL0/RAH0, Qav / time-based TX scheduling of the I210.
 // Not implemented on any of them: flow control set-up, multicast hash filters (all-multicast only), VLAN filters,
-// TSO, header split, interrupts (pktio polls), VMDq / SR-IOV.
+// TSO, header split, MSI / INTx (RX interrupts are MSI-X only), VMDq / SR-IOV.
 import {
   RX_OFFLOAD_VLAN_STRIP, RX_OFFLOAD_IPV4_CKSUM, RX_OFFLOAD_UDP_CKSUM, RX_OFFLOAD_TCP_CKSUM, RX_OFFLOAD_CHECKSUM,
   RX_OFFLOAD_RSS_HASH, RX_OFFLOAD_SCATTER, TX_OFFLOAD_VLAN_INSERT, TX_OFFLOAD_IPV4_CKSUM, TX_OFFLOAD_UDP_CKSUM,
@@ -32,7 +32,7 @@ import { log } from '../../../eal/log.js';
 import type { Mempool } from '../../../mempool/mempool.js';
 import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice } from '../devices.js';
-import { IntelPort, type FamilyTraits, type RingRegs } from '../common/port.js';
+import { IntelPort, type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
 import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
 import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
@@ -454,6 +454,50 @@ export class IgbPort extends IntelPort {
     const [lo, hi] = rarFromMac(mac);
     this.r.wr(R.RAL(index), lo);
     this.r.wr(R.RAH(index), (hi | R.RAH_AV) >>> 0);
+  }
+
+  // ---- interrupts (82576 datasheet 7.3: MSI-X; 8.8: GPIE, IVAR, EIAC, EIAM, EITR) ----------------------------------
+  /** In MSI-X mode EICR / EIMS / EIMC have one bit per vector: RX queue q's is vector q. */
+  protected override rxIntrRegs(q: number): IntrRegs {
+    return { set: R.EIMS, clear: R.EIMC, bit: 1 << q };
+  }
+
+  /**
+   * GPIE: MSI-X mode, PBA support, EIAME (auto-mask by EIAM when a vector fires), NSICR. IVAR0: RX queue q -> vector
+   * q (valid); TX queues unrouted; IVAR_MISC: other causes (LSC) -> lscVector. EIAC + EIAM: a queue vector clears its
+   * EICR bit and masks itself when it fires (QEMU's igb auto-clears but does not auto-mask: the lcore masks it with
+   * EIMC when it wakes, RxQueue.intrDisable). EITR of each used vector at ~20k interrupts/s. Queues start masked.
+   */
+  protected override hwIntrConfigure(rxqs: number[], lscVector: number, lsc: boolean): void {
+    const r = this.r;
+    r.wr(R.GPIE, (R.GPIE_MSIX_MODE | R.GPIE_PBA_SUPPORT | R.GPIE_EIAME | R.GPIE_NSICR) >>> 0);
+    for (let n = 0; n < 8; n++) r.wr(R.IVAR0(n), 0);
+    let vecs = 0;
+    for (const q of rxqs) {
+      const reg = R.IVAR0(q & 7);
+      r.wr(reg, (r.rd(reg) | ((q | R.IVAR_VALID) << R.IVAR_RXQ_SHIFT(q))) >>> 0);
+      r.wr(R.EITR(q), (R.EITR_20K | R.EITR_CNT_IGNR) >>> 0);
+      vecs |= 1 << q;
+    }
+    r.wr(R.IVAR_MISC, lsc ? (lscVector | R.IVAR_VALID) << R.IVAR_MISC_OTHER_SHIFT : 0);
+    r.wr(R.EIAC, vecs);
+    r.wr(R.EIAM, vecs);
+    r.wr(R.EIMC, 0xffffffff);
+    r.wr(R.IMC, 0xffffffff);
+    r.rd(R.ICR);
+    r.wr(R.EICR, 0xffffffff);
+    if (lsc) {
+      r.wr(R.EITR(lscVector), (R.EITR_20K | R.EITR_CNT_IGNR) >>> 0);
+      r.wr(R.IMS, R.ICR_LSC);
+      r.wr(R.EIMS, 1 << lscVector);
+    }
+  }
+
+  protected override hwIntrOff(): void {
+    this.maskInterrupts();
+    for (let n = 0; n < 8; n++) this.r.wr(R.IVAR0(n), 0);
+    this.r.wr(R.IVAR_MISC, 0);
+    this.r.wr(R.GPIE, 0);
   }
 
   // ---- statistics, shutdown ------------------------------------------------------------------------------------

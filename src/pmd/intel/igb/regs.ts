@@ -24,12 +24,40 @@ export const EEMNGCTL = 0x01010;
 export const SWSM = 0x05b50;
 export const SW_FW_SYNC = 0x05b5c;
 
-// ---- interrupts (8.8): only masked and cleared, pktio polls -----------------------------------------------------
+// ---- interrupts (8.8; MSI-X 7.3) --------------------------------------------------------------------------------
 export const ICR = 0x000c0;
+export const IMS = 0x000d0;
 export const IMC = 0x000d8;
-export const EICR = 0x01580;
+/** general purpose interrupt enable: MSI-X mode and its companions (bits below) */
+export const GPIE = 0x01514;
+/** extended interrupt cause set / mask set / mask clear / auto clear / auto mask: one bit per MSI-X vector */
+export const EICS = 0x01520;
+export const EIMS = 0x01524;
 export const EIMC = 0x01528;
 export const EIAC = 0x0152c;
+export const EIAM = 0x01530;
+export const EICR = 0x01580;
+/** per-vector throttling: interval (14:2) in 1 us units, CNT_IGNR (31) */
+export const EITR = (v: number): number => 0x01680 + v * 4;
+/**
+ * interrupt vector allocation: IVAR0[n] (n 0-7) holds four one-byte entries: RX queue n, TX queue n, RX queue n + 8,
+ * TX queue n + 8; an entry is a vector (4:0) and IVAR_VALID
+ */
+export const IVAR0 = (n: number): number => 0x01700 + n * 4;
+/** IVAR_MISC: byte 1 routes the "other" causes (link status among them) */
+export const IVAR_MISC = 0x01740;
+export const IVAR_VALID = 0x80;
+/** byte shift of RX queue q's entry in IVAR0[q & 7] */
+export const IVAR_RXQ_SHIFT = (q: number): number => (q < 8 ? 0 : 16);
+export const IVAR_MISC_OTHER_SHIFT = 8;
+export const GPIE_NSICR = 1 << 0;
+export const GPIE_MSIX_MODE = 1 << 4;
+export const GPIE_EIAME = 1 << 30;
+export const GPIE_PBA_SUPPORT = 1 << 31;
+export const EITR_CNT_IGNR = 1 << 31;
+/** ~20,000 interrupts/s at most: 50 us (49 << 2), Linux igb's IGB_20K_ITR */
+export const EITR_20K = 196;
+export const ICR_LSC = 1 << 2;
 
 // ---- receive (8.10) ---------------------------------------------------------------------------------------------
 export const RCTL = 0x00100;
