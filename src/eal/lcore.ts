@@ -3,7 +3,7 @@
 //
 // A busy-polling lcore never returns to its event loop, so timers and messages do not reach it while it runs:
 // lcores coordinate through words in the shared EAL region (quitRequested(), rings, mempools) instead.
-import { Worker, isMainThread } from 'node:worker_threads';
+import { Worker, isMainThread, type ResourceLimits } from 'node:worker_threads';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -103,6 +103,66 @@ function startClock(): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// A failed worker lcore (DPDK: a crash on any lcore takes the process down, rte_panic)
+//
+// A launched function that throws, a worker that exits or dies (uncaught error, out of memory) is fatal by default:
+// the main lcore rejects waitLcore with the error, logs the worker's stack, asks every lcore to quit, terminates
+// the other workers, runs the fatal hooks (the ethdev registers closeAllPorts: bus mastering and queues off) and
+// exits with LCORE_FATAL_EXIT. Higher layers register hooks here because the EAL imports none of them.
+// setLcoreErrorPolicy('report') keeps the process alive and only rejects waitLcore (tests, supervisors).
+
+/** Exit code of a process taken down by a failed worker lcore (sysexits.h EX_SOFTWARE). */
+export const LCORE_FATAL_EXIT = 70;
+
+export type LcoreErrorPolicy = 'exit' | 'report';
+let errorPolicy: LcoreErrorPolicy = 'exit';
+const fatalHooks: Array<() => void> = [];
+let stopping = false;
+let dying = false;
+
+/** 'exit' (default): a failed worker lcore stops the ports and ends the process; 'report': waitLcore rejects only. */
+export function setLcoreErrorPolicy(p: LcoreErrorPolicy): void {
+  errorPolicy = p;
+}
+
+export function lcoreErrorPolicy(): LcoreErrorPolicy {
+  return errorPolicy;
+}
+
+/** Adds a cleanup run on the main lcore before a failed worker ends the process (the ethdev: close every port). */
+export function onLcoreFatal(fn: () => void): void {
+  if (!fatalHooks.includes(fn)) fatalHooks.push(fn);
+}
+
+function lcoreFailed(id: number, e: LcoreError, stack: string): void {
+  const lg = log('eal.lcore');
+  lg.error({ lcore: id, err: e.message }, 'worker lcore failed');
+  if (errorPolicy === 'report' || dying) return;
+  dying = true;
+  requestQuit();
+  process.stderr.write(`lcore ${id} stack:\n${stack}\n`);
+  // the rejection reaches waitLcore's callers first (microtasks), then the ports stop and the process ends
+  setImmediate(() => void panicExit(id));
+}
+
+async function panicExit(id: number): Promise<void> {
+  const lg = log('eal.lcore');
+  // stop the other workers before closing ports under them (terminate() interrupts a busy loop too)
+  const ws: Promise<number>[] = [];
+  for (const l of lcores.values()) if (l.worker) ws.push(l.worker.terminate());
+  await Promise.race([Promise.all(ws), new Promise((r) => setTimeout(r, 2000).unref())]);
+  for (const fn of fatalHooks) {
+    try {
+      fn();
+    } catch (err) {
+      lg.error({ err: (err as Error).message }, 'fatal cleanup hook failed');
+    }
+  }
+  lg.error({ lcore: id, code: LCORE_FATAL_EXIT }, 'ports closed after a worker lcore failed; exiting');
+  process.exit(LCORE_FATAL_EXIT);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Workers (main lcore side)
 
 export type LcoreState = 'WAIT' | 'RUNNING' | 'FINISHED';
@@ -120,6 +180,12 @@ interface Lcore {
 
 const lcores = new Map<number, Lcore>();
 let mainAffinity: number[] | null = null;
+let workerLimits: ResourceLimits | undefined;
+
+/** V8 heap limits of worker lcores started from now on (node's Worker resourceLimits); undefined: Node's defaults. */
+export function setLcoreResourceLimits(r: ResourceLimits | undefined): void {
+  workerLimits = r;
+}
 
 function workerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -163,7 +229,7 @@ export async function startLcores(o: LcoreStartOptions): Promise<void> {
     const rec: Lcore = { id, cpus: o.lcores[id], worker: null, state: 'WAIT', tid: 0, done: null, settle: null, dead: null };
     const w = new Worker(workerUrl(), {
       workerData: { lcore: id, main: o.mainLcore, cpus: rec.cpus, base: o.memBase, len: o.memLen, logLevel: o.logLevel },
-      stdout: false, stderr: false,
+      stdout: false, stderr: false, resourceLimits: workerLimits,
     });
     rec.worker = w;
     lcores.set(id, rec);
@@ -188,22 +254,31 @@ export async function startLcores(o: LcoreStartOptions): Promise<void> {
         if (m.type === 'done') s?.resolve(m.result);
         else {
           const e = new LcoreError(`lcore ${id}: ${m.error}`);
-          if (m.stack) e.stack = m.stack;
+          e.stack = `LcoreError: lcore ${id}: ${m.stack ?? m.error}`;
           s?.reject(e);
+          lcoreFailed(id, e, m.stack ?? String(m.error));
         }
       }
     });
-    w.on('error', (e) => {
-      rec.dead = e;
+    w.on('error', (err) => {
+      rec.dead = err;
       rec.state = 'FINISHED';
-      lg.error({ lcore: id, err: e }, 'lcore died');
-      rec.settle?.reject(new LcoreError(`lcore ${id} died: ${e.message}`));
+      // an uncaught error outside the launched function, or ERR_WORKER_OUT_OF_MEMORY (resourceLimits, heap limit)
+      const e = new LcoreError(`lcore ${id} died: ${err.message}`);
+      rec.settle?.reject(e);
       rec.settle = null;
+      if (rec.tid !== 0) lcoreFailed(id, e, err.stack ?? err.message); // before 'ready' startLcores rejects instead
     });
     w.on('exit', (code) => {
-      if (rec.settle) rec.settle.reject(new LcoreError(`lcore ${id} exited with code ${code}`));
-      rec.settle = null;
       rec.worker = null;
+      if (stopping || rec.tid === 0) return;
+      rec.dead ??= new LcoreError(`lcore ${id} exited with code ${code}`);
+      rec.state = 'FINISHED';
+      if (!rec.settle) return;
+      const e = new LcoreError(`lcore ${id} exited with code ${code} while running a launched function`);
+      rec.settle.reject(e);
+      rec.settle = null;
+      lcoreFailed(id, e, e.message);
     });
   }
   await Promise.all(ready);
@@ -259,7 +334,8 @@ export function remoteLaunch(lcore: number, module: string | URL, args?: unknown
     l.settle = { resolve, reject };
   });
   l.done.catch(() => undefined); // reported through waitLcore
-  l.worker.postMessage({ type: 'launch', module: resolveModule(module), fn: exportName, args, preload: launchPreloads });
+  l.worker.postMessage({ type: 'launch', module: resolveModule(module), fn: exportName, args, preload: launchPreloads,
+    fatal: errorPolicy === 'exit' });
 }
 
 /** Resolves with the launched function's return value (DPDK's rte_eal_wait_lcore); rejects if it threw. */
@@ -292,6 +368,7 @@ export function lcoreState(lcore: number): LcoreState {
 export async function stopLcores(): Promise<void> {
   if (clockTimer) clearInterval(clockTimer);
   clockTimer = null;
+  stopping = true;
   const ws: Promise<number>[] = [];
   for (const l of lcores.values()) {
     l.settle?.reject(new LcoreError(`lcore ${l.id} was stopped by EAL cleanup`));
@@ -306,4 +383,5 @@ export async function stopLcores(): Promise<void> {
   }
   thisLcore = -1;
   mainLcoreId = -1;
+  stopping = false;
 }
