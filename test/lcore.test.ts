@@ -2,7 +2,7 @@
 import t from 'tap';
 import {
   ealInit, ealCleanup, ealInitialized, memAttached, cpusAllowed, threadCpusAllowedList, lcoreInfo, lcoreList, workerLcores,
-  lcoreId, mainLcore, lcoreState, remoteLaunch, waitLcore, mpWaitLcore, requestQuit, clearQuit, quitRequested,
+  lcoreId, mainLcore, lcoreState, setLcoreErrorPolicy, remoteLaunch, waitLcore, mpWaitLcore, requestQuit, clearQuit, quitRequested,
   memzoneReserve, memzoneFree, mem, clockUs, LcoreError, MAX_LCORES,
 } from '../src/eal/index.js';
 
@@ -58,6 +58,8 @@ t.test('worker lcores', { skip: twoCpus }, async (t) => {
   });
 
   t.test('errors thrown on a worker are propagated', async (t) => {
+    setLcoreErrorPolicy('report'); // the default ('exit') ends the process: test/robust-lcore.test.ts
+    t.teardown(() => setLcoreErrorPolicy('exit'));
     remoteLaunch(1, fns, 'boom on 1', 'thrower');
     const e = await waitLcore(1).then(() => null, (x: unknown) => x as Error);
     t.ok(e instanceof LcoreError);
