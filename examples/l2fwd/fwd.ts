@@ -29,7 +29,8 @@ export interface FwdArgs {
   maxIterations?: number;
 }
 
-interface Ctx {
+/** What a forwarding lcore holds (makeCtx): memory views, the counters, a TX buffer per port, the MAC words. */
+export interface Ctx {
   u8: Uint8Array;
   u16: Uint16Array;
   u32: Uint32Array;
@@ -117,9 +118,35 @@ function takeMark(c: Ctx, mark: number, prof: { p: v8.GCProfiler | null }): void
   Atomics.store(c.ctl, CTL_WORD + 1, mark);
 }
 
-function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, drainUs: number, maxIter: number): number {
+/** Sends what every TX buffer of these RX ports' destinations holds (the drain timer, and before sleeping). */
+export function flushTx(c: Ctx, rx: Int32Array, dst: Int32Array): void {
   const st = c.st;
-  const bufs = c.bufs;
+  for (let i = 0; i < rx.length; i++) {
+    const d = dst[rx[i]];
+    const sent = txBufferFlush(d, 0, c.bufs[d]);
+    if (sent > 0) st[d * 4 + ST_TX] += sent;
+  }
+}
+
+/** Counts n packets received on port p and sends them to port d (MACs rewritten when `mac`). */
+export function forwardBurst(c: Ctx, p: number, d: number, pkts: Uint32Array, n: number, mac: boolean): void {
+  const st = c.st;
+  st[p * 4 + ST_RX] += n;
+  const b = c.bufs[d];
+  if (mac) macUpdateBurst(c, pkts, n, d);
+  let sent = 0;
+  if (n === MAX_PKT_BURST && b.length === 0) {
+    // a full burst and nothing buffered: send the burst as it is (what the buffer would do at once)
+    sent = txBurst(d, 0, pkts, n, 0);
+    if (sent < n) b.errCallback(pkts, sent, n - sent, b);
+  } else {
+    for (let j = 0; j < n; j++) sent += txBuffer(d, 0, b, pkts[j]);
+    if (n < MAX_PKT_BURST) sent += txBufferFlush(d, 0, b);
+  }
+  if (sent > 0) st[d * 4 + ST_TX] += sent;
+}
+
+function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, drainUs: number, maxIter: number): number {
   let prev = clockUs();
   let seen = 0;
   const prof: { p: v8.GCProfiler | null } = { p: null };
@@ -129,32 +156,13 @@ function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: b
     if (++iterations === maxIter) break;
     const now = clockUs();
     if (((now - prev) | 0) > drainUs) {
-      for (let i = 0; i < nrx; i++) {
-        const d = dst[rx[i]];
-        const b = bufs[d];
-        const sent = txBufferFlush(d, 0, b);
-        if (sent > 0) st[d * 4 + ST_TX] += sent;
-      }
+      flushTx(c, rx, dst);
       prev = now;
     }
     for (let i = 0; i < nrx; i++) {
       const p = rx[i];
       const n = rxBurst(p, 0, pkts, MAX_PKT_BURST);
-      if (n === 0) continue;
-      st[p * 4 + ST_RX] += n;
-      const d = dst[p];
-      const b = bufs[d];
-      if (mac) macUpdateBurst(c, pkts, n, d);
-      let sent = 0;
-      if (n === MAX_PKT_BURST && b.length === 0) {
-        // a full burst and nothing buffered: send the burst as it is (what the buffer would do at once)
-        sent = txBurst(d, 0, pkts, n, 0);
-        if (sent < n) b.errCallback(pkts, sent, n - sent, b);
-      } else {
-        for (let j = 0; j < n; j++) sent += txBuffer(d, 0, b, pkts[j]);
-        if (n < MAX_PKT_BURST) sent += txBufferFlush(d, 0, b);
-      }
-      if (sent > 0) st[d * 4 + ST_TX] += sent;
+      if (n !== 0) forwardBurst(c, p, dst[p], pkts, n, mac);
     }
     const mark = Atomics.load(c.ctl, CTL_WORD);
     if (mark !== seen) {
@@ -165,8 +173,8 @@ function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: b
   return iterations;
 }
 
-/** Entry point for remoteLaunch: forwards until quitRequested(). Returns iterations and drops. */
-export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: number } {
+/** The forwarding context of an lcore: views of the "l2fwd" memzone, TX buffers whose drops are counted. */
+export function makeCtx(a: FwdArgs): Ctx {
   const z = memzoneLookup('l2fwd');
   if (!z) throw new Error('l2fwd: memzone missing');
   const r = mem();
@@ -188,15 +196,15 @@ export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: 
     });
     bufs.push(b);
   }
-  const c: Ctx = { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), bufs, macW1, macW2 };
+  return { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), bufs, macW1, macW2 };
+}
+
+/** Entry point for remoteLaunch: forwards until quitRequested(). Returns iterations and drops. */
+export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: number } {
+  const c = makeCtx(a);
   const rx = Int32Array.from(a.rxPorts);
   const dst = Int32Array.from(a.dst);
   const iterations = loop(c, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.drainUs, a.maxIterations ?? 0);
-  // final drain, and count what the buffers dropped
-  for (const p of a.rxPorts) {
-    const d = a.dst[p];
-    const sent = txBufferFlush(d, 0, bufs[d]);
-    st[d * 4 + ST_TX] += sent;
-  }
+  flushTx(c, rx, dst); // final drain
   return { lcore: lcoreId(), iterations };
 }

@@ -23,8 +23,30 @@ interface L2fwdOpts {
   maxPktLen: number;
 }
 
-function usage(): string {
-  return `${pktio.commandName('l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--max-pkt-len N] [--duration SECONDS]
+/**
+ * What a variant of l2fwd changes (l2fwd-power: its own loop and options, RX interrupts, sleep statistics); main()
+ * does the rest as l2fwd does.
+ */
+export interface L2fwdVariant {
+  name: string;
+  /** extra usage lines and option summary */
+  usage?: string;
+  options?: string;
+  /** takes the variant's own options out of the application arguments (UsageError on bad ones) */
+  parse?(args: readonly string[]): string[];
+  /** added to every port's devConfigure */
+  ethConf?: pktio.EthConf;
+  /** the worker module (default export called with FwdArgs and fwdArgs) */
+  fwdModule?: URL;
+  fwdArgs?: Record<string, unknown>;
+  /** called once before the workers start (memzones of its own) */
+  setup?(): void;
+  /** extra lines for each statistics print */
+  stats?(elapsed: number): string;
+}
+
+function usage(v?: L2fwdVariant): string {
+  return `${pktio.commandName(v?.name ?? 'l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--max-pkt-len N] [--duration SECONDS]${v?.options ?? ''}
   -p PORTMASK: hexadecimal bitmask of ports to use (default: every port)
   -P: enable promiscuous mode
   -q NQ: number of RX ports per lcore (default 1)
@@ -32,7 +54,7 @@ function usage(): string {
   --[no-]mac-updating: rewrite MAC addresses (default) or forward frames unchanged
   --portmap: pairs of ports (RX,TX), e.g. --portmap="(0,1),(1,0)"
   --max-pkt-len N: largest frame to receive, FCS included (e.g. 9018 for jumbo frames; as in DPDK's l3fwd)
-  --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)`;
+  --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)${v?.usage ?? ''}`;
 }
 
 export class UsageError extends Error {}
@@ -140,7 +162,7 @@ export function pairPorts(enabled: number[], portmap: Array<[number, number]> | 
   return dst;
 }
 
-function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: number, last: Float64Array): void {
+function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: number, last: Float64Array, v?: L2fwdVariant): void {
   const out: string[] = [];
   if (clear) out.push('\x1b[2J\x1b[1;1H');
   out.push('\nPort statistics ====================================');
@@ -167,10 +189,12 @@ function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: 
     `\nTotal packets received: ${rx.toFixed(0).padStart(14)}` +
     `\nTotal packets dropped: ${drop.toFixed(0).padStart(15)}` +
     '\n====================================================\n');
+  if (v?.stats) out.push(v.stats(elapsed));
   process.stdout.write(out.join(''));
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<number> {
+  const name = v?.name ?? 'l2fwd';
   let init;
   try {
     init = await pktio.init(argv);
@@ -179,14 +203,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   if (init.config.help) {
-    process.stdout.write(`\n${usage()}\n`);
+    process.stdout.write(`\n${usage(v)}\n`);
     return 0;
   }
   let o: L2fwdOpts;
   let enabled: number[];
   let dst: number[];
   try {
-    o = parseL2fwdArgs(init.appArgs);
+    o = parseL2fwdArgs(v?.parse ? v.parse(init.appArgs) : init.appArgs);
     const all = pktio.portIds();
     if (all.length === 0) throw new UsageError('no Ethernet ports: add some with --vdev (e.g. --vdev net_null0 --vdev net_null1) or -a BDF');
     enabled = all.filter((p) => o.portmask === null || (o.portmask & (1 << p)) !== 0);
@@ -196,7 +220,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     dst = pairPorts(enabled, o.portmap);
   } catch (e) {
-    process.stderr.write(`l2fwd: ${(e as Error).message}\n\n${usage()}\n`);
+    process.stderr.write(`${name}: ${(e as Error).message}\n\n${usage(v)}\n`);
     await pktio.cleanup();
     return 1;
   }
@@ -204,7 +228,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const rxPorts = enabled.filter((p) => dst[p] >= 0);
   const need = Math.ceil(rxPorts.length / o.rxPerLcore);
   if (workers.length < need) {
-    process.stderr.write(`l2fwd: ${rxPorts.length} RX ports at ${o.rxPerLcore} per lcore need ${need} worker lcore(s), ` +
+    process.stderr.write(`${name}: ${rxPorts.length} RX ports at ${o.rxPerLcore} per lcore need ${need} worker lcore(s), ` +
       `${workers.length} given: add lcores with -l (e.g. -l 0-${need}) or raise -q\n`);
     await pktio.cleanup();
     return 1;
@@ -217,7 +241,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const macs: number[][] = [];
   for (const p of enabled) {
     const info = pktio.devInfoGet(p);
-    pktio.devConfigure(p, 1, 1, o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {});
+    pktio.devConfigure(p, 1, 1, { ...(o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {}), ...v?.ethConf });
     pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
     pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
     pktio.devStart(p);
@@ -234,11 +258,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
   const st = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
 
-  const fwdModule = new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  v?.setup?.();
+  const fwdModule = v?.fwdModule ?? new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   let w = 0;
   for (let i = 0; i < rxPorts.length; i += o.rxPerLcore) {
     const mine = rxPorts.slice(i, i + o.rxPerLcore);
-    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, drainUs: 100 };
+    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, drainUs: 100, ...v?.fwdArgs };
     process.stdout.write(`Lcore ${workers[w]}: RX port ${mine.join(',')} TX port ${mine.map((p) => dst[p]).join(',')}\n`);
     pktio.remoteLaunch(workers[w++], fwdModule, args);
   }
@@ -254,7 +279,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let lastT = performance.now();
   const timer = o.period > 0 ? setInterval(() => {
     const now = performance.now();
-    printStats(enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last);
+    printStats(enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last, v);
     lastT = now;
   }, o.period * 1000) : null;
   const stopper = o.duration > 0 ? setTimeout(() => pktio.requestQuit(), o.duration * 1000) : null;
@@ -270,7 +295,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (timer) clearInterval(timer);
   if (stopper) clearTimeout(stopper);
-  printStats(enabled, st, false, (performance.now() - lastT) / 1000, last);
+  printStats(enabled, st, false, (performance.now() - lastT) / 1000, last, v);
   for (const p of enabled) {
     process.stdout.write(`Closing port ${p}...`);
     pktio.devStop(p);
