@@ -14,8 +14,9 @@ import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, QS_MISSED, QS_WORDS,
   RX_OFFLOAD_NAMES, TX_OFFLOAD_NAMES, RSS_HF_NAMES, flagNames, VdevArgs,
   type EthDevOps, type PmdInfo, type RxQueue, type TxQueue, type DevInfo, type EthConf, type RxConf, type TxConf,
-  type Link, type XStat, type RssConf, type Reta,
+  type Link, type XStat, type RssConf, type Reta, type RxIntrSource,
 } from '../pmd/driver.js';
+import { wakeSleepers, wakeTableInit } from './intr-wake.js';
 
 export const MAX_ETHPORTS = 32;
 export const MAX_QUEUES_PER_PORT = 16;
@@ -74,6 +75,8 @@ interface Port {
   conf: EthConf;
   rxSpecs: unknown[];
   txSpecs: unknown[];
+  /** RX interrupt sources of a started port configured with intrConf.rxq (published in its spec document) */
+  rxIntr: RxIntrSource[];
   /** queues that run while the port is started (false: deferred start, or stopped by rx/txQueueStop) */
   rxOn: boolean[];
   txOn: boolean[];
@@ -115,7 +118,7 @@ export function ethDevAllocate(name: string, ops: EthDevOps, pmd: PmdInfo): numb
   Atomics.store(r.i32, b + P_GEN, gen + 1);
   Atomics.store(r.i32, b + P_STATE, ST_STOPPED);
   ports[id] = {
-    id, name, ops, pmd, nbRxq: 0, nbTxq: 0, conf: {}, rxSpecs: [], txSpecs: [], rxOn: [], txOn: [], macs: [], started: false, promisc: false,
+    id, name, ops, pmd, nbRxq: 0, nbTxq: 0, conf: {}, rxSpecs: [], txSpecs: [], rxIntr: [], rxOn: [], txOn: [], macs: [], started: false, promisc: false,
     allmulti: false, base: null, xbase: new Map(),
   };
   log('ethdev').info({ port: id, dev: name, driver: pmd.name }, 'port allocated');
@@ -213,6 +216,9 @@ export function devConfigure(port: number, nbRxq: number, nbTxq: number, conf: E
   }
   if (nbRxq === 0 && nbTxq === 0) throw new EthdevError(`port ${port}: configure at least one RX or TX queue`);
   conf = checkEthConf(port, info, nbRxq, conf);
+  if (conf.intrConf?.rxq && typeof p.ops.rxIntrSource !== 'function') {
+    throw new EthdevError(`port ${port}: RX interrupts (intrConf.rxq) are not supported by ${p.pmd.name}`);
+  }
   p.ops.queueRelease?.();
   p.ops.configure(nbRxq, nbTxq, conf);
   p.nbRxq = nbRxq;
@@ -325,7 +331,9 @@ export function txQueueSetup(port: number, q: number, nbDesc: number, _socketId:
 
 /** Publishes the port's queue specs and per-queue started flags for the lcores (JSON in the port's shared block). */
 function writeSpecs(p: Port): void {
-  const doc: SpecDoc = { driver: p.pmd.name, rx: p.rxSpecs, tx: p.txSpecs, rxOn: p.rxOn, txOn: p.txOn };
+  const doc: SpecDoc = {
+    driver: p.pmd.name, rx: p.rxSpecs, tx: p.txSpecs, rxOn: p.rxOn, txOn: p.txOn, intrRxq: p.conf.intrConf?.rxq === true, rxIntr: p.rxIntr,
+  };
   const json = new TextEncoder().encode(JSON.stringify(doc));
   if (json.length > SPEC_MAX) throw new EthdevError(`port ${p.id}: queue specs too large (${json.length} bytes)`);
   const r = mem();
@@ -347,8 +355,14 @@ export function devStart(port: number): void {
   if (rxMissing >= 0) throw new EthdevError(`port ${port}: RX queue ${rxMissing} is not set up (rxQueueSetup)`);
   const txMissing = p.txSpecs.findIndex((s) => s === undefined);
   if (txMissing >= 0) throw new EthdevError(`port ${port}: TX queue ${txMissing} is not set up (txQueueSetup)`);
-  writeSpecs(p);
   p.ops.start();
+  // interrupt sources are valid from start to stop: published with the specs for every lcore (rxIntrCtlQ)
+  p.rxIntr = [];
+  if (p.conf.intrConf?.rxq) {
+    wakeTableInit();
+    for (let q = 0; q < p.nbRxq; q++) p.rxIntr.push(op(p, 'rxIntrSource')(q));
+  }
+  writeSpecs(p);
   p.started = true;
   bumpGen(port);
   Atomics.store(mem().i32, (portBase(port) >> 2) + P_STATE, ST_STARTED);
@@ -362,8 +376,11 @@ export function devStop(port: number): void {
   if (!p.started) return;
   Atomics.store(mem().i32, (portBase(port) >> 2) + P_STATE, ST_STOPPED);
   bumpGen(port);
+  // a lcore asleep on this port's RX interrupts wakes, finds the port stopped and ends its loop
+  wakeSleepers(port);
   p.ops.stop();
   p.started = false;
+  p.rxIntr = [];
 }
 
 /** Stops and releases a port; its id becomes free (rte_eth_dev_close). */
@@ -516,7 +533,11 @@ function bindData(): void {
   gen0 = (portBase(0) >> 2) + P_GEN;
 }
 
-interface SpecDoc { driver: string; rx: unknown[]; tx: unknown[]; rxOn: boolean[]; txOn: boolean[] }
+interface SpecDoc {
+  driver: string; rx: unknown[]; tx: unknown[]; rxOn: boolean[]; txOn: boolean[];
+  /** configured with intrConf.rxq; its RX queues' interrupt sources */
+  intrRxq: boolean; rxIntr: RxIntrSource[];
+}
 
 function readSpecs(port: number): SpecDoc | null {
   const r = mem();
@@ -562,6 +583,27 @@ function attach(port: number, queue: number, rx: boolean): RxQueue | TxQueue | u
   txqs[i] = q;
   txGen[i] = g;
   return q;
+}
+
+/** True while the port is started; any lcore (one load of the shared port state, for loops that end on stop). */
+export function portIsStarted(port: number): boolean {
+  if (!Number.isInteger(port) || port < 0 || port >= MAX_ETHPORTS) return false;
+  return Atomics.load(mem().i32, (portBase(port) >> 2) + P_STATE) === ST_STARTED;
+}
+
+/** @internal RX interrupts (intr.ts): the driver name and interrupt sources a started port published, or null. */
+export function portIntrDoc(port: number): { driver: string; intrRxq: boolean; rxIntr: RxIntrSource[]; nbRxq: number } | null {
+  if (!Number.isInteger(port) || port < 0 || port >= MAX_ETHPORTS) throw new EthdevError(`invalid port ${port}`);
+  const doc = readSpecs(port);
+  return doc && { driver: doc.driver, intrRxq: doc.intrRxq, rxIntr: doc.rxIntr, nbRxq: doc.rx.length };
+}
+
+/** @internal this lcore's queue object of a started port's RX queue (attached on first use), or undefined. */
+export function rxQueueObject(port: number, queue: number): RxQueue | undefined {
+  const i = port * MAX_QUEUES_PER_PORT + queue;
+  const q = rxqs[i];
+  if (q !== undefined && genI32[gen0 + port * (PORT_BYTES >> 2)] === rxGen[i]) return q;
+  return attach(port, queue, true) as RxQueue | undefined;
 }
 
 /**
