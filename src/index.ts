@@ -4,8 +4,9 @@
 //   const { appArgs } = await pktio.init(process.argv.slice(2));   // EAL options, then "--", then yours
 //   const pool = pktio.pktmbufPoolCreate('mbufs', 8191, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
 //   pktio.devConfigure(0, 1, 1); pktio.rxQueueSetup(0, 0, 1024, -1, null, pool); ...
-import { ealInit, ealCleanup, requestQuit, log } from './eal/index.js';
+import { ealInit, ealCleanup, requestQuit as ealRequestQuit, log } from './eal/index.js';
 import { devProbe, closeAllPorts, portIds, ethDevAllocate } from './ethdev/ethdev.js';
+import { wakeSleepers } from './ethdev/intr-wake.js';
 import { planPci, probePci, closeVfio } from './pmd/pci/probe.js';
 import type { EalConfig } from './eal/index.js';
 
@@ -18,12 +19,22 @@ export {
   MBUF_DEFAULT_BUF_SIZE, MBUF_DEFAULT_DATAROOM, PKTMBUF_HEADROOM,
 } from './mempool/mbuf.js';
 export * from './ethdev/ethdev.js';
+export { rxIntrEnable, rxIntrDisable, rxIntrArm, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from './ethdev/intr.js';
 export { scanPci, filterDevices, matchPmds, type PciDevice } from './eal/pci.js';
 export { Vfio, VfioError, VfioDevice } from './vfio/index.js';
 export { vfioState } from './pmd/pci/probe.js';
 export * from './pmd/driver.js';
 export { registerPmd, registerDataPlane, loadPmd, CATALOG } from './pmd/registry.js';
 export { setPciAccessProvider, type PciDeviceAccess } from './pmd/pci/access.js';
+
+/**
+ * Asks every lcore's loop to end (the EAL's flag, quitRequested()), and wakes the lcores and streams asleep on RX
+ * interrupts so that they see it at once.
+ */
+export function requestQuit(): void {
+  ealRequestQuit();
+  wakeSleepers(-1);
+}
 
 let exitHooked = false;
 
