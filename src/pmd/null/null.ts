@@ -7,11 +7,13 @@ import { mempoolLookup, type Mempool } from '../../mempool/mempool.js';
 import { M, PKTMBUF_HEADROOM, pktmbufFreeBulk, pktmbufAllocPackets, mbufBind } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_NOMBUF, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
-  type DevInfo, type Link, plainPortInfo,
+  type DevInfo, type Link, type EthConf, type RxIntrSource, plainPortInfo,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
+import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, irqOpen, irqClose } from '../soft/intr.js';
 
-interface NullRxSpec { pool: string; size: number; port: number; copy: boolean; scratch: number; noRx: boolean }
+/** irq: i32 index of the queue's interrupt words (soft/intr.ts) */
+interface NullRxSpec { pool: string; size: number; port: number; copy: boolean; scratch: number; noRx: boolean; irq: number }
 interface NullTxSpec { copy: boolean; scratch: number }
 
 class NullRx implements RxQueue {
@@ -25,6 +27,8 @@ class NullRx implements RxQueue {
   private readonly scratch: number;
   private readonly noRx: boolean;
   private readonly stats: QueueStats;
+  private readonly i32: Int32Array;
+  private readonly irq: number;
 
   constructor(spec: NullRxSpec, stats: QueueStats) {
     const pool = mempoolLookup(spec.pool);
@@ -41,7 +45,17 @@ class NullRx implements RxQueue {
     this.scratch = spec.scratch;
     this.noRx = spec.noRx;
     this.stats = stats;
+    this.i32 = r.i32;
+    this.irq = spec.irq;
   }
+
+  // RX interrupt: net_null is its own producer and always has packets (unless no-rx=1), so arming fires at once
+  intrEnable(): void {
+    irqArm(this.i32, this.irq);
+    if (!this.noRx) irqSignal(this.i32, this.irq);
+  }
+
+  intrDisable(): void { irqDisarm(this.i32, this.irq); }
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     if (this.noRx) return 0;
@@ -112,6 +126,9 @@ class NullPort implements EthDevOps {
   private nbRxq = 0;
   private nbTxq = 0;
   private started = false;
+  private conf: EthConf = {};
+  /** i32 index of each RX queue's interrupt words */
+  private rxIrq: number[] = [];
 
   constructor(name: string, size: number, copy: boolean, noRx: boolean, index: number) {
     this.name = name;
@@ -131,9 +148,17 @@ class NullPort implements EthDevOps {
     };
   }
 
-  configure(nbRxq: number, nbTxq: number): void {
+  configure(nbRxq: number, nbTxq: number, conf: EthConf): void {
     this.nbRxq = nbRxq;
     this.nbTxq = nbTxq;
+    this.conf = conf;
+  }
+
+  private irqZone(q: number): number {
+    const zn = `null_${this.name}_irq${q}`;
+    const z = memzoneLookup(zn) ?? (this.zones.push(zn), memzoneReserve(zn, IRQ_BYTES));
+    mem().i32[(z.off >> 2) + IRQ_FD] = -1;
+    return z.off >> 2;
   }
 
   private scratchZone(kind: string, q: number): number {
@@ -149,19 +174,35 @@ class NullPort implements EthDevOps {
     if (this.size > pool.dataRoom - Math.min(PKTMBUF_HEADROOM, pool.dataRoom)) {
       throw new Error(`net_null ${this.name}: packet size ${this.size} does not fit the mbufs of pool '${pool.name}'`);
     }
-    return { pool: pool.name, size: this.size, port: portId, copy: this.copy, scratch: this.scratchZone('rx', q), noRx: this.noRx };
+    this.rxIrq[q] = this.irqZone(q);
+    return {
+      pool: pool.name, size: this.size, port: portId, copy: this.copy, scratch: this.scratchZone('rx', q), noRx: this.noRx, irq: this.rxIrq[q],
+    };
   }
 
   txQueueSetup(q: number): NullTxSpec {
     return { copy: this.copy, scratch: this.scratchZone('tx', q) };
   }
 
-  start(): void { this.started = true; }
-  stop(): void { this.started = false; }
+  start(): void {
+    if (this.conf.intrConf?.rxq) for (const w of this.rxIrq) irqOpen(mem().i32, w, `net_null ${this.name}`);
+    this.started = true;
+  }
+
+  stop(): void {
+    for (const w of this.rxIrq) irqClose(mem().i32, w);
+    this.started = false;
+  }
+
+  rxIntrSource(q: number): RxIntrSource {
+    return { fd: mem().i32[this.rxIrq[q] + IRQ_FD], kind: 'eventfd' };
+  }
+
   close(): void { this.queueRelease(); }
   queueRelease(): void {
     for (const z of this.zones) if (memzoneLookup(z)) memzoneFree(z);
     this.zones = [];
+    this.rxIrq = [];
   }
   linkGet(): Link { return { up: this.started, speed: 10000, fullDuplex: true, autoneg: false }; }
   macAddr(): Uint8Array { return this.mac; }

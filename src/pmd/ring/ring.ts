@@ -3,27 +3,33 @@
 // to itself, as in DPDK). `rxring=A,txring=B` names the rings instead, created on first use and shared by name:
 // `--vdev net_ring0,rxring=ab,txring=ba --vdev net_ring1,rxring=ba,txring=ab` is a pair where one port's TX is
 // the other's RX. ethFromRings() builds a port from rings the application made (rte_eth_from_rings).
-import { mem } from '../../eal/memory.js';
+import { mem, memzoneLookup, memzoneReserve, memzoneFree } from '../../eal/memory.js';
 import { Ring, ringCreate, ringLookup, ringFree, RING_F_SP_ENQ, RING_F_SC_DEQ } from '../../ring/ring.js';
 import { M } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
-  type DevInfo, type Link, plainPortInfo,
+  type DevInfo, type Link, type EthConf, type RxIntrSource, plainPortInfo,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
+import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, irqOpen, irqClose } from '../soft/intr.js';
 
-interface RingSpec { ring: string }
+/** a ring and the i32 index of its RX interrupt words (soft/intr.ts): the consumer arms, net_ring TX signals */
+interface RingSpec { ring: string; irq: number }
 
 /** What both queue kinds hold: this thread's view of the ring, the region's words, the queue's counters. */
 class RingQueue {
   protected readonly ring: Ring;
   protected readonly u32: Uint32Array;
   protected readonly stats: QueueStats;
+  protected readonly i32: Int32Array;
+  protected readonly irq: number;
   constructor(spec: RingSpec, stats: QueueStats) {
     const r = ringLookup(spec.ring);
     if (!r) throw new Error(`net_ring: no ring '${spec.ring}'`);
     this.ring = r;
     this.u32 = mem().u32;
+    this.i32 = mem().i32;
+    this.irq = spec.irq;
     this.stats = stats;
   }
 }
@@ -39,11 +45,16 @@ class RingRx extends RingQueue implements RxQueue {
     st[QS_BYTES] += bytes;
     return got;
   }
+
+  intrEnable(): void { irqArm(this.i32, this.irq); }
+  intrDisable(): void { irqDisarm(this.i32, this.irq); }
 }
 
 class RingTx extends RingQueue implements TxQueue {
   txBurst(mbufs: Uint32Array, n: number, from: number): number {
     const sent = this.ring.enqueueBurst(mbufs, n, from);
+    // a consumer asleep on this ring's interrupt: one Atomics.load per burst, a write() only when it is armed
+    if (sent > 0) irqSignal(this.i32, this.irq);
     const u32 = this.u32;
     let bytes = 0;
     for (let i = 0; i < sent; i++) bytes += u32[mbufs[from + i] + M.PKT_LEN];
@@ -66,6 +77,9 @@ export class RingPort implements EthDevOps {
   private readonly txNames: string[] | null;
   private readonly owned = new Set<string>();
   private started = false;
+  private conf: EthConf = {};
+  /** i32 index of each RX queue's interrupt words */
+  private rxIrq: number[] = [];
 
   constructor(name: string, index: number, rxNames: string[] | null, txNames: string[] | null) {
     this.name = name;
@@ -85,7 +99,22 @@ export class RingPort implements EthDevOps {
     };
   }
 
-  configure(): void {}
+  configure(_nbRxq: number, _nbTxq: number, conf: EthConf): void {
+    this.conf = conf;
+    this.rxIrq = [];
+  }
+
+  /** The interrupt words of ring `name` (a small memzone next to the ring, made with it). */
+  private irqOf(name: string): number {
+    const zn = `RI_${name}`;
+    let z = memzoneLookup(zn);
+    if (!z) {
+      z = memzoneReserve(zn, IRQ_BYTES);
+      mem().i32[(z.off >> 2) + IRQ_FD] = -1;
+      if (this.owned.has(name)) this.owned.add(zn);
+    }
+    return z.off >> 2;
+  }
 
   private ringFor(names: string[] | null, q: number): string {
     const name = names ? names[q] : `ETH_RXTX${q}_${this.name}`;
@@ -98,18 +127,37 @@ export class RingPort implements EthDevOps {
   }
 
   rxQueueSetup(q: number): RingSpec {
-    return { ring: this.ringFor(this.rxNames, q) };
+    const ring = this.ringFor(this.rxNames, q);
+    this.rxIrq[q] = this.irqOf(ring);
+    return { ring, irq: this.rxIrq[q] };
   }
 
   txQueueSetup(q: number): RingSpec {
-    return { ring: this.ringFor(this.txNames, q) };
+    const ring = this.ringFor(this.txNames, q);
+    return { ring, irq: this.irqOf(ring) };
   }
 
-  start(): void { this.started = true; }
-  stop(): void { this.started = false; }
+  start(): void {
+    if (this.conf.intrConf?.rxq) for (const w of this.rxIrq) irqOpen(mem().i32, w, `net_ring ${this.name}`);
+    this.started = true;
+  }
+
+  stop(): void {
+    for (const w of this.rxIrq) irqClose(mem().i32, w);
+    this.started = false;
+  }
+
+  rxIntrSource(q: number): RxIntrSource {
+    return { fd: mem().i32[this.rxIrq[q] + IRQ_FD], kind: 'eventfd' };
+  }
+
   close(): void {
     // mbufs still queued in rings this port made are the application's to drain before close
     for (const n of this.owned) {
+      if (n.startsWith('RI_')) {
+        if (memzoneLookup(n)) memzoneFree(n);
+        continue;
+      }
       const r = ringLookup(n);
       if (r) ringFree(r);
     }
