@@ -241,10 +241,17 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   const macs: number[][] = [];
   for (const p of enabled) {
     const info = pktio.devInfoGet(p);
-    pktio.devConfigure(p, 1, 1, { ...(o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {}), ...v?.ethConf });
-    pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
-    pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
-    pktio.devStart(p);
+    try {
+      pktio.devConfigure(p, 1, 1, { ...(o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {}), ...v?.ethConf });
+      pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
+      pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
+      pktio.devStart(p);
+    } catch (e) {
+      // a port the options do not suit (no RX interrupts for l2fwd-power, a frame length it refuses): one line
+      process.stderr.write(`${name}: port ${p} (${pktio.portName(p)}): ${(e as Error).message}\n`);
+      await pktio.cleanup();
+      return 1;
+    }
     if (o.promisc) pktio.promiscuousEnable(p);
     macs[p] = Array.from(pktio.macAddrGet(p));
     process.stdout.write(`Port ${p} (${pktio.portName(p)}), MAC address: ${pktio.formatMac(macs[p]).toUpperCase()}\n`);
