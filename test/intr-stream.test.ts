@@ -1,0 +1,101 @@
+// rxBursts on the main thread: bursts arrive through for await while timers run, the process sleeps (no CPU) while
+// the queue is idle, and the loop ends on devStop, on requestQuit, on an AbortSignal, and on break.
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as pktio from '../src/index.js';
+import { devStop, devStart, txBurst, portByName } from '../src/ethdev/ethdev.js';
+import { rxBursts } from '../src/ethdev/rxstream.js';
+import { pktmbufPoolCreate, pktmbufAllocBurst, pktmbufFreeBulk, append } from '../src/mempool/mbuf.js';
+import { startPort } from './helpers/ports.js';
+
+const cpus = pktio.cpusAllowed();
+let pool: pktio.Mempool;
+let a = 0;
+let b = 0;
+
+t.before(async () => {
+  await pktio.init(['--no-pci', '--no-huge', '-m', '64', '--log-level', 'error', '--lcores', `0@${cpus[0]}`,
+    '--vdev', 'net_ring0,rxring=ab,txring=ba', '--vdev', 'net_ring1,rxring=ba,txring=ab']);
+  pool = pktmbufPoolCreate('stream', 1023, 0);
+  a = portByName('net_ring0');
+  b = portByName('net_ring1');
+  startPort(a, pool);
+  startPort(b, pool, 1, 0, { intrConf: { rxq: true } });
+});
+t.teardown(pktio.cleanup);
+
+function send(n: number): void {
+  const pkts = new Uint32Array(n);
+  if (pktmbufAllocBurst(pool, pkts, n) !== n) throw new Error('pool empty');
+  for (const m of pkts) append(m, 60);
+  if (txBurst(a, 0, pkts, n) !== n) throw new Error('ring full');
+}
+
+/** CPU seconds of this process (utime + stime of /proc/self/stat, in clock ticks of 10 ms). */
+function cpuTicks(): number {
+  const s = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+t.test('bursts as they come, timers keep running, devStop ends the loop', async (t) => {
+  // the EAL's own idle cost (its 1 ms clock timer, src/eal/lcore.ts) before any stream runs
+  const b0 = cpuTicks();
+  await new Promise((r) => setTimeout(r, 1000));
+  const base = cpuTicks() - b0;
+  let got = 0;
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent < 1000) {
+      send(10);
+      sent += 10;
+    }
+  }, 2);
+  let ticks = 0;
+  const ticker = setInterval(() => ticks++, 1);
+  let stopAt = 0;
+  for await (const burst of rxBursts(b, 0)) {
+    got += burst.count;
+    pktmbufFreeBulk(burst.mbufs, burst.count);
+    if (got === 1000) {
+      clearInterval(timer);
+      clearInterval(ticker);
+      // idle: the stream sleeps; measure the process's CPU for a second, then stop the port
+      const c0 = cpuTicks();
+      setTimeout(() => {
+        const c = cpuTicks() - c0;
+        t.ok(c - base <= 2, `idle CPU with a sleeping stream: ${c}% (the EAL alone: ${base}%)`);
+        stopAt = Date.now();
+        devStop(b);
+      }, 1000);
+    }
+  }
+  clearInterval(ticker);
+  t.equal(got, 1000, 'every packet, in bursts');
+  t.ok(Date.now() - stopAt < 200, `devStop ended the loop in ${Date.now() - stopAt} ms`);
+  t.ok(ticks > 100, `the event loop ran timers meanwhile (${ticks} ticks of 1 ms)`);
+  t.equal(pool.inUseCount(), 0);
+});
+
+t.test('requestQuit, an AbortSignal and break end the loop', async (t) => {
+  devStart(b);
+  setTimeout(() => pktio.requestQuit(), 100);
+  for await (const burst of rxBursts(b, 0)) pktmbufFreeBulk(burst.mbufs, burst.count);
+  t.pass('requestQuit ended it');
+  pktio.clearQuit();
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 100);
+  for await (const burst of rxBursts(b, 0, { signal: ac.signal })) pktmbufFreeBulk(burst.mbufs, burst.count);
+  t.pass('abort ended it');
+  setTimeout(() => send(5), 50);
+  let n = 0;
+  for await (const burst of rxBursts(b, 0)) {
+    n += burst.count;
+    pktmbufFreeBulk(burst.mbufs, burst.count);
+    break;
+  }
+  t.equal(n, 5, 'break after the first burst');
+  await t.rejects(rxBursts(b, 1).next(), /no RX queue 1/);
+  devStop(b);
+  t.equal(pool.inUseCount(), 0);
+});
