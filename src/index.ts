@@ -20,6 +20,7 @@ export {
 } from './mempool/mbuf.js';
 export * from './ethdev/ethdev.js';
 export { rxIntrEnable, rxIntrDisable, rxIntrArm, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from './ethdev/intr.js';
+export { rxBursts, rxBurstsClose, RxBurst, type RxBurstsOptions } from './ethdev/rxstream.js';
 export { scanPci, filterDevices, matchPmds, type PciDevice } from './eal/pci.js';
 export { Vfio, VfioError, VfioDevice } from './vfio/index.js';
 export { vfioState } from './pmd/pci/probe.js';
