@@ -7,6 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import { mem, memzoneReserve, memzoneLookup } from '../eal/memory.js';
 import { log } from '../eal/log.js';
 import { onLcoreFatal } from '../eal/lcore.js';
+import { oneLine } from '../eal/args.js';
 import { findPmd, findDataPlane, loadPmd, vdevDriverFor, vdevDriverNames, CATALOG } from '../pmd/registry.js';
 import { pktmbufFreeBulk } from '../mempool/mbuf.js';
 import { Mempool, MEMPOOL_F_PKTMBUF } from '../mempool/mempool.js';
@@ -23,7 +24,7 @@ export const MAX_QUEUES_PER_PORT = 16;
 
 export class EthdevError extends Error {
   constructor(msg: string) {
-    super(msg);
+    super(oneLine(msg)); // a --vdev string quoted in the message stays one line (test/fuzz-vdev.test.ts)
     this.name = 'EthdevError';
   }
 }
