@@ -57,7 +57,11 @@ function usage(v?: L2fwdVariant): string {
   --duration SECONDS: stop by itself after this long (pktio addition, 0 = until SIGINT)${v?.usage ?? ''}`;
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(msg: string) {
+    super(pktio.oneLine(msg)); // user input quoted in the message stays on one line
+  }
+}
 
 export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
   const o: L2fwdOpts = { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0, maxPktLen: 0 };

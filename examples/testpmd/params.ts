@@ -1,6 +1,7 @@
 // testpmd's command line (the options after "--"), parsed without side effects, and its usage text.
 // The option names, their `--opt=v` / `--opt v` forms and their defaults are DPDK testpmd's (app/test-pmd/parameters.c).
 import { RSS_IP, RSS_UDP } from '../../src/pmd/driver.js';
+import { oneLine } from '../../src/eal/args.js';
 
 /** Forwarding engines, in testpmd's order (fwd_engines[]). */
 export const FWD_MODES = ['io', 'mac', 'macswap', 'rxonly', 'txonly', 'csum'] as const;
@@ -51,7 +52,11 @@ export interface TestpmdParams {
   notes: string[];
 }
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(msg: string) {
+    super(oneLine(msg)); // user input quoted in the message stays on one line
+  }
+}
 
 interface OptSpec {
   /** takes a value (required argument, getopt_long has_arg = 1) */

@@ -40,9 +40,17 @@ export interface EalConfig {
   help: boolean;
 }
 
+/**
+ * A message that quotes user input as one line: control characters (a newline inside an argument, NUL, ESC) become
+ * escapes such as \n and \u001b, so an error stays one readable line on the terminal whatever was typed.
+ */
+export function oneLine(msg: string): string {
+  return msg.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 export class EalArgError extends Error {
   constructor(msg: string) {
-    super(`${msg}\n\n${usage()}`);
+    super(`${oneLine(msg)}\n\n${usage()}`);
     this.name = 'EalArgError';
   }
 }

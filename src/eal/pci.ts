@@ -9,6 +9,7 @@ import { readdirSync, readlinkSync, existsSync } from 'node:fs';
 import { readText } from './sysfs.js';
 import { basename, join } from 'node:path';
 import { parsePciAddressLoose } from './pciaddr.js';
+import { oneLine } from './args.js';
 
 export const DEFAULT_SYSFS_ROOT = '/sys';
 export const DEFAULT_ROUTE_PATH = '/proc/net/route';
@@ -18,7 +19,7 @@ export const PCI_BASE_CLASS_NETWORK = 0x02;
 
 export class PciError extends Error {
   constructor(msg: string) {
-    super(msg);
+    super(oneLine(msg)); // user input quoted in the message stays on one line
     this.name = 'PciError';
   }
 }
