@@ -15,7 +15,7 @@ import * as ffi from '../../eal/ffi.js';
 import type { Mempool } from '../../mempool/mempool.js';
 import {
   RX_OFFLOAD_VLAN_STRIP, TX_OFFLOAD_MULTI_SEGS, TX_OFFLOAD_VLAN_INSERT, type DevInfo, type HwStats, type Link,
-  type PmdInfo, type RxConf, type TxConf,
+  type PmdInfo, type RxConf, type TxConf, type RxIntrSource,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, type SoftLimits } from '../soft/base.js';
@@ -140,6 +140,11 @@ export class AfPacketPort extends SoftPort {
   rxQueueSetup(q: number, _nbDesc: number, conf: RxConf, pool: Mempool, portId: number): AfRxSpec {
     const strip = (((this.conf.rxmode?.offloads ?? 0) | (conf.offloads ?? 0)) & RX_OFFLOAD_VLAN_STRIP) !== 0;
     return { port: portId, queue: q, pool: pool.name, ring: this.socket(q).spec, vlanStrip: strip };
+  }
+
+  /** RX queue q's interrupt: its packet socket, readable while the RX ring holds a frame (a level source). */
+  rxIntrSource(q: number): RxIntrSource {
+    return { fd: this.socket(q).spec.fd, kind: 'level' };
   }
 
   txQueueSetup(q: number, _nbDesc: number, _conf: TxConf, portId: number): AfTxSpec {

@@ -43,6 +43,11 @@ export class AfPacketRx extends SoftRxQueue implements RxQueue {
     this.strip = spec.vlanStrip === true;
   }
 
+  // RX interrupt: the socket is the source, readable while the ring holds a frame for us (the kernel's
+  // tpacket_poll), so there is nothing to arm or mask: a level source
+  intrEnable(): void {}
+  intrDisable(): void {}
+
   rxBurst(mbufs: Uint32Array, n: number): number {
     const ring = this.ring;
     // frames are filled in ring order: count the ready ones, then take that many mbufs at once

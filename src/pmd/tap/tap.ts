@@ -43,6 +43,7 @@ import type { Mempool } from '../../mempool/mempool.js';
 import { M, PKTMBUF_HEADROOM, pktmbufAllocBurst, pktmbufFree, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import {
   specNumber, type EthConf, type Link, type PmdInfo, type QueueStats, type RxConf, type RxQueue, type TxQueue,
+  type RxIntrSource,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, SoftRxQueue, SoftTxQueue, QS_ERRORS, QS_NOMBUF, type SoftLimits } from '../soft/base.js';
@@ -123,6 +124,11 @@ class TapRx extends SoftRxQueue implements RxQueue {
     this.wStash = w + W_STASH;
     [this.baseLo, this.baseHi] = baseHalves();
   }
+
+  // RX interrupt: the queue's tap file is the source, readable while the kernel holds a frame for it: nothing
+  // to arm or mask (a level source)
+  intrEnable(): void {}
+  intrDisable(): void {}
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     const u32 = this.u32;
@@ -358,6 +364,11 @@ export class TapPort extends SoftPort {
     u32[ws + 2] = 1;
     this.rxCap[q] = room0 + (nseg - 1) * pool.dataRoom;
     return { port: portId, queue: q, pool: pool.name, fd, zone: z.off, nseg };
+  }
+
+  /** RX queue q's interrupt: the queue's tap file, readable while the kernel holds a frame for it (a level source). */
+  rxIntrSource(q: number): RxIntrSource {
+    return { fd: this.pair(q).fd, kind: 'level' };
   }
 
   txQueueSetup(q: number, _nb: number, _conf: unknown, portId: number): TapTxSpec {
