@@ -1,0 +1,211 @@
+// The generator's data path, run on a worker lcore (remoteLaunch): paced TX streams and the RX queues that count
+// them, in one loop. Each pass: read the ns clock once; for every TX stream send what its pacer says is due (one
+// txBurst, TX time stamped once for the burst just before it); for every RX queue receive a burst, read the clock
+// once, and count each packet in its stream (sequence window, latency histogram). TX stops at the trial's end, RX
+// goes on for the drain time so packets still in the device under test are counted.
+//
+// Hot path rules (the project's): nothing allocated per packet or per burst, monomorphic calls, no try/catch.
+// Timestamps are software ones (CLOCK_MONOTONIC around rxBurst/txBurst), one read per burst: a koffi call costs
+// about as much as handling a few packets, and a burst leaves or arrives at once anyway.
+import { mem, quitRequested, lcoreId } from '../../src/eal/index.js';
+import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
+import { M, mbufBind, pktmbufAllocBurst, pktmbufFreeBulk } from '../../src/mempool/mbuf.js';
+import { mempoolLookup, type Mempool } from '../../src/mempool/mempool.js';
+import { NsClock } from '../../src/lib/clock.js';
+import { Pacer } from '../../src/lib/pacer.js';
+import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTime, stampTimeOf, type FlowSpec } from '../../src/lib/frames.js';
+import type { Histogram } from '../../src/lib/histogram.js';
+import type { StreamRx } from '../../src/lib/streams.js';
+import {
+  GenZone, CTL_PHASE, CTL_STOP, RXQ_BYTES, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  TX_PACKETS, TX_REFUSED, TX_SKIPPED,
+} from './zone.js';
+
+export const MAX_BURST = 64;
+
+export interface TxStreamArgs {
+  /** stream id: index into the zone's stream blocks, carried in every frame */
+  id: number;
+  port: number;
+  queue: number;
+  /** packets per second */
+  rate: number;
+  /** PACE_CONSTANT or PACE_POISSON */
+  mode: number;
+  sizes: number[];
+  flow: FlowSpec;
+  /** stop after this many packets (0: none), for RFC 2544's back-to-back bursts */
+  limit?: number;
+}
+
+export interface GenArgs {
+  tx: TxStreamArgs[];
+  rx: Array<{ port: number; queue: number }>;
+  durationNs: number;
+  drainNs: number;
+  burst: number;
+  pool: string;
+  /** the NsClock epoch every lcore shares */
+  baseSec: number;
+  /** seconds of departures a stream may owe before older debt is forgiven (see backlog()) */
+  backlogS: number;
+  /**
+   * this trial's tag (0..255), the high byte of every stamp's stream id: frames of an earlier trial that were still
+   * inside the device under test arrive with another tag and count as foreign, not as this trial's duplicates
+   */
+  tag: number;
+}
+
+/** One TX stream's state on this lcore. */
+class TxStream {
+  constructor(
+    readonly port: number, readonly queue: number, readonly pacer: Pacer, readonly writer: FrameWriter,
+    readonly st: Float64Array, readonly gaps: Histogram, readonly limit: number,
+  ) {}
+  seq = 0;
+  lastNs = -1;
+}
+
+interface Ctx {
+  u8: Uint8Array;
+  u32: Uint32Array;
+  u16: Uint16Array;
+  pool: Mempool;
+  clock: NsClock;
+  pkts: Uint32Array;
+  burst: number;
+  rx: StreamRx[];
+  lat: Histogram[];
+  tag: number;
+}
+
+/** Sends what stream s has due at `now`; returns packets sent. */
+function txStep(c: Ctx, s: TxStream, now: number): number {
+  const k = s.pacer.due(now, s.limit - s.seq < c.burst ? s.limit - s.seq : c.burst);
+  if (k === 0) return 0;
+  const pkts = c.pkts;
+  const got = pktmbufAllocBurst(c.pool, pkts, k, 0);
+  const st = s.st;
+  if (got < k) {
+    s.pacer.giveBack(k - got);
+    st[TX_NOMBUF] += k - got;
+    if (got === 0) return 0;
+  }
+  const u8 = c.u8;
+  const u32 = c.u32;
+  const u16 = c.u16;
+  let bytes = 0;
+  for (let j = 0; j < got; j++) {
+    const m = pkts[j];
+    const e = u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF];
+    const len = s.writer.write(u8, e, s.seq++);
+    u32[m + M.PKT_LEN] = len;
+    u16[(m << 1) + M.H_DATA_LEN] = len;
+    bytes += len + FCS_LEN;
+  }
+  const t = c.clock.now();
+  for (let j = 0; j < got; j++) {
+    const m = pkts[j];
+    stampTime(u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], t);
+  }
+  const sent = txBurst(s.port, s.queue, pkts, got, 0);
+  if (sent < got) {
+    // the TX ring is full: free the rest, take their sequence numbers back, and let them come due again
+    for (let j = sent; j < got; j++) bytes -= u32[pkts[j] + M.PKT_LEN] + FCS_LEN;
+    pktmbufFreeBulk(pkts, got - sent, sent);
+    s.seq -= got - sent;
+    s.pacer.giveBack(got - sent);
+    st[TX_REFUSED] += got - sent;
+  }
+  if (sent === 0) return 0;
+  // inter-departure gaps as software sees them: the time since the last burst for its first packet, 0 for the rest
+  if (s.lastNs >= 0) s.gaps.record(t - s.lastNs);
+  for (let j = 1; j < sent; j++) s.gaps.record(0);
+  if (st[TX_PACKETS] === 0) st[TX_FIRST_NS] = t;
+  st[TX_LAST_NS] = t;
+  s.lastNs = t;
+  st[TX_PACKETS] += sent;
+  st[TX_BYTES] += bytes;
+  return sent;
+}
+
+/** Receives one burst on (port, queue) and counts it; returns packets received. */
+function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
+  const pkts = c.pkts;
+  const n = rxBurst(port, queue, pkts, c.burst);
+  if (n === 0) return 0;
+  const t = c.clock.now();
+  const u8 = c.u8;
+  const u32 = c.u32;
+  const u16 = c.u16;
+  const nStreams = c.rx.length;
+  const tag = c.tag;
+  let bytes = 0;
+  let foreign = 0;
+  for (let j = 0; j < n; j++) {
+    const m = pkts[j];
+    const e = u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF];
+    const len = u32[m + M.PKT_LEN];
+    bytes += len + FCS_LEN;
+    const stamped = stampStream(u8, e, len);
+    const sid = stamped & 0xff;
+    if (stamped < 0 || stamped >> 8 !== tag || sid >= nStreams) {
+      foreign++;
+      continue;
+    }
+    c.rx[sid].record(stampSeq(u8, e), len + FCS_LEN);
+    c.lat[sid].record(t - stampTimeOf(u8, e));
+  }
+  pktmbufFreeBulk(pkts, n, 0);
+  q[RXQ_PACKETS] += n;
+  q[RXQ_BYTES] += bytes;
+  q[RXQ_FOREIGN] += foreign;
+  return n;
+}
+
+function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainEnd: number): void {
+  const ntx = tx.length;
+  const nrx = rxPorts.length;
+  let sending = true;
+  while (!quitRequested() && Atomics.load(ctl, CTL_STOP) === 0) {
+    const now = c.clock.now();
+    if (sending && now >= endNs) {
+      // the departures scheduled before the end still go (a sender descheduled near the end would otherwise
+      // offer less than rate x duration), then TX stops
+      for (let i = 0; i < ntx; i++) while (txStep(c, tx[i], endNs) > 0);
+      sending = false;
+      Atomics.store(ctl, CTL_PHASE, 2);
+    }
+    if (!sending && now >= drainEnd) break;
+    if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i], now);
+    for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
+  }
+}
+
+/**
+ * Packets a stream may owe before older debt is forgiven: backlogS of its rate (default 2 ms: a descheduled sender
+ * catches up in bursts, but not after a long stall, which would hit the device under test as one huge burst), at
+ * least four bursts.
+ */
+export function backlog(rate: number, burst: number, backlogS: number): number {
+  return Math.max(4 * burst, Math.ceil(rate * backlogS));
+}
+
+/** Entry point for remoteLaunch: runs one trial and returns when it is over (counters are in the zone). */
+export default function pktgenMain(a: GenArgs): { lcore: number } {
+  const r = mem();
+  mbufBind(r);
+  const z = GenZone.lookup();
+  const pool = mempoolLookup(a.pool);
+  if (!pool) throw new Error(`pktgen: no mempool '${a.pool}'`);
+  const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
+  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff };
+  const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
+  const start = clock.now();
+  for (const s of tx) s.pacer.start(start);
+  Atomics.store(z.ctl, CTL_PHASE, 1);
+  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), z.rxq.slice(0, a.rx.length), z.ctl, start + a.durationNs, start + a.durationNs + a.drainNs);
+  for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
+  Atomics.store(z.ctl, CTL_PHASE, 3);
+  return { lcore: lcoreId() };
+}

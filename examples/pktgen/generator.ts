@@ -1,0 +1,187 @@
+// The generator's control half, on the main lcore: sets up ports, launches one trial at a time on a worker lcore
+// (gen.ts), samples the zone for periodic output, and turns the counters into a result record.
+import * as pktio from '../../src/index.js';
+import { mempoolLookup } from '../../src/mempool/mempool.js';
+import { NsClock } from '../../src/lib/clock.js';
+import { type HistSummary } from '../../src/lib/histogram.js';
+import { SC_RX } from '../../src/lib/streams.js';
+import { MAX_BURST, type GenArgs, type TxStreamArgs } from './gen.js';
+import {
+  GenZone, MAX_RXQ, MAX_STREAMS, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  TX_PACKETS, TX_REFUSED, TX_SKIPPED,
+} from './zone.js';
+
+export class GenError extends Error {}
+
+/**
+ * Where timestamps come from. 'software': CLOCK_MONOTONIC read around txBurst/rxBurst, so latency includes the
+ * generator's own queueing (PMD rings, one loop pass). 'hardware' needs the PMDs' IEEE 1588 timestamps (82576,
+ * 82599, X540 time sync), which pktio's drivers do not expose yet.
+ */
+export type TimestampKind = 'software' | 'hardware';
+
+export interface Trial {
+  streams: TxStreamArgs[];
+  rx: Array<{ port: number; queue: number }>;
+  durationS: number;
+  /** seconds RX keeps counting after TX stops (packets still in the DUT) */
+  drainS: number;
+  burst: number;
+  /** seconds of departures a stalled stream may catch up on (default 0.002) */
+  backlogS?: number;
+}
+
+export interface TxResult {
+  id: number; port: number; queue: number; targetPps: number; packets: number; bytes: number; pps: number;
+  /** departures the pacer forgave because the sender fell behind */
+  skipped: number; refused: number; nombuf: number;
+  /** inter-departure gaps in ns (0 inside a burst) */
+  gaps: HistSummary & { stddev: number };
+}
+
+export interface RxResult {
+  id: number; rx: number; unique: number; lost: number; lossPct: number; dup: number; reorder: number; late: number;
+  /** latency in ns (RX time minus the TX stamp) */
+  latency: HistSummary;
+}
+
+export interface TrialResult {
+  timestamps: TimestampKind;
+  durationS: number;
+  tx: TxResult[];
+  rx: RxResult[];
+  txPackets: number;
+  rxPackets: number;
+  lost: number;
+  lossPct: number;
+  /** packets without a generator stamp of this trial (other traffic, or an earlier trial's stragglers) */
+  foreign: number;
+}
+
+export interface Tick {
+  /** seconds since the trial started */
+  t: number;
+  phase: number;
+  txPps: number[];
+  rxPps: number[];
+  lost: number[];
+  p50: number[];
+  p99: number[];
+}
+
+const genModule = new URL(`./gen${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+export class Generator {
+  readonly zone: GenZone;
+  readonly worker: number;
+  readonly pool: string;
+  /** the NsClock epoch of every trial (other lcores that stamp or compare times use it too) */
+  readonly baseSec: number;
+  private trials = 0;
+
+  /** @param pool the mempool TX streams allocate from; @param worker the lcore that runs trials */
+  constructor(pool: string, worker: number) {
+    if (!mempoolLookup(pool)) throw new GenError(`no mempool '${pool}'`);
+    this.zone = GenZone.reserve();
+    this.zone.reset();
+    this.pool = pool;
+    this.worker = worker;
+    this.baseSec = new NsClock(this.zone.timespecOff(pktio.lcoreId())).baseSec;
+  }
+
+  /** Runs one trial; onTick is called every tickMs with rates since the last tick. */
+  async run(t: Trial, onTick?: (k: Tick) => void, tickMs = 1000): Promise<TrialResult> {
+    if (t.streams.length > MAX_STREAMS) throw new GenError(`${t.streams.length} streams: at most ${MAX_STREAMS}`);
+    if (t.rx.length > MAX_RXQ) throw new GenError(`${t.rx.length} RX queues: at most ${MAX_RXQ}`);
+    t.streams.forEach((s, i) => { if (s.id !== i) throw new GenError(`stream ${i} has id ${s.id}: ids are 0..n-1 in order`); });
+    const z = this.zone;
+    z.reset();
+    const args: GenArgs = {
+      tx: t.streams, rx: t.rx, durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9,
+      burst: Math.min(t.burst, MAX_BURST), pool: this.pool, baseSec: this.baseSec, backlogS: t.backlogS ?? 0.002, tag: ++this.trials & 0xff,
+    };
+    const n = t.streams.length;
+    const lastTx = new Float64Array(n);
+    const lastRx = new Float64Array(n);
+    const t0 = performance.now();
+    let tPrev = t0;
+    const timer = onTick ? setInterval(() => {
+      const now = performance.now();
+      const dt = (now - tPrev) / 1000;
+      tPrev = now;
+      const k: Tick = { t: (now - t0) / 1000, phase: z.ctl[1], txPps: [], rxPps: [], lost: [], p50: [], p99: [] };
+      for (let s = 0; s < n; s++) {
+        const tx = z.tx[s][TX_PACKETS];
+        const rx = z.rx[s].c[SC_RX];
+        k.txPps.push((tx - lastTx[s]) / dt);
+        k.rxPps.push((rx - lastRx[s]) / dt);
+        k.lost.push(Math.max(0, tx - z.rx[s].counts().unique));
+        k.p50.push(z.lat[s].quantile(0.5));
+        k.p99.push(z.lat[s].quantile(0.99));
+        lastTx[s] = tx;
+        lastRx[s] = rx;
+      }
+      onTick(k);
+    }, tickMs) : null;
+    pktio.remoteLaunch(this.worker, genModule, args);
+    try {
+      await pktio.waitLcore(this.worker);
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    return this.result(t);
+  }
+
+  /** Asks a running trial to stop (SIGINT). */
+  stop(): void {
+    Atomics.store(this.zone.ctl, 0, 1);
+  }
+
+  private result(t: Trial): TrialResult {
+    const z = this.zone;
+    const tx: TxResult[] = t.streams.map((s) => {
+      const st = z.tx[s.id];
+      const span = (st[TX_LAST_NS] - st[TX_FIRST_NS]) / 1e9;
+      return {
+        id: s.id, port: s.port, queue: s.queue, targetPps: s.rate, packets: st[TX_PACKETS], bytes: st[TX_BYTES],
+        // offered rate: packets over the trial's length; a trial run until stopped: over first to last departure
+        pps: Number.isFinite(t.durationS) ? st[TX_PACKETS] / t.durationS : span > 0 ? (st[TX_PACKETS] - 1) / span : 0,
+        skipped: st[TX_SKIPPED], refused: st[TX_REFUSED], nombuf: st[TX_NOMBUF],
+        gaps: { ...z.gaps[s.id].summary(), stddev: z.gaps[s.id].stddev() },
+      };
+    });
+    const rx: RxResult[] = t.streams.map((s) => {
+      const c = z.rx[s.id].counts();
+      const sent = z.tx[s.id][TX_PACKETS];
+      const lost = sent - c.unique;
+      return {
+        id: s.id, rx: c.rx, unique: c.unique, lost, lossPct: sent > 0 ? (100 * lost) / sent : 0, dup: c.dup, reorder: c.reorder,
+        late: c.late, latency: z.lat[s.id].summary(),
+      };
+    });
+    const txPackets = tx.reduce((a, x) => a + x.packets, 0);
+    const lost = rx.reduce((a, x) => a + x.lost, 0);
+    let foreign = 0;
+    for (let q = 0; q < t.rx.length; q++) foreign += z.rxq[q][RXQ_FOREIGN];
+    let rxPackets = 0;
+    for (let q = 0; q < t.rx.length; q++) rxPackets += z.rxq[q][RXQ_PACKETS];
+    return {
+      timestamps: 'software', durationS: t.durationS, tx, rx, txPackets, rxPackets, lost,
+      lossPct: txPackets > 0 ? (100 * lost) / txPackets : 0, foreign,
+    };
+  }
+}
+
+/** Configures and starts ports for the generator: nq queue pairs each, on the given pool. */
+export function startGenPorts(ports: number[], pool: pktio.Mempool, nq = 1, nbDesc = 1024): void {
+  for (const p of ports) {
+    const info = pktio.devInfoGet(p);
+    pktio.devConfigure(p, nq, nq);
+    for (let q = 0; q < nq; q++) {
+      pktio.rxQueueSetup(p, q, Math.min(nbDesc, info.rxDescLim.nbMax), -1, null, pool);
+      pktio.txQueueSetup(p, q, Math.min(nbDesc, info.txDescLim.nbMax), -1, null);
+    }
+    pktio.devStart(p);
+    pktio.promiscuousEnable(p);
+  }
+}

@@ -1,0 +1,202 @@
+// Test frames for a generator: Ethernet II + IPv4 + UDP headers whose addresses and ports walk ranges (each field
+// steps on its own, as pktgen-dpdk's "range" mode does), and a 16-byte stamp right after the UDP header:
+//
+//   offset 42  u16 magic 0x5047 ("PG")   44 u16 stream id   46 u32 sequence number   50 u32+u32 TX time (ns, hi:lo)
+//
+// 42 + 16 = 58 bytes fit the smallest frame (64 bytes on the wire = 60 bytes + FCS). All fields big-endian, so
+// tshark shows them as written. Frame sizes here are on-the-wire sizes with the 4-byte FCS, as RFC 2544 counts
+// them; the mbuf holds size - 4 bytes (the NIC adds the FCS). Payload bytes past the stamp are left as the buffer
+// had them: writing 1.4 KB per packet would measure the generator's memset, not the device under test.
+// Byte-wise loads and stores: the frame start need not be 4-byte aligned (a PMD may deliver it at any offset).
+
+export const ETH_HLEN = 14;
+/** <linux/if_ether.h> */
+export const ETH_P_IPV4 = 0x0800;
+/** <netinet/in.h> */
+export const IPPROTO_UDP = 17;
+export const IP_HLEN = 20;
+export const UDP_HLEN = 8;
+export const STAMP_OFF = ETH_HLEN + IP_HLEN + UDP_HLEN;
+export const STAMP_MAGIC = 0x5047;
+export const STAMP_LEN = 16;
+/** Ethernet FCS, counted in frame sizes, added by the NIC */
+export const FCS_LEN = 4;
+export const MIN_FRAME = 64;
+/** preamble + start delimiter (8) and the minimum inter-frame gap (12): bytes a frame costs on the wire besides itself */
+export const WIRE_OVERHEAD = 20;
+
+/** RFC 2544 section 9's frame sizes for Ethernet */
+export const RFC2544_SIZES = [64, 128, 256, 512, 1024, 1280, 1518];
+/** "simple IMIX" (7:4:1 of 64, 594 and 1518-byte frames), interleaved so no size runs long */
+export const IMIX_SIZES = [64, 594, 64, 594, 64, 1518, 64, 594, 64, 594, 64, 64];
+
+export class FrameError extends Error {}
+
+/** A field that walks `count` values from `start` (count 1: fixed). */
+export interface Range { start: number; count: number }
+
+export interface FlowSpec {
+  srcMac: number[];
+  dstMac: number[];
+  /** IPv4 addresses as unsigned 32-bit numbers */
+  srcIp: Range;
+  dstIp: Range;
+  srcPort: Range;
+  dstPort: Range;
+}
+
+export function parseIp(s: string): number {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new FrameError(`invalid IPv4 address '${s}': expected a.b.c.d, e.g. 10.0.0.1`);
+  return ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+}
+
+export function formatIp(v: number): string {
+  return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+}
+
+/** "10.0.0.1" or "10.0.0.1-10.0.0.254" */
+export function parseIpRange(s: string): Range {
+  const [a, b] = s.split('-');
+  const start = parseIp(a);
+  const end = b === undefined ? start : parseIp(b);
+  if (end < start) throw new FrameError(`invalid address range '${s}': the end is below the start`);
+  return { start, count: end - start + 1 };
+}
+
+/** "1024" or "1024-1087" */
+export function parsePortRange(s: string): Range {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(s);
+  const start = m ? Number(m[1]) : -1;
+  const end = m && m[2] !== undefined ? Number(m[2]) : start;
+  if (!m || start > 65535 || end > 65535 || end < start) throw new FrameError(`invalid UDP port range '${s}': expected N or N-M within 0..65535, e.g. 1024-1087`);
+  return { start, count: end - start + 1 };
+}
+
+export function parseMac(s: string): number[] {
+  const m = /^([0-9a-fA-F]{2})(?::([0-9a-fA-F]{2})){5}$/.test(s) ? s.split(':').map((x) => parseInt(x, 16)) : null;
+  if (!m) throw new FrameError(`invalid MAC address '${s}': expected six hex bytes, e.g. 02:00:00:00:00:01`);
+  return m;
+}
+
+/** "64", "64,128,1518" or "imix": frame sizes with FCS, 64 .. maxFrame */
+export function parseSizes(s: string, maxFrame = 1518): number[] {
+  if (s.toLowerCase() === 'imix') return IMIX_SIZES.slice();
+  const out = s.split(',').map((x) => Number(x.trim()));
+  for (const n of out) {
+    if (!Number.isInteger(n) || n < MIN_FRAME || n > maxFrame) {
+      throw new FrameError(`invalid frame size in '${s}': sizes are ${MIN_FRAME} to ${maxFrame} bytes with FCS (or 'imix'; larger with --max-frame)`);
+    }
+  }
+  return out;
+}
+
+/** Average on-the-wire frame size of a size list. */
+export const meanSize = (sizes: readonly number[]) => sizes.reduce((a, b) => a + b, 0) / sizes.length;
+
+/** Packets per second that fill a link of `mbps` with frames of the given sizes (preamble and gap included). */
+export function lineRatePps(mbps: number, sizes: readonly number[]): number {
+  return (mbps * 1e6) / ((meanSize(sizes) + WIRE_OVERHEAD) * 8);
+}
+
+/** Writes frames for one stream; every field it steps is a plain number (no allocation per packet). */
+export class FrameWriter {
+  private readonly spec: FlowSpec;
+  private readonly sizes: Int32Array;
+  private readonly streamId: number;
+  private k = 0;
+
+  constructor(spec: FlowSpec, sizes: readonly number[], streamId: number) {
+    if (streamId < 0 || streamId > 0xffff) throw new FrameError(`stream id ${streamId}: 0 to 65535`);
+    this.spec = spec;
+    this.sizes = Int32Array.from(sizes);
+    this.streamId = streamId;
+  }
+
+  /** Writes packet `seq`'s headers and stamp (TX time 0) at u8[e..], returns its length without FCS. */
+  write(u8: Uint8Array, e: number, seq: number): number {
+    const s = this.spec;
+    const k = this.k++;
+    const len = this.sizes[seq % this.sizes.length] - FCS_LEN;
+    const dm = s.dstMac;
+    const sm = s.srcMac;
+    u8[e] = dm[0]; u8[e + 1] = dm[1]; u8[e + 2] = dm[2]; u8[e + 3] = dm[3]; u8[e + 4] = dm[4]; u8[e + 5] = dm[5];
+    u8[e + 6] = sm[0]; u8[e + 7] = sm[1]; u8[e + 8] = sm[2]; u8[e + 9] = sm[3]; u8[e + 10] = sm[4]; u8[e + 11] = sm[5];
+    u8[e + 12] = ETH_P_IPV4 >> 8; u8[e + 13] = ETH_P_IPV4 & 255;
+    const ip = e + ETH_HLEN;
+    const ipLen = len - ETH_HLEN;
+    put16(u8, ip, 0x4500); // version 4, IHL 5, DSCP 0
+    put16(u8, ip + 2, ipLen);
+    put16(u8, ip + 4, 0); // identification
+    put16(u8, ip + 6, 0x4000); // don't fragment
+    put16(u8, ip + 8, (64 << 8) | IPPROTO_UDP); // TTL 64, UDP
+    put16(u8, ip + 10, 0);
+    put32(u8, ip + 12, s.srcIp.start + (k % s.srcIp.count));
+    put32(u8, ip + 16, s.dstIp.start + (k % s.dstIp.count));
+    put16(u8, ip + 10, ipChecksum(u8, ip));
+    const udp = ip + IP_HLEN;
+    put16(u8, udp, s.srcPort.start + (k % s.srcPort.count));
+    put16(u8, udp + 2, s.dstPort.start + (k % s.dstPort.count));
+    put16(u8, udp + 4, ipLen - IP_HLEN);
+    put16(u8, udp + 6, 0); // no UDP checksum (allowed over IPv4, RFC 768)
+    const st = e + STAMP_OFF;
+    put16(u8, st, STAMP_MAGIC);
+    put16(u8, st + 2, this.streamId);
+    put32(u8, st + 4, seq >>> 0);
+    put32(u8, st + 8, 0);
+    put32(u8, st + 12, 0);
+    return len;
+  }
+}
+
+/** Writes the TX time (ns, below 2^53) into a frame's stamp. */
+export function stampTime(u8: Uint8Array, e: number, ns: number): void {
+  const hi = Math.floor(ns / 4294967296);
+  put32(u8, e + STAMP_OFF + 8, hi);
+  put32(u8, e + STAMP_OFF + 12, ns - hi * 4294967296);
+}
+
+/** The stream id of a frame of len bytes carrying a stamp, else -1. */
+export function stampStream(u8: Uint8Array, e: number, len: number): number {
+  if (len < STAMP_OFF + STAMP_LEN) return -1;
+  if (u8[e + 12] !== ETH_P_IPV4 >> 8 || u8[e + 13] !== (ETH_P_IPV4 & 255) || u8[e + ETH_HLEN + 9] !== IPPROTO_UDP) return -1;
+  if (get16(u8, e + STAMP_OFF) !== STAMP_MAGIC) return -1;
+  return get16(u8, e + STAMP_OFF + 2);
+}
+
+export function stampSeq(u8: Uint8Array, e: number): number {
+  return get32(u8, e + STAMP_OFF + 4);
+}
+
+export function stampTimeOf(u8: Uint8Array, e: number): number {
+  return get32(u8, e + STAMP_OFF + 8) * 4294967296 + get32(u8, e + STAMP_OFF + 12);
+}
+
+function put16(u8: Uint8Array, o: number, v: number): void {
+  u8[o] = v >>> 8;
+  u8[o + 1] = v;
+}
+
+function put32(u8: Uint8Array, o: number, v: number): void {
+  u8[o] = v >>> 24;
+  u8[o + 1] = v >>> 16;
+  u8[o + 2] = v >>> 8;
+  u8[o + 3] = v;
+}
+
+function get16(u8: Uint8Array, o: number): number {
+  return (u8[o] << 8) | u8[o + 1];
+}
+
+function get32(u8: Uint8Array, o: number): number {
+  return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
+}
+
+/** The IPv4 header checksum (RFC 791, RFC 1071): ones' complement of the ones' complement sum of its 16-bit words. */
+export function ipChecksum(u8: Uint8Array, ip: number): number {
+  let sum = 0;
+  for (let i = 0; i < IP_HLEN; i += 2) sum += (u8[ip + i] << 8) | u8[ip + i + 1];
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}

@@ -1,0 +1,183 @@
+// pktgen's library (histogram, sequence window, frames, pacer) and its generator end to end over net_ring ports:
+// rate accuracy into a sink, injected loss/duplicates/swaps counted exactly, and a forwarder that holds every
+// packet for a known time showing up in the latency histogram.
+import t from 'tap';
+import * as os from 'node:os';
+import * as pktio from '../src/index.js';
+import { Histogram, bucketOf, bucketLow, HIST_BUCKETS } from '../src/lib/histogram.js';
+import { StreamRx, SEQ_WINDOW } from '../src/lib/streams.js';
+import { FrameWriter, stampStream, stampSeq, stampTime, stampTimeOf, ipChecksum, parseSizes, lineRatePps, parseIpRange, IMIX_SIZES } from '../src/lib/frames.js';
+import { Pacer, PACE_CONSTANT, PACE_POISSON } from '../src/lib/pacer.js';
+import { Generator, startGenPorts, type Trial } from '../examples/pktgen/generator.js';
+import { parsePktgenArgs, parseRate } from '../examples/pktgen/args.js';
+import type { TxStreamArgs } from '../examples/pktgen/gen.js';
+import type { ImpairArgs } from './helpers/pktgen-impair.js';
+
+const cpus = pktio.cpusAllowed();
+const flow = {
+  srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 2], srcIp: parseIpRange('198.18.0.1-198.18.0.4'),
+  dstIp: parseIpRange('198.19.0.1'), srcPort: { start: 1024, count: 8 }, dstPort: { start: 2048, count: 1 },
+};
+
+t.test('histogram: log-linear buckets and quantiles', async (t) => {
+  for (const v of [0, 1, 31, 32, 63, 64, 65, 1000, 123456, 2 ** 31, 2 ** 32 - 1]) {
+    const b = bucketOf(v);
+    t.ok(b >= 0 && b < HIST_BUCKETS, `${v} has a bucket`);
+    t.ok(bucketLow(b) <= v && (b + 1 >= HIST_BUCKETS || bucketLow(b + 1) > v), `${v} lies in bucket ${b} [${bucketLow(b)}, ${bucketLow(b + 1)})`);
+  }
+  const h = new Histogram();
+  for (let i = 1; i <= 10000; i++) h.record(i * 100); // 100 ns .. 1 ms, uniform
+  const s = h.summary();
+  t.equal(s.count, 10000);
+  t.equal(s.min, 100);
+  t.equal(s.max, 1e6);
+  t.ok(Math.abs(s.mean - 500050) < 1);
+  t.ok(Math.abs(s.p50 - 500000) / 500000 < 0.02, `p50 ${s.p50} within 2% of 500000`);
+  t.ok(Math.abs(s.p99 - 990000) / 990000 < 0.02, `p99 ${s.p99} within 2% of 990000`);
+  t.ok(Math.abs(s.p999 - 999000) / 999000 < 0.02, `p99.9 ${s.p999} within 2%`);
+  const g = new Histogram();
+  g.record(5e6);
+  h.merge(g);
+  t.equal(h.summary().max, 5e6, 'merge keeps max');
+});
+
+t.test('stream counters: loss, duplicates and reordering counted exactly', async (t) => {
+  const s = new StreamRx();
+  // 0..999 with 10, 20, 21 lost; 300 and 400 duplicated; (500, 501) and (700, 701) swapped
+  const seqs: number[] = [];
+  for (let i = 0; i < 1000; i++) if (i !== 10 && i !== 20 && i !== 21) seqs.push(i);
+  const at = (v: number) => seqs.indexOf(v);
+  seqs.splice(at(300) + 1, 0, 300);
+  seqs.splice(at(400) + 1, 0, 400);
+  for (const a of [500, 700]) { const i = at(a); [seqs[i], seqs[i + 1]] = [seqs[i + 1], seqs[i]]; }
+  for (const q of seqs) s.record(q, 64);
+  const c = s.counts();
+  t.match(c, { rx: 999, unique: 997, dup: 2, reorder: 2, late: 0, maxSeq: 999 });
+  t.equal(1000 - c.unique, 3, 'loss = sent - unique');
+  const w = new StreamRx();
+  w.record(SEQ_WINDOW * 3, 64);
+  w.record(5, 64);
+  t.match(w.counts(), { late: 1, dup: 0 }, 'older than the window: late, not a duplicate');
+  w.record(SEQ_WINDOW * 3, 64);
+  t.equal(w.counts().dup, 1, 'the newest one again is a duplicate');
+});
+
+t.test('frames: headers, stamp and IPv4 checksum', async (t) => {
+  const u8 = new Uint8Array(2048);
+  const w = new FrameWriter(flow, [64, 128], 7);
+  t.equal(w.write(u8, 2, 0), 60, 'a 64-byte frame is 60 bytes before the FCS');
+  t.equal(stampStream(u8, 2, 60), 7);
+  t.equal(stampSeq(u8, 2), 0);
+  t.equal(ipChecksum(u8, 2 + 14), 0, 'the header sums to 0xffff with its checksum');
+  stampTime(u8, 2, 123456789012345);
+  t.equal(stampTimeOf(u8, 2), 123456789012345);
+  t.equal(w.write(u8, 2, 1), 124, 'sizes cycle: 128');
+  t.equal(stampSeq(u8, 2), 1);
+  t.equal(stampStream(u8, 2, 40), -1, 'too short for a stamp');
+  t.same(parseSizes('imix'), IMIX_SIZES);
+  t.throws(() => parseSizes('63'), /64 to 1518/);
+  t.ok(Math.abs(lineRatePps(10000, [64]) - 14880952.38) < 1, '10GbE at 64 bytes: 14.88 Mpps');
+  t.same(parseRate('2.5M'), { pps: 2.5e6, pct: null });
+  t.same(parseRate('50%'), { pps: null, pct: 50 });
+  t.throws(() => parseRate('fast'), /invalid rate/);
+  t.throws(() => parsePktgenArgs(['--size', '10']), /frame size/);
+  t.throws(() => parsePktgenArgs(['--tx', 'x']), /PORT or PORT:QUEUE/);
+});
+
+t.test('pacer: constant spacing and Poisson mean', async (t) => {
+  const p = new Pacer(PACE_CONSTANT, 1e6, 1e9);
+  p.start(0);
+  t.equal(p.due(0, 32), 1, 'the first packet at once');
+  t.equal(p.due(999, 32), 0);
+  t.equal(p.due(10000, 32), 10, '10 us at 1 Mpps: 10 more');
+  p.giveBack(3);
+  t.equal(p.due(10000, 32), 3, 'given back: due again');
+  const q = new Pacer(PACE_POISSON, 1e6, 1e12);
+  q.start(0);
+  let n = 0;
+  for (let ns = 0; ns <= 1e9; ns += 1e5) n += q.due(ns, 1e6);
+  t.ok(Math.abs(n - 1e6) / 1e6 < 0.01, `Poisson: ${n} packets in 1 s at 1 Mpps`);
+});
+
+t.test('generator over net_ring', async (t) => {
+  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error',
+    '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]},2@${cpus[0]}`,
+    '--vdev', 'net_ring0,rxring=pg_a,txring=pg_b', '--vdev', 'net_ring1,rxring=pg_b,txring=pg_c', '--vdev', 'net_ring2,rxring=pg_c,txring=pg_a']);
+  t.teardown(pktio.cleanup);
+  const pool = pktio.pktmbufPoolCreate('pg_pool', 16383, 256);
+  startGenPorts([0, 1, 2], pool);
+  const gen = new Generator('pg_pool', 1);
+  const z = pktio.memzoneReserve('pg_impair', 64);
+  const ready = new Int32Array(pktio.mem().buf, z.off, 1);
+  const stream = (rate: number, port = 0): TxStreamArgs => ({ id: 0, port, queue: 0, rate, mode: PACE_CONSTANT, sizes: [64], flow });
+  const trial = (rate: number, durationS: number, rxPort: number): Trial => ({ streams: [stream(rate)], rx: [{ port: rxPort, queue: 0 }], durationS, drainS: 0.1, burst: 32 });
+
+  t.test('constant rate into a sink: achieved within 1%', async (t) => {
+    // port 0 -> ring pg_b -> port 1 (the sink)
+    // on a shared 2-CPU machine the sender is descheduled for tens of ms at times: let it catch up on 1 s of debt
+    // (the gaps' spread shows the stalls) so the count over the trial is the rate's
+    const R = 10000;
+    const r = await gen.run({ ...trial(R, 2, 1), backlogS: 1 });
+    const tx = r.tx[0];
+    t.comment(`target ${R} pps, achieved ${tx.pps.toFixed(1)} pps (${(100 * (tx.pps - R) / R).toFixed(3)}%), ${tx.packets} packets; ` +
+      `gaps mean ${(tx.gaps.mean / 1000).toFixed(2)} us sd ${(tx.gaps.stddev / 1000).toFixed(2)} us p50 ${(tx.gaps.p50 / 1000).toFixed(2)} us ` +
+      `p99 ${(tx.gaps.p99 / 1000).toFixed(2)} us max ${(tx.gaps.max / 1000).toFixed(1)} us; skipped ${tx.skipped}`);
+    t.ok(Math.abs(tx.pps - R) / R < 0.01, `achieved ${tx.pps.toFixed(1)} pps within 1% of ${R}`);
+    t.equal(r.rx[0].lost, 0, 'the sink got every packet');
+    t.equal(r.timestamps, 'software');
+  });
+
+  const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number) => {
+    pktio.clearQuit();
+    const args: ImpairArgs = { rxPort: 1, txPort: 1, pool: 'pg_pool', holdNs: 0, drop: [], dup: [], swap: [], baseSec: 0, ...a };
+    // the forwarder shares the generator's clock epoch (its timespec slot is its lcore's)
+    args.baseSec = gen.baseSec;
+    Atomics.store(ready, 0, 0);
+    pktio.remoteLaunch(2, new URL('./helpers/pktgen-impair.ts', import.meta.url), args);
+    while (Atomics.load(ready, 0) === 0) await new Promise((r) => setTimeout(r, 10));
+    // port 0 -> pg_b -> forwarder (port 1) -> pg_c -> port 2
+    const r = await gen.run({ ...trial(rate, durationS, 2), backlogS: 1, drainS: 0.3 });
+    pktio.requestQuit();
+    await pktio.waitLcore(2);
+    pktio.clearQuit();
+    return r;
+  };
+
+  t.test('injected loss, duplicates and swaps: exact counts', async (t) => {
+    const r = await impair({ drop: [100, 200, 201], dup: [300, 400, 401], swap: [500, 700] }, 10000, 0.2);
+    const x = r.rx[0];
+    const sent = r.tx[0].packets;
+    t.comment(`sent ${sent}, received ${x.rx}, lost ${x.lost}, dup ${x.dup}, reordered ${x.reorder}`);
+    t.ok(sent > 800, `${sent} packets sent`);
+    t.match(x, { lost: 3, dup: 3, reorder: 2, late: 0, rx: sent - 3 + 3 });
+  });
+
+  t.test('a forwarder that holds each packet 5 ms: latency histogram', async (t) => {
+    const ms = (ns: number) => (ns / 1e6).toFixed(3);
+    const line = (l: { min: number; p50: number; p99: number; max: number; count: number }) =>
+      `min ${ms(l.min)} p50 ${ms(l.p50)} p99 ${ms(l.p99)} max ${ms(l.max)} ms, ${l.count} packets`;
+    const base = (await impair({ holdNs: 0 }, 5000, 1)).rx[0].latency;
+    t.comment(`no hold: latency (software) ${line(base)}`);
+    const hold = 5e6;
+    const r = await impair({ holdNs: hold }, 5000, 1);
+    const l = r.rx[0].latency;
+    t.comment(`held ${ms(hold)} ms: latency (software) ${line(l)}`);
+    t.equal(r.rx[0].lost, 0);
+    // tolerance: no packet is faster than the hold, and the fastest is within 3% (the histogram's bucket) + 2 ms
+    // of it (one loop pass of the forwarder and of the generator's RX, on a machine where they share CPUs)
+    t.ok(l.min >= hold && l.min <= hold * 1.03 + 2e6, `min ${ms(l.min)} ms within [5, 7.15] ms`);
+    // the median moves by the hold: within 3% + 1 ms of hold + the median without a hold. That needs the
+    // generator's lcore to run when the held packets come back: on a machine with more runnable threads than CPUs
+    // it waits scheduler slices (tens of ms), the packets wait in the RX ring, and the median measures that wait
+    // (seen: 20 ms at a load of 10 on 2 CPUs, for holds of 1 and 5 ms alike); the check then says so and is skipped
+    const load = os.loadavg()[0];
+    if (load < os.cpus().length) t.ok(Math.abs(l.p50 - hold - base.p50) <= hold * 0.03 + 1e6, `p50 ${ms(l.p50)} ms = hold + ${ms(base.p50)} ms within 3% + 1 ms`);
+    else t.comment(`median check skipped: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+  });
+  t.test('every mbuf back', async (t) => {
+    const buf = new Uint32Array(64);
+    for (const p of [0, 1, 2]) for (let n; (n = pktio.rxBurst(p, 0, buf, 64)) > 0;) pktio.mbuf.pktmbufFreeBulk(buf, n);
+    for (const p of [0, 1, 2]) { pktio.devStop(p); pktio.devClose(p); }
+    t.equal(pool.inUseCount(), 0);
+  });
+});
