@@ -260,12 +260,7 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
     macs[p] = Array.from(pktio.macAddrGet(p));
     process.stdout.write(`Port ${p} (${pktio.portName(p)}), MAC address: ${pktio.formatMac(macs[p]).toUpperCase()}\n`);
   }
-  process.stdout.write('\nChecking link status');
-  for (const p of enabled) {
-    const l = pktio.linkGet(p, true);
-    process.stdout.write(`\nPort ${p} Link ${l.up ? `up at ${l.speed} Mbps ${l.fullDuplex ? 'FDX' : 'HDX'}` : 'down'}`);
-  }
-  process.stdout.write('\ndone\n');
+  await checkLinks(enabled);
   const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
   const st = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
 
@@ -320,6 +315,24 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   await pktio.cleanup();
   process.stdout.write('Bye...\n');
   return rc;
+}
+
+/**
+ * DPDK l2fwd's check_all_ports_link_status: every 100 ms, up to 9 s, until every port's link is up (a dot per
+ * round), then one line per port. A NIC's autonegotiation can take seconds (more under emulation); forwarding
+ * before the links are up would lose the first frames.
+ */
+async function checkLinks(ports: number[]): Promise<void> {
+  process.stdout.write('\nChecking link status');
+  for (let waited = 0; waited < 9000 && !ports.every((p) => pktio.linkGetNowait(p).up); waited += 100) {
+    process.stdout.write('.');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const p of ports) {
+    const l = pktio.linkGetNowait(p);
+    process.stdout.write(`\nPort ${p} Link ${l.up ? `up at ${l.speed} Mbps ${l.fullDuplex ? 'FDX' : 'HDX'}` : 'down'}`);
+  }
+  process.stdout.write('\ndone\n');
 }
 
 import { realpathSync } from 'node:fs';

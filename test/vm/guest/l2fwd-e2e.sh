@@ -42,8 +42,12 @@ sed -n 's/.*"iova":"\([a-z]*\)".*/iova=\1/p' l2fwd.log | head -1
 for ns in ns0 ns1; do
     for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
 done
+# pktio's links as l2fwd saw them after its link check (up to 9 s, as DPDK's l2fwd)
+sed -n 's/^Port \([0-9]*\) Link \([a-z]*\).*/link_port\1=\2/p' l2fwd.log
 ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > ping.log 2>&1
-echo "ping_rc=$?"
+PING_RC=$?
+echo "ping_rc=$PING_RC"
+[ $PING_RC = 0 ] || { sed 's/^/ping.log: /' ping.log; ip netns exec ns0 ip neigh show | sed 's/^/ns0 neigh: /'; }
 COUNT=10000 SIZE=64
 if [ "$JUMBO" = jumbo ]; then
     # 8972 bytes of ICMP payload + 28 of headers = a 9000-byte IP packet, DF set: it crosses whole or not at all
