@@ -2,14 +2,15 @@
 // A command is three descriptors: struct virtio_net_ctrl_hdr { u8 class; u8 command; } and the command's data,
 // both device-readable, then the device-writable u8 ack (VIRTIO_NET_OK / VIRTIO_NET_ERR). The ring is split or
 // packed as negotiated; the driver polls for the used entry (no interrupts).
-import { mem, memzoneReserve, memzoneFree, memzoneLookup } from '../../eal/memory.js';
+import { mem, memzoneFree, memzoneLookup } from '../../eal/memory.js';
 import { sleepMs } from '../intel/common/regs.js';
 import type { VirtioPci } from './pci.js';
 import {
-  VIRTQ_DESC, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_USED, PVIRTQ_DESC,
-  PVIRTQ_EVENT, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED, RING_EVENT_FLAGS_DISABLE, VIRTIO_NET_OK, splitLayout, packedLayout,
+  VIRTQ_DESC, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_AVAIL, VIRTQ_USED, PVIRTQ_DESC, availBits, isUsed,
+  VIRTIO_NET_OK,
 } from './spec.js';
 import type { RingLayout } from './layout.js';
+import { ringZone, putIova } from './vqmem.js';
 
 const BUF_BYTES = 64;
 const TIMEOUT_MS = 1000;
@@ -33,19 +34,13 @@ export class CtrlVq {
     let nb = 1;
     while (nb * 2 <= Math.min(max, 64)) nb *= 2;
     this.nb = nb;
-    const l = layout === 'split' ? splitLayout(nb) : null;
-    const p = layout === 'packed' ? packedLayout(nb) : null;
-    const bytes = (l?.bytes ?? p!.bytes) + BUF_BYTES;
     this.ring = zone;
-    const z = memzoneReserve(zone, (bytes + 63) & ~63, { align: 4096, contig: true });
-    mem().u8.fill(0, z.off, z.off + z.len);
+    const z = ringZone(zone, layout, nb, BUF_BYTES);
     this.desc = z.off;
-    this.driverArea = z.off + (l ? l.avail : p!.driver);
-    this.deviceArea = z.off + (l ? l.used : p!.device);
-    this.buf = z.off + bytes - BUF_BYTES;
+    this.driverArea = z.driverArea;
+    this.deviceArea = z.deviceArea;
+    this.buf = z.off + z.ringBytes;
     this.bufIova = mem().iova(this.buf);
-    if (l) mem().u16[(this.driverArea + VIRTQ_AVAIL.flags) >> 1] = VIRTQ_AVAIL_F_NO_INTERRUPT;
-    else mem().u16[(this.driverArea + PVIRTQ_EVENT.flags) >> 1] = RING_EVENT_FLAGS_DISABLE;
     const iova = (off: number) => mem().iova(off);
     this.notifyAt = pci.programQueue(vq, { size: nb, desc: iova(this.desc), driver: iova(this.driverArea), device: iova(this.deviceArea) });
   }
@@ -79,16 +74,11 @@ export class CtrlVq {
     return this.send(cls, cmd, data) === VIRTIO_NET_OK;
   }
 
-  private static put64(u32: Uint32Array, w: number, v: number): void {
-    u32[w] = v >>> 0;
-    u32[w + 1] = Math.floor(v / 4294967296);
-  }
-
   private postSplit(parts: Array<[number, number, number]>): () => boolean {
     const r = mem();
     parts.forEach(([iova, len, flags], i) => {
       const w = (this.desc + i * VIRTQ_DESC.size) >> 2;
-      CtrlVq.put64(r.u32, w, iova);
+      putIova(r.u32, w, iova);
       r.u32[w + 2] = len;
       r.u32[w + 3] = (i + 1 < parts.length ? flags | VIRTQ_DESC_F_NEXT : flags) | ((i + 1) << 16);
     });
@@ -106,10 +96,10 @@ export class CtrlVq {
     let first = 0;
     parts.forEach(([iova, len, flags], i) => {
       const d = this.desc + this.next * PVIRTQ_DESC.size;
-      CtrlVq.put64(r.u32, d >> 2, iova);
+      putIova(r.u32, d >> 2, iova);
       r.u32[(d + PVIRTQ_DESC.len) >> 2] = len;
       r.u16[(d + PVIRTQ_DESC.id) >> 1] = 0;
-      const f = flags | (i + 1 < parts.length ? VIRTQ_DESC_F_NEXT : 0) | (this.wrap ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
+      const f = flags | (i + 1 < parts.length ? VIRTQ_DESC_F_NEXT : 0) | availBits(this.wrap);
       if (i === 0) first = f;
       else r.u16[(d + PVIRTQ_DESC.flags) >> 1] = f;
       if (++this.next === this.nb) { this.next = 0; this.wrap ^= 1; }
@@ -117,9 +107,7 @@ export class CtrlVq {
     const at = (this.desc + start * PVIRTQ_DESC.size + PVIRTQ_DESC.flags) >> 1;
     Atomics.store(r.u16, at, first);
     return () => {
-      const f = Atomics.load(r.u16, at);
-      const a = (f >> 7) & 1;
-      return a === f >> 15 && a === startWrap;
+      return isUsed(Atomics.load(r.u16, at), startWrap);
     };
   }
 }

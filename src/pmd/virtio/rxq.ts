@@ -21,7 +21,7 @@ import { M, pktmbufFree, RX_L4_CKSUM_GOOD, RX_L4_CKSUM_MASK } from '../../mempoo
 import { QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, specNumber, specString, type QueueStats, type RxQueue } from '../driver.js';
 import {
   NET_HDR_LEN, NET_HDR, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_DATA_VALID, VIRTQ_DESC, VIRTQ_DESC_F_WRITE,
-  PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
+  PVIRTQ_DESC, availBits, isUsed,
 } from './spec.js';
 import {
   VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FIRST, VQS_LAST, VQS_LEFT, VQS_HDR_FLAGS, type VirtioRxSpec,
@@ -191,8 +191,7 @@ export class PackedRxQueue extends VirtioRxQueue {
     let k = 0;
     while (k < n) {
       const f = Atomics.load(u16, (this.desc + pos * PVIRTQ_DESC.size + PVIRTQ_DESC.flags) >> 1);
-      const a = (f >> 7) & 1;
-      if (a !== (f >> 15) || a !== wrap) break;
+      if (!isUsed(f, wrap)) break;
       k++;
       if (++pos === this.nb) { pos = 0; wrap ^= 1; }
     }
@@ -228,7 +227,7 @@ export class PackedRxQueue extends VirtioRxQueue {
       this.putBuf(a >> 2, nm, this.headroom - NET_HDR_LEN);
       u32[(a + PVIRTQ_DESC.len) >> 2] = this.postLen(nm);
       u16[(a + PVIRTQ_DESC.id) >> 1] = id;
-      const fl = VIRTQ_DESC_F_WRITE | (awrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED);
+      const fl = VIRTQ_DESC_F_WRITE | availBits(awrap);
       if (j === 0) firstFlags = fl;
       else u16[(a + PVIRTQ_DESC.flags) >> 1] = fl;
       u32[this.mbufOf + id] = nm;

@@ -200,6 +200,17 @@ export function needEvent(eventIdx: number, newIdx: number, old: number): boolea
 export const PVIRTQ_DESC = { addr: 0, len: 8, id: 12, flags: 14, size: 16 } as const;
 export const VIRTQ_DESC_F_AVAIL = 1 << 7;
 export const VIRTQ_DESC_F_USED = 1 << 15;
+
+/** A packed descriptor's AVAIL and USED bits as the driver makes it available in wrap `wrap` [2.8.1]. */
+export function availBits(wrap: number): number {
+  return wrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED;
+}
+
+/** Has the device used a packed descriptor with flags f in the used wrap `wrap`? (AVAIL = USED = wrap) [2.8.1] */
+export function isUsed(f: number, wrap: number): boolean {
+  const a = (f >> 7) & 1;
+  return a === f >> 15 && a === wrap;
+}
 /** struct pvirtq_event_suppress: le16 desc (off_wrap: offset 14:0, wrap counter 15); le16 flags */
 export const PVIRTQ_EVENT = { off_wrap: 0, flags: 2, size: 4 } as const;
 export const RING_EVENT_FLAGS_ENABLE = 0;
@@ -211,4 +222,11 @@ export const RING_EVENT_WRAP_SHIFT = 15;
 export function packedLayout(n: number): { desc: number; driver: number; device: number; bytes: number } {
   const driver = (n * PVIRTQ_DESC.size + 63) & ~63;
   return { desc: 0, driver, device: driver + 64, bytes: driver + 64 + PVIRTQ_EVENT.size };
+}
+
+/** Either layout: byte offsets of the driver area (split: avail ring) and device area (split: used ring), and size. */
+export function ringAreas(packed: boolean, n: number): { driver: number; device: number; bytes: number } {
+  if (packed) return packedLayout(n);
+  const l = splitLayout(n);
+  return { driver: l.avail, device: l.used, bytes: l.bytes };
 }

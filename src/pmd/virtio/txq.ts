@@ -22,7 +22,7 @@ import {
 import { QS_PACKETS, QS_BYTES, specNumber, type QueueStats, type TxQueue } from '../driver.js';
 import {
   NET_HDR_LEN, VIRTIO_NET_HDR_F_NEEDS_CSUM, TCP_CSUM_OFFSET, UDP_CSUM_OFFSET, VIRTQ_DESC, VIRTQ_DESC_F_NEXT,
-  PVIRTQ_DESC, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
+  PVIRTQ_DESC, availBits, isUsed,
 } from './spec.js';
 import { VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FREE, TX_HDR_SLOT, type VirtioTxSpec } from './layout.js';
 import { Virtqueue, checkQueueSpec, TWO32 } from './vq.js';
@@ -235,8 +235,7 @@ export class PackedTxQueue extends VirtioTxQueue {
     for (;;) {
       const d = this.desc + pos * PVIRTQ_DESC.size;
       const f = Atomics.load(u16, (d + PVIRTQ_DESC.flags) >> 1);
-      const a = (f >> 7) & 1;
-      if (a !== (f >> 15) || a !== wrap) break;
+      if (!isUsed(f, wrap)) break;
       const id = u16[(d + PVIRTQ_DESC.id) >> 1];
       // under IN_ORDER one used descriptor may stand for every buffer up to `id`
       let x;
@@ -310,7 +309,7 @@ export class PackedTxQueue extends VirtioTxQueue {
       this.putSlot(d >> 2, id);
       u32[(d + PVIRTQ_DESC.len) >> 2] = NET_HDR_LEN;
     }
-    const firstFlags = (wrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED) | (need > 1 ? VIRTQ_DESC_F_NEXT : 0);
+    const firstFlags = availBits(wrap) | (need > 1 ? VIRTQ_DESC_F_NEXT : 0);
     u16[(d + PVIRTQ_DESC.id) >> 1] = id;
     if (!opens) u16[(d + PVIRTQ_DESC.flags) >> 1] = firstFlags;
     for (let i = 1; i < need; i++) {
@@ -319,7 +318,7 @@ export class PackedTxQueue extends VirtioTxQueue {
       this.putBuf(d >> 2, s, u16[(s << 1) + M.H_DATA_OFF]);
       u32[(d + PVIRTQ_DESC.len) >> 2] = u16[(s << 1) + M.H_DATA_LEN];
       u16[(d + PVIRTQ_DESC.id) >> 1] = id;
-      u16[(d + PVIRTQ_DESC.flags) >> 1] = (wrap !== 0 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED) | (i + 1 < need ? VIRTQ_DESC_F_NEXT : 0);
+      u16[(d + PVIRTQ_DESC.flags) >> 1] = availBits(wrap) | (i + 1 < need ? VIRTQ_DESC_F_NEXT : 0);
       s = u32[s + M.NEXT];
     }
     if (++pos === this.nb) { pos = 0; wrap ^= 1; }

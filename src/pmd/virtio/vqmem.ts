@@ -7,13 +7,35 @@ import { M, pktmbufFree, PKTMBUF_HEADROOM } from '../../mempool/mbuf.js';
 import type { VirtioPci } from './pci.js';
 import {
   VIRTQ_DESC, VIRTQ_DESC_F_WRITE, VIRTQ_AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT, PVIRTQ_DESC, PVIRTQ_EVENT,
-  VIRTQ_DESC_F_AVAIL, RING_EVENT_FLAGS_DISABLE, NET_HDR_LEN, splitLayout, packedLayout,
+  VIRTQ_DESC_F_AVAIL, RING_EVENT_FLAGS_DISABLE, NET_HDR_LEN, ringAreas,
 } from './spec.js';
 import {
   STATE_BYTES, SW_MBUF, SW_FREE_IDS, VQS_AVAIL, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FREE, VQS_FIRST, TX_HDR_SLOT,
   swBytes, type RingLayout, type VirtioQueueSpec,
 } from './layout.js';
 import { TWO32 } from './vq.js';
+
+/** A ring's memory, zeroed: IOVA-contiguous, 4 KiB aligned, `extra` bytes after the ring (the control half's). */
+export function ringZone(zone: string, layout: RingLayout, nb: number, extra: number): { off: number; ringBytes: number; driverArea: number; deviceArea: number } {
+  const a = ringAreas(layout === 'packed', nb);
+  const ringBytes = (a.bytes + 63) & ~63;
+  const z = memzoneReserve(zone, ringBytes + extra, { align: 4096, contig: true });
+  mem().u8.fill(0, z.off, z.off + z.len);
+  noInterrupts(layout, z.off + a.driver);
+  return { off: z.off, ringBytes, driverArea: z.off + a.driver, deviceArea: z.off + a.device };
+}
+
+/** pktio polls: the driver area asks for no interrupts [2.7.7, 2.8.10]. */
+function noInterrupts(layout: RingLayout, driverArea: number): void {
+  if (layout === 'split') mem().u16[(driverArea + VIRTQ_AVAIL.flags) >> 1] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+  else mem().u16[(driverArea + PVIRTQ_EVENT.flags) >> 1] = RING_EVENT_FLAGS_DISABLE;
+}
+
+/** Writes a descriptor's 64-bit address (`w`: its u32 index) from an IOVA below 2^53 (control path only). */
+export function putIova(u32: Uint32Array, w: number, iova: number): void {
+  u32[w] = iova % TWO32;
+  u32[w + 1] = Math.floor(iova / TWO32);
+}
 
 export class VirtqueueMem {
   readonly ringZone: string;
@@ -29,17 +51,14 @@ export class VirtqueueMem {
 
   constructor(private readonly pci: VirtioPci, zone: string, readonly vq: number, readonly nb: number,
     readonly layout: RingLayout, readonly kind: 'rx' | 'tx', readonly pool: Mempool | null) {
-    const l = layout === 'split' ? splitLayout(nb) : null;
-    const p = layout === 'packed' ? packedLayout(nb) : null;
-    this.ringBytes = ((l?.bytes ?? p!.bytes) + 63) & ~63;
-    const hdrBytes = kind === 'tx' ? nb * TX_HDR_SLOT : 0;
     this.ringZone = `${zone}r`;
     this.swZone = `${zone}s`;
-    const rz = memzoneReserve(this.ringZone, this.ringBytes + hdrBytes, { align: 4096, contig: true });
+    const rz = ringZone(this.ringZone, layout, nb, kind === 'tx' ? nb * TX_HDR_SLOT : 0);
     const sz = memzoneReserve(this.swZone, swBytes(nb), { align: 64 });
+    this.ringBytes = rz.ringBytes;
     this.desc = rz.off;
-    this.driverArea = rz.off + (l ? l.avail : p!.driver);
-    this.deviceArea = rz.off + (l ? l.used : p!.device);
+    this.driverArea = rz.driverArea;
+    this.deviceArea = rz.deviceArea;
     this.hdrOff = rz.off + this.ringBytes;
     this.hdrIova = mem().iova(this.hdrOff);
     this.sw = sz.off;
@@ -59,15 +78,13 @@ export class VirtqueueMem {
     const r = mem();
     r.u8.fill(0, this.desc, this.desc + this.ringBytes);
     r.u8.fill(0, this.sw, this.sw + swBytes(this.nb));
+    noInterrupts(this.layout, this.driverArea);
     const st = this.sw >> 2;
     const ids = ((this.sw + STATE_BYTES) >> 2) + SW_FREE_IDS * this.nb;
     for (let i = 0; i < this.nb; i++) r.u32[ids + i] = i;
     r.i32[st + VQS_AVAIL_WRAP] = 1;
     r.i32[st + VQS_USED_WRAP] = 1;
     r.i32[st + VQS_FREE] = this.nb;
-    // pktio polls: no interrupts wanted [2.7.7, 2.8.10]
-    if (this.layout === 'split') r.u16[(this.driverArea + VIRTQ_AVAIL.flags) >> 1] = VIRTQ_AVAIL_F_NO_INTERRUPT;
-    else r.u16[(this.driverArea + PVIRTQ_EVENT.flags) >> 1] = RING_EVENT_FLAGS_DISABLE;
     if (this.kind === 'rx') this.fillRx();
     const got = this.pci.programQueue(this.vq, { size: this.nb, desc: r.iova(this.desc), driver: r.iova(this.driverArea), device: r.iova(this.deviceArea) });
     if (got !== this.notifyAt) throw new Error(`virtqueue ${this.vq}: its notify offset changed between set-up and start`);
@@ -87,11 +104,9 @@ export class VirtqueueMem {
     for (let i = 0; i < this.nb; i++) {
       const m = bufs[i];
       const iova = r.u32[m + M.BUF_IOVA_HI] * TWO32 + r.u32[m + M.BUF_IOVA_LO] + PKTMBUF_HEADROOM - NET_HDR_LEN;
-      const len = r.u16[(m << 1) + M.H_BUF_LEN] - PKTMBUF_HEADROOM + NET_HDR_LEN;
-      const d = this.desc + i * 16;
-      r.u32[d >> 2] = iova >>> 0;
-      r.u32[(d >> 2) + 1] = Math.floor(iova / TWO32);
-      r.u32[(d + 8) >> 2] = len;
+      const d = this.desc + i * VIRTQ_DESC.size;
+      putIova(r.u32, d >> 2, iova);
+      r.u32[(d + VIRTQ_DESC.len) >> 2] = r.u16[(m << 1) + M.H_BUF_LEN] - PKTMBUF_HEADROOM + NET_HDR_LEN;
       if (this.layout === 'split') {
         r.u16[(d + VIRTQ_DESC.flags) >> 1] = VIRTQ_DESC_F_WRITE;
         r.u16[((this.driverArea + VIRTQ_AVAIL.ring) >> 1) + i] = i;
