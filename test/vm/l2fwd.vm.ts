@@ -5,7 +5,7 @@
 // features phase checks RSS and offloads on port A (checks.ts). One guest per line below runs its phases in turn.
 import t from 'tap';
 import * as path from 'node:path';
-import { rigMissing, rigLayout, runInGuest, guestDir, type VmMode, type VmNic } from './vm.js';
+import { rigMissing, rigLayout, runInGuest, guestDir, showGuestOnFailure, type VmMode, type VmNic } from './vm.js';
 import { checkL2fwd, checkFeatures, phase } from './checks.js';
 
 type Phase = 'l2fwd' | 'jumbo' | 'features';
@@ -33,6 +33,7 @@ for (const { mode, nic, phases, awBits = 48 } of runs) {
     const layout = rigLayout(nic);
     const r = await runInGuest({ mode, nic, awBits, timeoutSec: 240 * phases.length },
       `bash ${path.join(guestDir, 'nic-suite.sh')} ${mode} ${phases.join(' ')}`);
+    showGuestOnFailure(t, r);
     t.equal(r.code, 0, 'guest script exit status');
     for (const p of phases) {
       t.test(p, async (t) => {
@@ -43,6 +44,5 @@ for (const { mode, nic, phases, awBits = 48 } of runs) {
           { mode, ports: [layout.PKTIO_VM_PORT_A, layout.PKTIO_VM_PORT_B], jumbo: p === 'jumbo' });
       });
     }
-    if (r.code !== 0 || !t.passing()) t.comment(r.out.slice(-6000));
   });
 }

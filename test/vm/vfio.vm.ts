@@ -2,7 +2,7 @@
 // back, reset, refusals (no-IOMMU without the opt-in, a device on a kernel driver, no-IOMMU through a cdev).
 import t from 'tap';
 import * as path from 'node:path';
-import { rigMissing, runInGuest, guestDir, type VmMode } from './vm.js';
+import { rigMissing, runInGuest, guestDir, showGuestOnFailure, type VmMode } from './vm.js';
 
 const missing = rigMissing();
 const cases: Array<{ mode: VmMode; name: string; flags: string }> = [
@@ -23,9 +23,9 @@ for (const mode of ['type1', 'cdev', 'noiommu'] as VmMode[]) {
       ...mine.map((c, i) => `node --import tsx ${check} --bdf 0000:00:03.0 --mac-prefix 52:54:00:00:01: ${c.flags} > $PKTIO_VM_OUT/case${i}.json; echo case${i}_rc=$?; cat $PKTIO_VM_OUT/case${i}.json`),
     ].join('\n');
     const r = await runInGuest({ mode, topology: 'one', timeoutSec: 240 }, script);
+    showGuestOnFailure(t, r);
     mine.forEach((c, i) => {
       t.equal(r.kv[`case${i}_rc`], '0', `${c.name}: every step passed`);
     });
-    if (mine.some((_, i) => r.kv[`case${i}_rc`] !== '0')) t.comment(r.out.slice(-4000));
   });
 }

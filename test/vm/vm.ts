@@ -1,6 +1,8 @@
 // Helpers for VM tests: is the rig there, and run a command in a guest.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import type { Test } from 'tap';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -80,3 +82,19 @@ export function runInGuest(opts: { mode: VmMode; topology?: VmTopology; nic?: Vm
 }
 
 export const guestDir = path.join(here, 'guest');
+
+/**
+ * When the test fails (its own checks or its subtests', which run after its function returns), prints what the guest
+ * printed: the last `lines` lines on stderr and the whole output in a file whose path it names. A teardown, so a
+ * failure anywhere in the test counts; call it right after runInGuest.
+ */
+export function showGuestOnFailure(t: Test, r: GuestRun, lines = 120): void {
+  t.teardown(() => {
+    if (r.code === 0 && t.passing()) return;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'pktio-vm-')), 'guest.log');
+    writeFileSync(file, r.out);
+    const tail = r.out.split('\n').slice(-lines).join('\n');
+    process.stderr.write(`\n--- ${t.fullname}: failed (guest exit ${r.code}); the guest's last ${lines} lines (all of it in ${file}):\n` +
+      `${tail}\n--- end of guest output\n`);
+  });
+}
