@@ -1,6 +1,6 @@
 // Fuzzed command lines: the EAL's parser, l2fwd's and testpmd's, and PCI addresses. FUZZ_N mutated vectors each
 // (10,000; PKTIO_FUZZ_N=100000 for the full run): only pktio's own error classes, one line, never a hang.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseEalArgs, EalArgError } from '../src/eal/args.js';
 import { parsePciAddressLoose } from '../src/eal/pciaddr.js';
 import { parsePciAddress, PciError } from '../src/eal/pci.js';
@@ -12,7 +12,7 @@ const N = FUZZ_N;
 /** A call over this is a hang (or runaway backtracking) in a parser of a few dozen characters; GC pauses stay below. */
 const SLOW_MS = 1000;
 
-function report(t: Tap.Test, what: string, r: FuzzResult): void {
+function report(t: Test, what: string, r: FuzzResult): void {
   t.comment(`${what}: ${r.n} vectors, ${r.accepted} accepted, ${r.rejected} rejected, slowest ${r.maxMs.toFixed(1)} ms`);
   t.same(r.bad, [], `${what}: every rejection is pktio's own error with a one-line message`);
   t.ok(r.maxMs < SLOW_MS, `${what}: no call took over ${SLOW_MS} ms (slowest ${r.maxMs.toFixed(1)} ms)`);

@@ -1,6 +1,6 @@
 // Restart in a loop: init / ports, pools, rings / cleanup, 100 times in one process (--no-huge), then a few times on
 // hugepages and with a worker lcore. Memory must stay flat: RSS, JS heap, open fds, free hugepages.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { readdirSync } from 'node:fs';
@@ -45,7 +45,7 @@ async function cycle(eal: string[]): Promise<void> {
 const mb = (n: number) => (n / 1048576).toFixed(1);
 const show = (s: Sample) => `rss ${mb(s.rss)} MiB, heap ${mb(s.heap)} MiB, fds ${s.fds}, hugepages free ${s.hugeFree}, hugetlbfs files ${s.hugeFiles}`;
 
-async function loop(t: Tap.Test, n: number, eal: string[], label: string): Promise<void> {
+async function loop(t: Test, n: number, eal: string[], label: string): Promise<void> {
   await cycle(eal); // warm-up: modules, JIT, logger
   const before = sample();
   const t0 = Date.now();
