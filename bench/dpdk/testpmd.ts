@@ -34,6 +34,8 @@ export interface TestpmdOptions {
   mbufs?: number;
   /** how long to wait for the first prompt, ms (default 20000) */
   startTimeoutMs?: number;
+  /** probe PCI devices (ports given with -a in ealArgs: a NIC in the VM rig); default --no-pci, vdevs only */
+  pci?: boolean;
 }
 
 export interface TestpmdPortStats {
@@ -107,7 +109,7 @@ export class Testpmd {
     const bin = testpmdPath();
     if (!bin) throw new TestpmdError(NO_TESTPMD);
     const prefix = o.filePrefix ?? `pktio-peer-${process.pid}-${instances++}`;
-    const args = ['-oL', bin, '-l', o.lcores ?? '0,1', '-n', '1', '--no-pci', ...testpmdMemArgs(),
+    const args = ['-oL', bin, '-l', o.lcores ?? '0,1', '-n', '1', ...(o.pci ? [] : ['--no-pci']), ...testpmdMemArgs(),
       '--file-prefix', prefix, '--log-level', 'warning',
       ...(o.ealArgs ?? []), ...o.vdevs.flatMap((v) => ['--vdev', v]), '--', '-i', `--forward-mode=${o.fwd ?? 'io'}`,
       `--total-num-mbufs=${o.mbufs ?? 16384}`, ...(o.appArgs ?? [])];
