@@ -1,0 +1,63 @@
+// Devices under test for the RFC 2544 runner: something that forwards between two ports wired to the generator's
+// two ports. pktio's l2fwd and dpdk-testpmd (io forwarding) are started here as their own processes; 'external'
+// is a device the user wired and started (a kernel bridge, a switch, a box on the bench).
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { Testpmd } from './dpdk/testpmd.js';
+import { BenchError, hugeArgs, keepOutput, repoRoot, sleep } from './common.js';
+
+export type DutKind = 'pktio' | 'testpmd' | 'external';
+
+export const DUT_LABEL: Record<DutKind, string> = { pktio: 'pktio l2fwd', testpmd: 'DPDK testpmd', external: 'external DUT' };
+
+export interface Dut {
+  kind: DutKind;
+  label: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a DUT on two ports, given as EAL options (['--vdev', 'net_memif0,...', '--vdev', ...] or ['-a', BDF, ...]).
+ * Its forwarding lcore runs on CPU `fwdCpu`, its main lcore on `mainCpu` (keep the generator's worker elsewhere).
+ */
+export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: number; main: number }): Promise<Dut> {
+  if (kind === 'external') return { kind, label: DUT_LABEL.external, stop: async () => {} };
+  const lcores = `0@${cpus.fwd},1@${cpus.main}`;
+  if (kind === 'testpmd') {
+    const vdevs = portArgs.filter((_, i) => portArgs[i - 1] === '--vdev');
+    const other = portArgs.filter((a, i) => a !== '--vdev' && portArgs[i - 1] !== '--vdev');
+    // DPDK maps lcore N to CPU N: lcore fwd forwards, the other is testpmd's main lcore
+    const tp = await Testpmd.start({
+      lcores: `${cpus.fwd},${cpus.main}`, ealArgs: ['--main-lcore', String(cpus.main), ...other], vdevs, fwd: 'io', pci: other.includes('-a'),
+    });
+    await tp.cmd('start');
+    return { kind, label: DUT_LABEL.testpmd, stop: async () => { await tp.quit(); } };
+  }
+  // the built l2fwd (npm run build), also when this runs from source: its lcores are worker threads, which a
+  // TypeScript loader of the parent process would not reach
+  const main = path.join(repoRoot, 'dist/examples/l2fwd/main.js');
+  const args = [main, '--lcores', lcores, '--main-lcore', '1', ...hugeArgs(false),
+    '--file-prefix', `pktio-dut-${process.pid}`, '--log-level', 'warn', ...portArgs, '--', '-q', '2', '-T', '0', '--no-mac-updating'];
+  // taskset: a child inherits the CPU mask of the thread that spawns it, and this process's main lcore is pinned
+  const child = spawn('taskset', ['-c', `${cpus.fwd},${cpus.main}`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const t0 = Date.now();
+  while (!out.includes('L2FWD: MAC updating')) {
+    if (child.exitCode !== null || Date.now() - t0 > 30000) {
+      child.kill('SIGKILL');
+      throw new BenchError(`pktio l2fwd did not start as the DUT (output: ${keepOutput('rfc2544-l2fwd', out)})`);
+    }
+    await sleep(100);
+  }
+  return { kind, label: DUT_LABEL.pktio, stop: async () => stopChild(child, exited) };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  child.kill('SIGINT');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(t);
+}

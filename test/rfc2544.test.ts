@@ -1,0 +1,74 @@
+// The RFC 2544 runner: its procedures against a model device (capacity, buffer), then one short run over memif on
+// this host with pktio's l2fwd and dpdk-testpmd as the devices under test, charts included. The full host run is
+// `npm run rfc2544 -- --dut pktio,testpmd --sizes 64,1518` (README, bench section).
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { throughput, lossCurve, backToBack, type TrialFn } from '../bench/rfc2544-search.js';
+import { main } from '../bench/rfc2544.js';
+import { rowsOf } from '../bench/report.js';
+import { testpmdPath } from '../bench/dpdk/testpmd.js';
+
+const lat = { count: 1, min: 1, mean: 1, p50: 1, p99: 1, p999: 1, max: 1 };
+
+/** A device that forwards up to `cap` pps and buffers `buf` frames of a burst; the generator offers up to `gen`. */
+function model(cap: number, buf = 1000, gen = Infinity): TrialFn {
+  return async (pps, _what, limit = 0) => {
+    const offered = Math.min(pps, gen);
+    const sent = limit || Math.round(offered);
+    const lost = limit ? Math.max(0, limit - buf) * (offered > cap ? 1 : 0) : Math.max(0, Math.round(offered - cap));
+    return { targetPps: pps, offeredPps: offered, txPackets: sent, lost, lossPct: (100 * lost) / sent, latency: lat };
+  };
+}
+
+t.test('throughput: binary search to the resolution', async (t) => {
+  const r = await throughput(model(623456), { maxPps: 1488095, resolution: 0.01, lossThresholdPct: 0 });
+  t.ok(r.best, 'a passing rate');
+  t.ok(r.best!.offeredPps <= 623456 && r.best!.offeredPps > 623456 - 0.01 * 1488095, `found ${r.best!.offeredPps.toFixed(0)} pps, within 1% of max below 623456`);
+  t.ok(r.trials.length <= 1 + Math.ceil(Math.log2(100)), `${r.trials.length} trials`);
+  t.notOk(r.generatorBound);
+  const g = await throughput(model(1e9, 1000, 50000), { maxPps: 1488095, resolution: 0.01, lossThresholdPct: 0 });
+  t.equal(g.trials.length, 1, 'a generator that cannot reach the rate: one trial, no search above it');
+  t.ok(g.generatorBound, 'and the result says the generator was the limit');
+  const th = await throughput(model(500000), { maxPps: 1000000, resolution: 0.01, lossThresholdPct: 10 });
+  t.ok(th.best!.offeredPps > 540000, 'a loss threshold of 10% passes rates up to cap / 0.9');
+});
+
+t.test('frame-loss curve and back-to-back', async (t) => {
+  const c = await lossCurve(model(450000), 1000000);
+  t.same(c.map((p) => p.offeredPct), [100, 90, 80, 70, 60, 50, 40, 30], 'from 100% down in 10% steps until two clean trials');
+  t.equal(c[0].lossPct, 55);
+  const b = await backToBack(model(500000, 1234), 1000000, 100000);
+  t.ok(b.frames <= 1234 && b.frames >= 1234 * 0.95, `longest clean burst ${b.frames} (buffer 1234)`);
+});
+
+t.test('report rows', async (t) => {
+  t.same(rowsOf({ scenario: 'memif', ratio: 0.6, date: '2026-01-01T00:00:00Z' }, 'abc'), [{ scenario: 'memif', commit: 'abc', date: '2026-01-01T00:00:00Z', value: 0.6, metric: 'pktio / DPDK' }]);
+  t.equal(rowsOf({ kind: 'rfc2544', date: 'd', results: { 'pktio l2fwd': [{ size: 64, throughput: { mpps: 0.1 } }] } }, 'x')[0].scenario, 'rfc2544 64 B');
+});
+
+t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { skip: testpmdPath() ? false : 'dpdk-testpmd is not installed' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-rfc2544-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
+  let rc: number;
+  try {
+    rc = await main(['--dut', 'pktio,testpmd', '--sizes', '64', '--tests', 'throughput,latency', '--trial', '0.3', '--drain', '0.2',
+      '--max-rate', '50000', '--resolution', '25', '--loss-threshold', '5', '--out', out, '--json']);
+  } finally {
+    process.stdout.write = write;
+  }
+  t.equal(rc, 0, 'the run completes');
+  const rec = JSON.parse(lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
+  t.equal(rec.timestamps, 'software', 'labelled software timestamps');
+  t.same(Object.keys(rec.results ?? {}), ['pktio l2fwd', 'DPDK testpmd'], 'both DUTs');
+  for (const [dut, rs] of Object.entries(rec.results ?? {}) as Array<[string, Array<{ throughput: { mpps: number }; latency: { latency: { p50: number } } }>]>) {
+    t.ok(rs[0].throughput.mpps > 0, `${dut}: ${rs[0].throughput.mpps.toFixed(4)} Mpps`);
+    t.ok(rs[0].latency.latency.p50 > 0, `${dut}: latency p50 ${(rs[0].latency.latency.p50 / 1000).toFixed(1)} us`);
+  }
+  for (const f of rec.files ?? []) t.ok(fs.existsSync(f), `${f} written`);
+  t.ok((rec.files ?? []).some((f: string) => f.endsWith('-throughput.svg')), 'a throughput chart');
+});
