@@ -28,6 +28,7 @@ export const SCENARIOS: Record<string, string> = {
   'l2fwd-null': 'l2fwd\'s MAC-updating forward between two net_null ports on one lcore, Mpps of both ports (DPDK: testpmd mac fwd)',
   'l2fwd-e1000e': 'l2fwd io forward between two emulated 82574L in the QEMU guest of test/vm, Mpps and MMIO/packet (DPDK: testpmd, em PMD)',
   'l2fwd-igb': 'l2fwd io forward between two emulated 82576 in the QEMU guest of test/vm, Mpps and MMIO/packet (DPDK: testpmd, igb PMD)',
+  'l2fwd-virtio': 'l2fwd io forward between two virtio-net-pci in the QEMU guest of test/vm, Mpps and notifications/packet (DPDK: testpmd, virtio PMD)',
   'ring-spsc': 'SP/SC ring enqueue+dequeue bulk on one core, M elements/s and cycles/element, plus two lcores (DPDK: ring_perf_autotest)',
   'mempool-bulk': 'get+put bulk through one lcore\'s cache of 512, M objects/s (DPDK: rte_mempool in mempool_perf_autotest\'s loop)',
   'mem-view': 'typed-array copies through koffi.view vs SharedArrayBuffer vs ArrayBuffer, ns/element (a design check, no DPDK side)',
@@ -65,7 +66,8 @@ Options:
   --rounds R    l2fwd-null: R rounds of pktio then DPDK, medians reported (default 1)
   --vs-dpdk     measure DPDK in the same run (apt-get install -y dpdk-dev): dpdkMpps, and ratio = pktio / DPDK
                 (higher is better); a comparison that cannot be made stops the run with the reason
-  --no-mmio     l2fwd-e1000e / l2fwd-igb: skip the two extra guests that count MMIO accesses per packet
+  --no-mmio     l2fwd-e1000e / -igb / -virtio: skip the two extra guests that count MMIO accesses (virtio:
+                notifications) per packet
   --json        print one JSON object as the last line
   -h, --help    this help
 Every run is also written to bench/results/.`;
@@ -380,7 +382,9 @@ async function run(o: Opts): Promise<BenchResult> {
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
     };
   }
-  if (o.scenario === 'l2fwd-e1000e' || o.scenario === 'l2fwd-igb') return nicBench(o, o.scenario === 'l2fwd-igb' ? 'igb' : 'e1000e');
+  if (o.scenario === 'l2fwd-e1000e' || o.scenario === 'l2fwd-igb' || o.scenario === 'l2fwd-virtio') {
+    return nicBench(o, o.scenario.slice('l2fwd-'.length) as 'e1000e' | 'igb' | 'virtio');
+  }
   if (o.scenario === 'mem-view') {
     if (o.vsDpdk) throw new BenchError('mem-view has no DPDK side: drop --vs-dpdk');
     await pktio.init(['-l', '0', ...hugeArgs(false), '--log-level', 'warn', '--file-prefix', `pktio-bench-${process.pid}`]);
@@ -401,10 +405,13 @@ async function run(o: Opts): Promise<BenchResult> {
  * (e1000e_core_read / e1000e_core_write, which the igb model shares), in two more guests that run one side each:
  * tracing slows QEMU, so rates come from the untraced guest. Counts include start-up and statistics reads.
  */
-function nicBench(o: Opts, nic: 'e1000e' | 'igb'): BenchResult {
+function nicBench(o: Opts, nic: 'e1000e' | 'igb' | 'virtio'): BenchResult {
+  // virtio: writes = the driver's notifications (kicks, the MMIO that matters), reads = the device's notifications
+  // of the driver (interrupts it would raise; pktio and DPDK poll and suppress them)
+  const events = nic === 'virtio' ? ['virtio_queue_notify', 'virtio_notify'] : ['e1000e_core_write', 'e1000e_core_read'];
   const guest = (which: string, trace: string | null): { out: string; num: (k: string) => number | null } => {
     const env = { ...process.env };
-    if (trace) env.PKTIO_VM_QEMU_ARGS = `-D ${trace} -trace e1000e_core_read -trace e1000e_core_write`;
+    if (trace) env.PKTIO_VM_QEMU_ARGS = `-D ${trace} ${events.map((e) => `-trace ${e}`).join(' ')}`;
     const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--nic', nic,
       '--timeout', '600', '--', `bash ${path.join(repoRoot, 'test/vm/guest/bench-nic.sh')} ${o.seconds} ${which}`],
     { encoding: 'utf8', timeout: 700000, env });
@@ -427,6 +434,9 @@ function nicBench(o: Opts, nic: 'e1000e' | 'igb'): BenchResult {
     seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN,
     note: `QEMU TCG guest (GC not measured in the guest), two ${nic} on one hub, io forwarding`,
   };
+  // net_virtio counts its notifications itself (xstats): per packet in the untraced window
+  const kicks = main.num('pktio_kicks');
+  if (nic === 'virtio' && kicks !== null && res.packets > 0) res.pktioKicksPerPacket = kicks / res.packets;
   if (!o.mmio) return res;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-mmio-'));
   try {
@@ -439,9 +449,15 @@ function nicBench(o: Opts, nic: 'e1000e' | 'igb'): BenchResult {
       }
       let reads = 0;
       let writes = 0;
-      for (const line of fs.readFileSync(trace, 'utf8').split('\n')) {
-        if (line.includes('e1000e_core_write')) writes++;
-        else if (line.includes('e1000e_core_read')) reads++;
+      let lines = fs.readFileSync(trace, 'utf8').split('\n');
+      if (nic === 'virtio') {
+        // the guest's root file system is virtio-9p (one queue, n 0): keep the devices that notified a queue n >= 1
+        const nets = new Set(lines.map((l) => /vdev (0x[0-9a-f]+) n ([1-9]\d*)/.exec(l)?.[1]).filter(Boolean));
+        lines = lines.filter((l) => nets.has(/vdev (0x[0-9a-f]+)/.exec(l)?.[1]));
+      }
+      for (const line of lines) {
+        if (line.includes(events[0])) writes++;
+        else if (line.includes(events[1])) reads++;
       }
       return { packets, readsPerPacket: reads / packets, writesPerPacket: writes / packets, reads, writes };
     };
@@ -460,6 +476,7 @@ const JSON_EXTRAS: Record<string, string[]> = {
   'mem-view': ['nsPerElement'],
   'l2fwd-e1000e': ['mmio'],
   'l2fwd-igb': ['mmio'],
+  'l2fwd-virtio': ['mmio', 'pktioKicksPerPacket'],
 };
 
 async function main(): Promise<number> {
