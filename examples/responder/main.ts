@@ -75,10 +75,11 @@ export function startResponderPort(port: number): pktio.Mempool {
 export async function main(argv: string[]): Promise<number> {
   const { appArgs, config } = await pktio.init(argv);
   if (config.help) return 0;
-  const arg = (k: string): string | undefined => appArgs[appArgs.indexOf(k) + 1] ?? undefined;
+  const arg = (k: string): string | undefined => (appArgs.includes(k) ? appArgs[appArgs.indexOf(k) + 1] : undefined);
   if (!appArgs.includes('--ip')) throw new Error('responder: give the address to answer for: -- --ip 10.9.0.2');
   const ip = parseIp(arg('--ip')!);
   const port = Number(arg('--port') ?? 0);
+  if (!pktio.ethDevIsValid(port)) await pktio.cleanup();
   if (!pktio.ethDevIsValid(port)) throw new Error(`responder: no port ${port}: give one with --vdev or -a (e.g. --vdev net_tap0)`);
   startResponderPort(port);
   process.once('SIGINT', () => pktio.requestQuit());
@@ -93,5 +94,8 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2)).catch((e: Error) => {
+    process.stderr.write(`${e.message}\n`);
+    return 1;
+  });
 }
