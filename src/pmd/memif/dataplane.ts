@@ -20,7 +20,7 @@ import { SoftRxQueue, SoftTxQueue } from '../soft/base.js';
 import {
   RING_FLAGS, RING_HEAD, RING_TAIL, RING_DESC, MEMIF_RING_FLAG_MASK_INT, DESC_FLAGS, DESC_REGION, DESC_LENGTH,
   DESC_OFFSET, MEMIF_DESC_FLAG_NEXT, QCI_STATE, QCI_ACK, QCI_BAD, QC_RING, QC_LOG2, QC_BSIZE, QC_KICK_FD,
-  QC_NREG, QC_REG, MAX_REGIONS,
+  QC_NREG, QC_REG, MAX_REGIONS, QC_INTR_FD,
 } from './region.js';
 
 const DRIVER = 'net_memif';
@@ -56,6 +56,8 @@ class RingLink {
   desc = 0;
   bsize = 0;
   kickFd = -1;
+  /** RX: the eventfd the peer writes when this ring's interrupts are unmasked, -1 for none */
+  intrFd = -1;
   nreg = 0;
   readonly regBase = new Float64Array(MAX_REGIONS);
   readonly regLen = new Float64Array(MAX_REGIONS);
@@ -84,6 +86,7 @@ class RingLink {
     this.desc = this.ring + RING_DESC;
     this.bsize = f[b + QC_BSIZE];
     this.kickFd = f[b + QC_KICK_FD];
+    this.intrFd = f[b + QC_INTR_FD];
     const n = f[b + QC_NREG];
     this.nreg = n < MAX_REGIONS ? n : MAX_REGIONS;
     for (let i = 0; i < this.nreg; i++) {
@@ -106,6 +109,9 @@ class RingLink {
   }
 }
 
+/** where intrDisable reads an eventfd's count to (discarded) */
+const drained = new BigUint64Array(1);
+
 export class MemifRx extends SoftRxQueue implements RxQueue {
   private readonly l: RingLink;
   private readonly c2s: boolean;
@@ -116,6 +122,21 @@ export class MemifRx extends SoftRxQueue implements RxQueue {
     super(DRIVER, spec, stats);
     this.l = new RingLink(spec);
     this.c2s = (spec as MemifQueueSpec).c2s === true;
+  }
+
+  // RX interrupt (intrConf.rxq): the peer writes the ring's eventfd after a burst when the ring's flags lack
+  // MEMIF_RING_FLAG_MASK_INT (DPDK's eth_memif_tx). The port's source is an epoll fd of its own holding the
+  // connection's eventfd (memif.ts), stable across reconnections. Arming clears the mask; disarming sets it and
+  // drains the eventfd (one read per wake-up, never per burst).
+  intrEnable(): void {
+    const l = this.l;
+    if (l.size !== 0) l.u16[l.flagsIdx] &= ~MEMIF_RING_FLAG_MASK_INT;
+  }
+
+  intrDisable(): void {
+    const l = this.l;
+    if (l.size !== 0) l.u16[l.flagsIdx] |= MEMIF_RING_FLAG_MASK_INT;
+    if (l.intrFd >= 0) ffi.read(l.intrFd, drained, 8);
   }
 
   rxBurst(mbufs: Uint32Array, n: number): number {

@@ -17,7 +17,7 @@ import * as ffi from '../../eal/ffi.js';
 import { mem, extmemMap, extmemUnmap, extmemLookup } from '../../eal/memory.js';
 import { log } from '../../eal/log.js';
 import type { Mempool } from '../../mempool/mempool.js';
-import type { Link, PmdInfo, RxConf, TxConf } from '../driver.js';
+import type { Link, PmdInfo, RxConf, TxConf, RxIntrSource } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
 import { SoftPort, type SoftLimits } from '../soft/base.js';
 import { argInt, argChoice, argMac, argStr, localMac, DevArgError } from '../soft/args.js';
@@ -31,7 +31,7 @@ import {
 } from './proto.js';
 import {
   RING_COOKIE, RING_FLAGS, RING_HEAD, RING_TAIL, MEMIF_RING_FLAG_MASK_INT, ringBytes, regionLayout, ringOffset,
-  initRing, QC_WORDS, QCI_STATE, QCI_ACK, QCI_BAD, QC_RING, QC_LOG2, QC_BSIZE, QC_KICK_FD, QC_NREG, QC_REG,
+  initRing, QC_WORDS, QCI_STATE, QCI_ACK, QCI_BAD, QC_RING, QC_LOG2, QC_BSIZE, QC_KICK_FD, QC_NREG, QC_REG, QC_INTR_FD,
   MAX_REGIONS, ETH_MEMIF_DEFAULT_SOCKET_FILENAME, ETH_MEMIF_DEFAULT_RING_SIZE, ETH_MEMIF_DEFAULT_PKT_BUFFER_SIZE,
   ETH_MEMIF_MAX_LOG2_RING_SIZE, ETH_MEMIF_MAX_NUM_Q_PAIRS,
 } from './region.js';
@@ -247,6 +247,8 @@ export class MemifPort extends SoftPort {
   private connects = 0;
   private disconnects = 0;
   private seq = 0;
+  /** per RX queue with intrConf.rxq: the epoll fd that is its interrupt source (start to stop) */
+  private intrEp: number[] = [];
 
   constructor(name: string, mac: Uint8Array, conf: MemifConf) {
     super(name, mac);
@@ -267,6 +269,31 @@ export class MemifPort extends SoftPort {
     this.block = z.off;
     this.one = z.off + (nbRxq + nbTxq) * QC_WORDS * 8;
     mem().u32[this.one >> 2] = 1; // the u64 1 an eventfd write adds
+    for (let q = 0; q < nbRxq + nbTxq; q++) mem().f64[((z.off + q * QC_WORDS * 8) >> 3) + QC_INTR_FD] = -1;
+  }
+
+  /**
+   * RX queue q's interrupt source: an epoll fd of the port's (valid start to stop) that holds the eventfd of the
+   * queue's ring while a peer is connected; readable while that eventfd counts (a level source: intrDisable drains).
+   */
+  rxIntrSource(q: number): RxIntrSource {
+    return { fd: this.intrEp[q], kind: 'level' };
+  }
+
+  /** Puts the connection's RX ring eventfds into the queues' epoll fds and wakes their sleepers (link up). */
+  private intrJoin(rxRings: RingInfo[], join: boolean): void {
+    const ev = new Uint8Array(ffi.EPOLL_EVENT_BYTES);
+    ev[0] = ffi.EPOLLIN;
+    for (let q = 0; q < this.intrEp.length && q < rxRings.length; q++) {
+      const fd = rxRings[q].fd;
+      if (!join) {
+        ffi.epoll_ctl(this.intrEp[q], ffi.EPOLL_CTL_DEL, fd, null);
+        continue;
+      }
+      ffi.fcntl(fd, ffi.F_SETFL, ffi.fcntl(fd, ffi.F_GETFL, 0) | ffi.O_NONBLOCK);
+      ffi.check(ffi.epoll_ctl(this.intrEp[q], ffi.EPOLL_CTL_ADD, fd, ev), `${this.name}: epoll_ctl ADD of RX ring ${q}'s eventfd`);
+      ffi.write(fd, ONE_U64, 8); // a queue asleep across the reconnection polls its new ring
+    }
   }
 
   private blockOf(rx: boolean, q: number): number {
@@ -294,6 +321,9 @@ export class MemifPort extends SoftPort {
       l.ports.set(this.mconf.id, this);
     }
     this.nextConnect = 0;
+    if (this.conf.intrConf?.rxq) {
+      for (let q = 0; q < this.nbRxq; q++) this.intrEp.push(ffi.check(ffi.epoll_create1(ffi.EPOLL_CLOEXEC), `${this.name}: epoll_create1`));
+    }
     super.start();
     byName.set(this.name, this);
     activate(this);
@@ -314,6 +344,8 @@ export class MemifPort extends SoftPort {
       }
     }
     deactivate(this);
+    for (const fd of this.intrEp) ffi.close(fd);
+    this.intrEp = [];
     super.stop();
   }
 
@@ -590,9 +622,11 @@ export class MemifPort extends SoftPort {
     if (!server) rx.forEach((a, q) => { u16[(a + RING_HEAD) >> 1] = 1 << rxRings[q].log2; });
     for (let q = 0; q < this.nbRxq; q++) if (q < rx.length) this.publish(this.blockOf(true, q), rx[q], rxRings[q], -1, c);
     for (let q = 0; q < this.nbTxq; q++) if (q < tx.length) this.publish(this.blockOf(false, q), tx[q], txRings[q], txRings[q].fd, c);
+    for (let q = 0; q < this.nbRxq && q < rx.length; q++) mem().f64[(this.blockOf(true, q) >> 3) + QC_INTR_FD] = this.intrEp.length > q ? rxRings[q].fd : -1;
     c.connected = true;
     this.connects++;
     this.setState(true, rx.length, tx.length);
+    this.intrJoin(rxRings, true);
     this.lastError = '';
     log('memif').info({ dev: this.name, peer: c.remoteName, peerIf: c.remoteIfName, rings: `${rx.length}/${tx.length}`, log2: c.log2 }, 'memif link up');
   }
@@ -648,6 +682,7 @@ export class MemifPort extends SoftPort {
     c.ch.close();
     const down = this.block >= 0 ? this.setState(false) : 0;
     if (c.connected) this.disconnects++;
+    if (c.connected) this.intrJoin(this.mconf.role === 'server' ? c.c2s : c.s2c, false);
     const rel: Release = { regions: c.regions.map((r) => r.name), fds: c.fds, down, deadline: now ? 0 : Date.now() + RELEASE_GRACE_MS };
     this.releases.push(rel);
     if (this.mconf.role === 'client') this.nextConnect = Date.now() + RECONNECT_MS;
@@ -677,6 +712,8 @@ export class MemifPort extends SoftPort {
     this.releases = [];
   }
 }
+
+const ONE_U64 = new BigUint64Array([1n]);
 
 function freeRelease(r: Release): void {
   for (const n of r.regions) if (extmemLookup(n)) extmemUnmap(n);

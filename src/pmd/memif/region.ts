@@ -113,5 +113,7 @@ export const QC_LOG2 = 3;
 export const QC_BSIZE = 4; // buffer size (client TX capacity, client RX refill length)
 export const QC_KICK_FD = 5; // eventfd to write when the peer's ring asks for interrupts, -1 for none
 export const QC_NREG = 6;
+/** RX with intrConf.rxq: the ring's eventfd the peer writes while MASK_INT is clear (intrDisable drains it), -1 for none */
+export const QC_INTR_FD = 7;
 export const QC_REG = 8; // (base, len) pairs: EAL-region offset and bytes of peer region i
 export const QC_REG_MAX = (QC_WORDS - QC_REG) >> 1;
