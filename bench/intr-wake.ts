@@ -6,7 +6,7 @@
 // from the send to the packet in its hands (wake latency). Then, with nothing to receive, the process's CPU while
 // each waits (/proc/self/stat), minus the EAL's own idle cost measured first.
 //
-//   node dist/bench/intr-wake.js [--count 500] [--gap 2] [--json]
+//   node dist/bench/intr-wake.js [--count 500] [--gap 2] [--idle 3] [--json]      (--idle: seconds of each idle window)
 import * as fs from 'node:fs';
 import * as pktio from '../src/index.js';
 import { portIntrDoc } from '../src/ethdev/ethdev.js';
@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<void> {
   const arg = (k: string, d: number) => (argv.includes(k) ? Number(argv[argv.indexOf(k) + 1]) : d);
   const count = arg('--count', 500);
   const gapMs = arg('--gap', 2);
+  const idleS = arg('--idle', 3);
   const cpus = pktio.cpusAllowed();
   await pktio.init(['--no-pci', '--no-huge', '-m', '64', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`,
     '--vdev', 'net_ring0,rxring=ab,txring=ba', '--vdev', 'net_ring1,rxring=ba,txring=ab']);
@@ -108,19 +109,19 @@ async function main(argv: string[]): Promise<void> {
   const dv = new DataView(pktio.mem().buf);
   const keep = setInterval(() => {}, 1 << 30);
   const c0 = cpuTicks();
-  await sleep(3000);
-  const ealIdle = (cpuTicks() - c0) / 3;
+  await sleep(idleS * 1000);
+  const ealIdle = (cpuTicks() - c0) / idleS;
   const out: Record<string, unknown> = { ealIdleCpuPct: ealIdle, count, gapMs };
   for (const [name, fn] of [['sab', viaSab], ['koffiAsync', viaKoffi]] as const) {
     const lat: number[] = [];
-    // idle first: the loop waits 3 s with nothing to receive
+    // idle first: the loop waits with nothing to receive
     let stop!: () => void;
     const idleDone = new Promise<void>((r) => { stop = r; });
     const idleRun = fn(rx, dv, lat, idleDone);
     await sleep(500);
     const i0 = cpuTicks();
-    await sleep(3000);
-    const idle = (cpuTicks() - i0) / 3;
+    await sleep(idleS * 1000);
+    const idle = (cpuTicks() - i0) / idleS;
     stop();
     await idleRun;
     // then wake-ups

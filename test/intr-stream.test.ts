@@ -9,12 +9,13 @@ import { pktmbufPoolCreate, pktmbufAllocBurst, pktmbufFreeBulk, append } from '.
 import { startPort } from './helpers/ports.js';
 
 const cpus = pktio.cpusAllowed();
+const helpers = new URL('./helpers/intr-lcore.ts', import.meta.url);
 let pool: pktio.Mempool;
 let a = 0;
 let b = 0;
 
 t.before(async () => {
-  await pktio.init(['--no-pci', '--no-huge', '-m', '64', '--log-level', 'error', '--lcores', `0@${cpus[0]}`,
+  await pktio.init(['--no-pci', '--no-huge', '-m', '64', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`,
     '--vdev', 'net_ring0,rxring=ab,txring=ba', '--vdev', 'net_ring1,rxring=ba,txring=ab']);
   pool = pktmbufPoolCreate('stream', 1023, 0);
   a = portByName('net_ring0');
@@ -97,5 +98,30 @@ t.test('requestQuit, an AbortSignal and break end the loop', async (t) => {
   t.equal(n, 5, 'break after the first burst');
   await t.rejects(rxBursts(b, 1).next(), /no RX queue 1/);
   devStop(b);
+  t.equal(pool.inUseCount(), 0);
+});
+
+t.test('rxBursts on a worker lcore: packets as they come, devStop ends it', async (t) => {
+  devStart(b);
+  const z = pktio.memzoneReserve('stream_cnt', 64);
+  const i32 = pktio.mem().i32;
+  const c = z.off >> 2;
+  i32.fill(0, c, c + 16);
+  pktio.remoteLaunch(1, helpers, { port: b, queue: 0, zone: 'stream_cnt' }, 'streamer');
+  const until = async (f: () => boolean, ms: number): Promise<boolean> => {
+    const end = Date.now() + ms;
+    while (!f() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return f();
+  };
+  t.ok(await until(() => Atomics.load(i32, c + 0) === 1, 30000), 'the worker streams');
+  await new Promise((r) => setTimeout(r, 300)); // let its waker start and the stream fall asleep
+  for (let i = 1; i <= 50; i++) {
+    send(2);
+    if (!(await until(() => Atomics.load(i32, c + 2) === 2 * i, 5000))) break;
+  }
+  t.equal(Atomics.load(i32, c + 2), 100, '50 bursts of 2 reach the worker\'s stream');
+  devStop(b);
+  t.same(await pktio.waitLcore(1), { received: 100 }, 'devStop ended its loop');
+  pktio.memzoneFree('stream_cnt');
   t.equal(pool.inUseCount(), 0);
 });

@@ -70,3 +70,19 @@ export function cycles(a: { port: number; queue: number; n: number }): { wakes: 
   rxIntrRelease();
   return { wakes, received };
 }
+
+/** rxBursts on a worker lcore: counts packets until the port stops; then closes this thread's waker. */
+export async function streamer(a: { port: number; queue: number; zone: string }): Promise<{ received: number }> {
+  const { rxBursts, rxBurstsClose } = await import('../../src/index.js');
+  const z = memzoneLookup(a.zone)!;
+  const i32 = mem().i32;
+  let received = 0;
+  Atomics.store(i32, (z.off >> 2) + C_SLEEPS, 1); // started
+  for await (const b of rxBursts(a.port, a.queue)) {
+    received += b.count;
+    pktmbufFreeBulk(b.mbufs, b.count);
+    Atomics.store(i32, (z.off >> 2) + C_RECEIVED, received);
+  }
+  await rxBurstsClose();
+  return { received };
+}
