@@ -11,6 +11,10 @@
 // costing no CPU until a packet comes. The loop ends when the port is stopped, requestQuit() is called, or the
 // AbortSignal fires; breaking out of it also ends it (the queue is disarmed and leaves the set).
 //
+// Cost: a for-await step allocates (the iterator result, its promise), so this is the path for apps that want
+// the event loop; the zero-allocation path stays a worker lcore's rxBurst loop (with rxIntrArm/rxIntrWait to
+// sleep). The RxBurst object and its mbufs array are made once per stream and reused for every burst.
+//
 // How it sleeps without blocking the event loop: every thread that runs streams has one waker thread
 // (rxstream-waker.ts) blocked in epoll_wait on that thread's streams' interrupt fds. When one fires, the waker does
 // Atomics.notify on the queue's word of a SharedArrayBuffer, and the stream awaits Atomics.waitAsync on that word.
