@@ -56,12 +56,14 @@ export function latencySpec(rows: LatencyRow[], title: string): TopLevelSpec {
     facet: { column: { field: 'size', type: 'ordinal', title: 'frame size (bytes, with FCS)' } },
     spec: {
       width: 220, height: 260,
-      mark: { type: 'bar', tooltip: true },
+      // points, not bars: a bar on a log scale has no zero to start from
+      mark: { type: 'point', filled: true, size: 90, tooltip: true },
       encoding: {
         x: { field: 'stat', type: 'ordinal', title: 'percentile', sort: ['p50', 'p99', 'p99.9', 'max'] },
         xOffset: { field: 'dut' },
         y: { field: 'us', type: 'quantitative', title: 'latency (µs, log scale)', scale: { type: 'log' } },
         color: { field: 'dut', type: 'nominal', title: 'device under test' },
+        shape: { field: 'dut', type: 'nominal', title: 'device under test' },
       },
     },
   } as TopLevelSpec;
@@ -73,12 +75,14 @@ export interface LossRow { dut: string; size: number; offeredPct: number; lossPc
 export function lossSpec(rows: LossRow[], title: string): TopLevelSpec {
   return {
     ...base, title, data: { values: rows.map((r) => ({ ...r, series: `${r.dut} ${r.size} B` })) },
-    mark: { type: 'line', point: true, tooltip: true },
+    mark: { type: 'line', point: { filled: true, size: 70 }, tooltip: true },
     encoding: {
       x: { field: 'offeredPct', type: 'quantitative', title: 'offered load (% of the maximum rate)', scale: { domain: [0, 100] } },
       y: { field: 'lossPct', type: 'quantitative', title: 'frame loss (%)' },
       color: { field: 'dut', type: 'nominal', title: 'device under test' },
-      strokeDash: { field: 'size', type: 'nominal', title: 'frame size (B)' },
+      // the frame size: a dash pattern on the line and a point shape (the shape is what the legend can show)
+      strokeDash: { field: 'size', type: 'nominal', legend: null },
+      shape: { field: 'size', type: 'nominal', title: 'frame size (B)' },
       detail: { field: 'series' },
     },
   } as TopLevelSpec;

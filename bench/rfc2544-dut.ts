@@ -37,7 +37,7 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
   // TypeScript loader of the parent process would not reach
   const main = path.join(repoRoot, 'dist/examples/l2fwd/main.js');
   const args = [main, '--lcores', lcores, '--main-lcore', '1', ...hugeArgs(false),
-    '--file-prefix', `pktio-dut-${process.pid}`, '--log-level', 'warn', ...portArgs, '--', '-q', '2', '-T', '0', '--no-mac-updating'];
+    '--file-prefix', `pktio-dut-${process.pid}`, '--log-level', 'warn', ...portArgs, '--', '-P', '-q', '2', '-T', '0', '--no-mac-updating'];
   // taskset: a child inherits the CPU mask of the thread that spawns it, and this process's main lcore is pinned
   const child = spawn('taskset', ['-c', `${cpus.fwd},${cpus.main}`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
