@@ -100,13 +100,13 @@ export function historySpec(rows: HistoryRow[], title: string): TopLevelSpec {
       width: 260, height: 150,
       mark: { type: 'line', point: true, tooltip: true },
       encoding: {
-        x: { field: 'date', type: 'temporal', title: 'run time (commit in tooltip)' },
+        x: { field: 'commit', type: 'ordinal', title: 'commit (in the order they ran)', sort: { field: 'date', op: 'min' } },
         y: { field: 'value', type: 'quantitative', title: 'pktio / DPDK (or Mpps)' },
         color: { field: 'metric', type: 'nominal', title: 'metric' },
-        tooltip: [{ field: 'commit' }, { field: 'value', format: '.3f' }, { field: 'metric' }],
+        tooltip: [{ field: 'commit' }, { field: 'date' }, { field: 'value', format: '.3f' }, { field: 'metric' }],
       },
     },
-    resolve: { scale: { y: 'independent' } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
     config: { font: 'DejaVu Sans' },
   } as TopLevelSpec;
 }

@@ -68,6 +68,9 @@ export async function main(argv: string[]): Promise<number> {
     if (!rec.date) continue;
     rows.push(...rowsOf(rec, rec.commit ?? commitAt(commits, rec.date)));
   }
+  // a scenario with a DPDK side is drawn as its ratio only (its runs without --vs-dpdk have no ratio)
+  const withRatio = new Set(rows.filter((r) => r.metric === 'pktio / DPDK').map((r) => r.scenario));
+  rows.splice(0, rows.length, ...rows.filter((r) => !withRatio.has(r.scenario) || r.metric === 'pktio / DPDK'));
   if (rows.length === 0) {
     process.stderr.write(`bench:report: no bench records in ${dir}: run a bench first (npm run bench -- memif, npm run rfc2544)\n`);
     return 1;
