@@ -1,7 +1,9 @@
 // In the guest (node --import tsx): one pktio port with 4 RX/TX queues, RSS over IPv4 and UDP/IPv4, RX checksum
 // and VLAN strip, TX VLAN insert and IPv4/UDP checksum offload. Phase 1 receives what rawsend.py sends for
-// RX_SECONDS and checks every packet; phase 2 sends tagged and checksum-offloaded datagrams to ns0.
-//   nic-features.ts BDF RX_SECONDS [EAL flags...]
+// checks every packet until it has the EXPECT_FRAMES datagrams rawsend.py sends (or RX_SECONDS pass: a deadline,
+// not a window, so a slow sender on a loaded host is waited for); phase 2 sends tagged and checksum-offloaded
+// datagrams to ns0.
+//   EXPECT_FRAMES=N nic-features.ts BDF RX_SECONDS [EAL flags...]
 // Prints KEY=VALUE lines (test/vm/features.vm.ts reads them).
 import * as pktio from '../../../src/index.js';
 import { mbuf } from '../../../src/index.js';
@@ -46,7 +48,9 @@ let noHash = 0;
 const burst = new Uint32Array(32);
 const u8 = pktio.mem().u8;
 const end = Date.now() + Number(secs) * 1000;
-while (Date.now() < end) {
+const expected = Number(process.env.EXPECT_FRAMES ?? Infinity);
+let udpSeen = 0;
+while (Date.now() < end && udpSeen < expected) {
   for (let q = 0; q < NQ; q++) {
     const n = pktio.rxBurst(0, q, burst, 32);
     for (let i = 0; i < n; i++) {
@@ -55,6 +59,7 @@ while (Date.now() < end) {
       const d = mbuf.mtod(m);
       const eth = (u8[d + 12] << 8) | u8[d + 13];
       if (eth !== 0x0800 || u8[d + 23] !== 17) continue; // IPv4 UDP only
+      udpSeen++;
       const src = `${u8[d + 26]}.${u8[d + 27]}.${u8[d + 28]}.${u8[d + 29]}`;
       const dst = `${u8[d + 30]}.${u8[d + 31]}.${u8[d + 32]}.${u8[d + 33]}`;
       const sport = (u8[d + 34] << 8) | u8[d + 35];
