@@ -10,19 +10,21 @@
 //
 // Hot path rules (as l2fwd): nothing allocated per burst or per sleep (the woken array is made once), no try/catch.
 import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/eal/index.js';
+import { gettid } from '../../src/eal/ffi.js';
 import { rxBurst } from '../../src/ethdev/ethdev.js';
 import { rxIntrEnable, rxIntrDisable, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from '../../src/ethdev/intr.js';
 import { makeCtx, forwardBurst, flushTx, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
 
 /** "l2fwd_power" memzone: per lcore id, f64 [wake-ups, microseconds asleep, sleeps, clockUs() the current sleep
- * began at (0: awake)] */
+ * began at (0: awake), the lcore's thread id (for /proc/PID/task/TID/stat)] */
 export const POWER_ZONE = 'l2fwd_power';
 export const MAX_LCORES = 128;
 export const PW_WAKEUPS = 0;
 export const PW_ASLEEP_US = 1;
 export const PW_SLEEPS = 2;
 export const PW_SINCE = 3;
-export const PW_WORDS = 4;
+export const PW_TID = 4;
+export const PW_WORDS = 8;
 
 export interface PowerArgs extends FwdArgs {
   /** empty polls of all queues in a row before the lcore arms interrupts and sleeps */
@@ -87,6 +89,7 @@ export default function l2fwdPowerLoop(a: PowerArgs): { lcore: number } {
   if (!z) throw new Error(`l2fwd-power: memzone ${POWER_ZONE} missing`);
   const lc = lcoreId();
   const pw = new Float64Array(mem().buf, z.off + lc * PW_WORDS * 8, PW_WORDS);
+  pw[PW_TID] = gettid();
   const c = makeCtx(a);
   for (const p of a.rxPorts) rxIntrCtlQ(p, 0, 'add');
   loop(c, a, pw);

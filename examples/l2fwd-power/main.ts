@@ -10,7 +10,7 @@
 // period spent asleep.
 import * as pktio from '../../src/index.js';
 import { main, UsageError, type L2fwdVariant } from '../l2fwd/main.js';
-import { POWER_ZONE, MAX_LCORES, PW_WORDS, PW_WAKEUPS, PW_ASLEEP_US, PW_SLEEPS, PW_SINCE } from './fwd.js';
+import { POWER_ZONE, MAX_LCORES, PW_WORDS, PW_WAKEUPS, PW_ASLEEP_US, PW_SLEEPS, PW_SINCE, PW_TID } from './fwd.js';
 
 /** DPDK l3fwd-power sleeps after MIN_ZERO_POLL_COUNT (10) empty polls; the same here by default. */
 const DEFAULT_IDLE_POLLS = 10;
@@ -71,7 +71,7 @@ export function l2fwdPower(): L2fwdVariant {
         last[b + PW_ASLEEP_US] = total;
         if (total === 0 && pw[b + PW_SLEEPS] === 0) continue;
         const pct = elapsed > 0 ? Math.min(100, asleep / 1e4 / elapsed) : 0;
-        out.push(`Lcore ${l}: wake-ups ${wake.toFixed(0)}, sleeps ${sleeps.toFixed(0)}, asleep ${(asleep / 1e6).toFixed(3)} s (${pct.toFixed(1)}%)` +
+        out.push(`Lcore ${l} (thread ${pw[b + PW_TID]}): wake-ups ${wake.toFixed(0)}, sleeps ${sleeps.toFixed(0)}, asleep ${(asleep / 1e6).toFixed(3)} s (${pct.toFixed(1)}%)` +
           ` | total wake-ups ${pw[b + PW_WAKEUPS].toFixed(0)}, asleep ${(total / 1e6).toFixed(3)} s`);
       }
       return out.join('\n') + '\n';
