@@ -121,7 +121,8 @@ t.test('generator over net_ring', async (t) => {
     const tx = r.tx[0];
     t.comment(`target ${R} pps, achieved ${tx.pps.toFixed(1)} pps (${(100 * (tx.pps - R) / R).toFixed(3)}%), ${tx.packets} packets; ` +
       `gaps mean ${(tx.gaps.mean / 1000).toFixed(2)} us sd ${(tx.gaps.stddev / 1000).toFixed(2)} us p50 ${(tx.gaps.p50 / 1000).toFixed(2)} us ` +
-      `p99 ${(tx.gaps.p99 / 1000).toFixed(2)} us max ${(tx.gaps.max / 1000).toFixed(1)} us; skipped ${tx.skipped}`);
+      `p99 ${(tx.gaps.p99 / 1000).toFixed(2)} us max ${(tx.gaps.max / 1000).toFixed(1)} us; skipped ${tx.skipped}; ` +
+      `generator lcore: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth} bytes (JIT warm-up included)`);
     t.ok(Math.abs(tx.pps - R) / R < 0.01, `achieved ${tx.pps.toFixed(1)} pps within 1% of ${R}`);
     t.equal(r.rx[0].lost, 0, 'the sink got every packet');
     t.equal(r.timestamps, 'software');

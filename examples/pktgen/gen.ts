@@ -7,13 +7,14 @@
 // Hot path rules (the project's): nothing allocated per packet or per burst, monomorphic calls, no try/catch.
 // Timestamps are software ones (CLOCK_MONOTONIC around rxBurst/txBurst), one read per burst: a koffi call costs
 // about as much as handling a few packets, and a burst leaves or arrives at once anyway.
+import * as v8 from 'node:v8';
 import { mem, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
 import { M, mbufBind, pktmbufAllocBurst, pktmbufFreeBulk } from '../../src/mempool/mbuf.js';
 import { mempoolLookup, type Mempool } from '../../src/mempool/mempool.js';
 import { NsClock } from '../../src/lib/clock.js';
 import { Pacer } from '../../src/lib/pacer.js';
-import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTime, stampTimeOf, type FlowSpec } from '../../src/lib/frames.js';
+import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, type FlowSpec } from '../../src/lib/frames.js';
 import type { Histogram } from '../../src/lib/histogram.js';
 import type { StreamRx } from '../../src/lib/streams.js';
 import {
@@ -63,7 +64,6 @@ class TxStream {
     readonly st: Float64Array, readonly gaps: Histogram, readonly limit: number,
   ) {}
   seq = 0;
-  lastNs = -1;
 }
 
 interface Ctx {
@@ -77,11 +77,18 @@ interface Ctx {
   rx: StreamRx[];
   lat: Histogram[];
   tag: number;
+  /** times in ns, kept in an array so no double is passed or returned boxed: [T_PASS] this loop pass, [T_TX] the
+   * burst being sent, [T_RX] the burst received */
+  tm: Float64Array;
 }
 
-/** Sends what stream s has due at `now`; returns packets sent. */
-function txStep(c: Ctx, s: TxStream, now: number): number {
-  const k = s.pacer.due(now, s.limit - s.seq < c.burst ? s.limit - s.seq : c.burst);
+const T_PASS = 0;
+const T_TX = 1;
+const T_RX = 2;
+
+/** Sends what stream s has due at c.tm[T_PASS]; returns packets sent. */
+function txStep(c: Ctx, s: TxStream): number {
+  const k = s.pacer.dueAt(c.tm, T_PASS, s.limit - s.seq < c.burst ? s.limit - s.seq : c.burst);
   if (k === 0) return 0;
   const pkts = c.pkts;
   const got = pktmbufAllocBurst(c.pool, pkts, k, 0);
@@ -103,10 +110,11 @@ function txStep(c: Ctx, s: TxStream, now: number): number {
     u16[(m << 1) + M.H_DATA_LEN] = len;
     bytes += len + FCS_LEN;
   }
-  const t = c.clock.now();
+  const tm = c.tm;
+  c.clock.nowInto(tm, T_TX);
   for (let j = 0; j < got; j++) {
     const m = pkts[j];
-    stampTime(u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], t);
+    stampTimeAt(u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], tm, T_TX);
   }
   const sent = txBurst(s.port, s.queue, pkts, got, 0);
   if (sent < got) {
@@ -119,11 +127,10 @@ function txStep(c: Ctx, s: TxStream, now: number): number {
   }
   if (sent === 0) return 0;
   // inter-departure gaps as software sees them: the time since the last burst for its first packet, 0 for the rest
-  if (s.lastNs >= 0) s.gaps.record(t - s.lastNs);
+  if (st[TX_PACKETS] === 0) st[TX_FIRST_NS] = tm[T_TX];
+  else s.gaps.record(tm[T_TX] - st[TX_LAST_NS]);
   for (let j = 1; j < sent; j++) s.gaps.record(0);
-  if (st[TX_PACKETS] === 0) st[TX_FIRST_NS] = t;
-  st[TX_LAST_NS] = t;
-  s.lastNs = t;
+  st[TX_LAST_NS] = tm[T_TX];
   st[TX_PACKETS] += sent;
   st[TX_BYTES] += bytes;
   return sent;
@@ -134,7 +141,8 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
   const pkts = c.pkts;
   const n = rxBurst(port, queue, pkts, c.burst);
   if (n === 0) return 0;
-  const t = c.clock.now();
+  const tm = c.tm;
+  c.clock.nowInto(tm, T_RX);
   const u8 = c.u8;
   const u32 = c.u32;
   const u16 = c.u16;
@@ -154,7 +162,7 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
       continue;
     }
     c.rx[sid].record(stampSeq(u8, e), len + FCS_LEN);
-    c.lat[sid].record(t - stampTimeOf(u8, e));
+    c.lat[sid].record(stampAge(u8, e, tm, T_RX));
   }
   pktmbufFreeBulk(pkts, n, 0);
   q[RXQ_PACKETS] += n;
@@ -168,16 +176,18 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
   const nrx = rxPorts.length;
   let sending = true;
   while (!quitRequested() && Atomics.load(ctl, CTL_STOP) === 0) {
-    const now = c.clock.now();
-    if (sending && now >= endNs) {
+    const tm = c.tm;
+    c.clock.nowInto(tm, T_PASS);
+    if (sending && tm[T_PASS] >= endNs) {
       // the departures scheduled before the end still go (a sender descheduled near the end would otherwise
       // offer less than rate x duration), then TX stops
-      for (let i = 0; i < ntx; i++) while (txStep(c, tx[i], endNs) > 0);
+      tm[T_PASS] = endNs;
+      for (let i = 0; i < ntx; i++) while (txStep(c, tx[i]) > 0);
       sending = false;
       Atomics.store(ctl, CTL_PHASE, 2);
     }
-    if (!sending && now >= drainEnd) break;
-    if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i], now);
+    if (!sending && tm[T_PASS] >= drainEnd) break;
+    if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
     for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
   }
 }
@@ -192,20 +202,26 @@ export function backlog(rate: number, burst: number, backlogS: number): number {
 }
 
 /** Entry point for remoteLaunch: runs one trial and returns when it is over (counters are in the zone). */
-export default function pktgenMain(a: GenArgs): { lcore: number } {
+export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; heapGrowth: number } {
   const r = mem();
   mbufBind(r);
   const z = GenZone.lookup();
   const pool = mempoolLookup(a.pool);
   if (!pool) throw new Error(`pktgen: no mempool '${a.pool}'`);
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
-  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff };
+  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4) };
   const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
   const start = clock.now();
   for (const s of tx) s.pacer.start(start);
+  // the data path allocates nothing per packet or burst: the trial's GCs and heap growth on this lcore say so
+  const prof = new v8.GCProfiler();
+  prof.start();
+  const heap0 = v8.getHeapStatistics().used_heap_size;
   Atomics.store(z.ctl, CTL_PHASE, 1);
   loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), z.rxq.slice(0, a.rx.length), z.ctl, start + a.durationNs, start + a.durationNs + a.drainNs);
   for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
+  const heap1 = v8.getHeapStatistics().used_heap_size;
+  const gcs = prof.stop().statistics.length;
   Atomics.store(z.ctl, CTL_PHASE, 3);
-  return { lcore: lcoreId() };
+  return { lcore: lcoreId(), gcs, heapGrowth: heap1 - heap0 };
 }

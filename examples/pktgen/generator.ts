@@ -56,6 +56,9 @@ export interface TrialResult {
   lossPct: number;
   /** packets without a generator stamp of this trial (other traffic, or an earlier trial's stragglers) */
   foreign: number;
+  /** garbage collections on the generator's lcore during the trial, and its heap growth in bytes */
+  workerGcs: number;
+  workerHeapGrowth: number;
 }
 
 export interface Tick {
@@ -124,12 +127,13 @@ export class Generator {
       onTick(k);
     }, tickMs) : null;
     pktio.remoteLaunch(this.worker, genModule, args);
+    let w: { gcs: number; heapGrowth: number } | undefined;
     try {
-      await pktio.waitLcore(this.worker);
+      w = (await pktio.waitLcore(this.worker)) as typeof w;
     } finally {
       if (timer) clearInterval(timer);
     }
-    return this.result(t);
+    return { ...this.result(t), workerGcs: w?.gcs ?? 0, workerHeapGrowth: w?.heapGrowth ?? 0 };
   }
 
   /** Asks a running trial to stop (SIGINT). */
@@ -137,7 +141,7 @@ export class Generator {
     Atomics.store(this.zone.ctl, 0, 1);
   }
 
-  private result(t: Trial): TrialResult {
+  private result(t: Trial): Omit<TrialResult, 'workerGcs' | 'workerHeapGrowth'> {
     const z = this.zone;
     const tx: TxResult[] = t.streams.map((s) => {
       const st = z.tx[s.id];

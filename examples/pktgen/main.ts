@@ -33,6 +33,7 @@ export function formatResult(r: TrialResult): string {
       `latency (${r.timestamps}) min ${us(l.min)} mean ${us(l.mean)} p50 ${us(l.p50)} p99 ${us(l.p99)} p99.9 ${us(l.p999)} max ${us(l.max)} us`);
   }
   if (r.foreign) out.push(`foreign packets (no pktgen stamp): ${r.foreign}`);
+  out.push(`generator lcore: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes over the trial`);
   return out.join('\n') + '\n';
 }
 

@@ -131,8 +131,12 @@ export class FrameWriter {
     put16(u8, ip + 6, 0x4000); // don't fragment
     put16(u8, ip + 8, (64 << 8) | IPPROTO_UDP); // TTL 64, UDP
     put16(u8, ip + 10, 0);
-    put32(u8, ip + 12, s.srcIp.start + (k % s.srcIp.count));
-    put32(u8, ip + 16, s.dstIp.start + (k % s.dstIp.count));
+    const sip = s.srcIp.start + (k % s.srcIp.count);
+    const dip = s.dstIp.start + (k % s.dstIp.count);
+    put16(u8, ip + 12, Math.floor(sip / 65536));
+    put16(u8, ip + 14, sip % 65536);
+    put16(u8, ip + 16, Math.floor(dip / 65536));
+    put16(u8, ip + 18, dip % 65536);
     put16(u8, ip + 10, ipChecksum(u8, ip));
     const udp = ip + IP_HLEN;
     put16(u8, udp, s.srcPort.start + (k % s.srcPort.count));
@@ -142,11 +146,29 @@ export class FrameWriter {
     const st = e + STAMP_OFF;
     put16(u8, st, STAMP_MAGIC);
     put16(u8, st + 2, this.streamId);
-    put32(u8, st + 4, seq >>> 0);
-    put32(u8, st + 8, 0);
-    put32(u8, st + 12, 0);
+    put16(u8, st + 4, Math.floor(seq / 65536) & 0xffff);
+    put16(u8, st + 6, seq % 65536);
+    put16(u8, st + 8, 0); put16(u8, st + 10, 0); put16(u8, st + 12, 0); put16(u8, st + 14, 0);
     return len;
   }
+}
+
+/** Writes the TX time t[i] (ns, below 2^53) into a frame's stamp (in an array: see NsClock.nowInto). */
+export function stampTimeAt(u8: Uint8Array, e: number, t: Float64Array, i: number): void {
+  const ns = t[i];
+  const hi = Math.floor(ns / 4294967296);
+  const lo = ns - hi * 4294967296;
+  const o = e + STAMP_OFF + 8;
+  put16(u8, o, Math.floor(hi / 65536));
+  put16(u8, o + 2, hi % 65536);
+  put16(u8, o + 4, Math.floor(lo / 65536));
+  put16(u8, o + 6, lo % 65536);
+}
+
+/** The time since a frame's TX stamp at the time t[i]: a small number, where the times themselves are not. */
+export function stampAge(u8: Uint8Array, e: number, t: Float64Array, i: number): number {
+  const o = e + STAMP_OFF + 8;
+  return t[i] - ((get16(u8, o) * 65536 + get16(u8, o + 2)) * 4294967296 + get16(u8, o + 4) * 65536 + get16(u8, o + 6));
 }
 
 /** Writes the TX time (ns, below 2^53) into a frame's stamp. */
@@ -165,7 +187,7 @@ export function stampStream(u8: Uint8Array, e: number, len: number): number {
 }
 
 export function stampSeq(u8: Uint8Array, e: number): number {
-  return get32(u8, e + STAMP_OFF + 4);
+  return get16(u8, e + STAMP_OFF + 4) * 65536 + get16(u8, e + STAMP_OFF + 6);
 }
 
 export function stampTimeOf(u8: Uint8Array, e: number): number {
@@ -177,11 +199,11 @@ function put16(u8: Uint8Array, o: number, v: number): void {
   u8[o + 1] = v;
 }
 
+// Stores and loads go through 16-bit halves: an integer above 2^30 is not a small integer in V8 (pointer
+// compression), so passing it to or returning it from a call that is not inlined would box it in a heap number.
 function put32(u8: Uint8Array, o: number, v: number): void {
-  u8[o] = v >>> 24;
-  u8[o + 1] = v >>> 16;
-  u8[o + 2] = v >>> 8;
-  u8[o + 3] = v;
+  put16(u8, o, Math.floor(v / 65536) & 0xffff);
+  put16(u8, o + 2, v % 65536);
 }
 
 function get16(u8: Uint8Array, o: number): number {
@@ -189,7 +211,7 @@ function get16(u8: Uint8Array, o: number): number {
 }
 
 function get32(u8: Uint8Array, o: number): number {
-  return ((u8[o] << 24) | (u8[o + 1] << 16) | (u8[o + 2] << 8) | u8[o + 3]) >>> 0;
+  return get16(u8, o) * 65536 + get16(u8, o + 2);
 }
 
 /** The IPv4 header checksum (RFC 791, RFC 1071): ones' complement of the ones' complement sum of its 16-bit words. */
