@@ -221,6 +221,17 @@ export async function* rxBursts(port: number, queue: number, opts: RxBurstsOptio
   }
 }
 
+/** rxIntrEnable, false when the port was stopped meanwhile (not the hot path: once per sleep). */
+function armed(port: number, queue: number): boolean {
+  try {
+    rxIntrEnable(port, queue);
+    return true;
+  } catch (e) {
+    if (portIsStarted(port)) throw e;
+    return false;
+  }
+}
+
 /**
  * Arms the queue (driver, then the fd one-shot), polls once more, and waits on the queue's word unless that poll
  * found packets (returned, queue disarmed). Returns 0 after a wake-up, with the queue disarmed and its eventfd
@@ -228,7 +239,8 @@ export async function* rxBursts(port: number, queue: number, opts: RxBurstsOptio
  */
 async function sleep(w: Waker, port: number, queue: number, src: { fd: number; kind: string }, word: number, burst: RxBurst): Promise<number> {
   const seen = Atomics.load(w.notify, word);
-  rxIntrEnable(port, queue);
+  // a stream on a worker can lose the race with the main lcore's devStop: the port is gone, the loop ends
+  if (!armed(port, queue)) return 0;
   const i = port * MAX_QUEUES_PER_PORT + queue;
   epollCtl(w, ffi.EPOLL_CTL_MOD, src.fd, ffi.EPOLLIN | ffi.EPOLLONESHOT, i);
   const got = rxBurst(port, queue, burst.mbufs, burst.mbufs.length);
@@ -237,7 +249,11 @@ async function sleep(w: Waker, port: number, queue: number, src: { fd: number; k
     if (r.async) await r.value;
   }
   if (portIsStarted(port)) {
-    rxIntrDisable(port, queue);
+    try {
+      rxIntrDisable(port, queue);
+    } catch (e) {
+      if (portIsStarted(port)) throw e; // else stopped meanwhile: the loop ends
+    }
     epollCtl(w, ffi.EPOLL_CTL_MOD, src.fd, 0, i);
     if (src.kind === 'eventfd') ffi.read(src.fd, drainBuf, 8);
   }
