@@ -1,6 +1,7 @@
 // RX interrupts on net_memif: a worker lcore asleep on a server queue wakes for each burst a pktio client sends
 // (the client's TX writes the ring's eventfd only while the server's ring has MEMIF_RING_FLAG_MASK_INT clear),
-// sleeps across the client's reconnection, and ends its loop on devStop; every mbuf back.
+// sleeps across the client's reconnection, and ends its loop on devStop; every mbuf back. Then dpdk-testpmd as the
+// peer: its memif TX (io forward, the port to itself) writes pktio's ring eventfd while pktio's queue sleeps.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as pktio from '../src/index.js';
@@ -10,6 +11,7 @@ import { mem, memzoneReserve, memzoneFree } from '../src/eal/index.js';
 import { startPort } from './helpers/ports.js';
 import { until } from './helpers/memif-traffic.js';
 import { C_SLEEPS, C_WAKES, C_RECEIVED } from './helpers/intr-lcore.js';
+import { Testpmd, testpmdPath, NO_TESTPMD } from '../bench/dpdk/testpmd.js';
 
 const dir = fs.mkdtempSync('/tmp/pktio-intr-memif-');
 const cpus = pktio.cpusAllowed();
@@ -70,5 +72,44 @@ t.test('memif server queue asleep on its interrupt: 200 wake-ups from a pktio cl
   devClose(c);
   devClose(s);
   memzoneFree('intr_memif_cnt');
+  t.equal(pool.inUseCount(), 0, 'every mbuf back');
+});
+
+const skipTestpmd = !testpmdPath() ? NO_TESTPMD : process.getuid?.() !== 0 ? 'not root' : false;
+
+t.test('testpmd client echoes what pktio sends: its TX wakes the sleeping pktio server queue', { skip: skipTestpmd }, async (t) => {
+  const pool = pktmbufPoolCreate('intr_memif_tp', 2047, 0);
+  const sockName = `/pktio-intr-${process.pid}`;
+  const s = await pktio.devProbe(`net_memif42,role=server,id=0,socket=${sockName}`);
+  startPort(s, pool, 1, 0, { intrConf: { rxq: true } });
+  const tp = await Testpmd.start({
+    vdevs: [`net_memif0,role=client,id=0,socket=${sockName}`], fwd: 'io', appArgs: ['--port-topology=loop', '--burst=32'],
+  });
+  t.teardown(() => tp.kill());
+  await tp.cmd('start');
+  t.ok(await until(() => linkGet(s).up, 10000), 'link up with testpmd');
+  const z = memzoneReserve('intr_memif_tp_cnt', 64);
+  const i32 = mem().i32;
+  const k = z.off >> 2;
+  i32.fill(0, k, k + 16);
+  pktio.remoteLaunch(1, sleeperModule, { port: s, queue: 0, zone: 'intr_memif_tp_cnt' }, 'sleeper');
+  t.ok(await until(() => Atomics.load(i32, k + C_SLEEPS) >= 1, 30000), 'the worker sleeps');
+  let sent = 0;
+  for (let i = 0; i < 100; i++) {
+    const m = new Uint32Array(4);
+    if (pktmbufAllocBurst(pool, m, 4) !== 4) break;
+    for (const x of m) append(x, 60);
+    sent += txBurst(s, 0, m, 4);
+    if (!(await until(() => Atomics.load(i32, k + C_RECEIVED) === sent, 5000))) break;
+  }
+  const wakes = Atomics.load(i32, k + C_WAKES);
+  t.equal(Atomics.load(i32, k + C_RECEIVED), 400, `400 packets echoed by testpmd, received over ${wakes} wake-ups`);
+  t.ok(wakes >= 50, 'the sleeping queue was woken by testpmd\'s eventfd writes');
+  const [theirs] = await tp.portStats();
+  t.equal(theirs.txPackets, statsGet(s).ipackets, `testpmd TX ${theirs.txPackets} = pktio RX`);
+  devStop(s);
+  t.match(await pktio.waitLcore(1), { reason: 'stopped' });
+  devClose(s);
+  memzoneFree('intr_memif_tp_cnt');
   t.equal(pool.inUseCount(), 0, 'every mbuf back');
 });
