@@ -94,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const onSig = () => gen.stop();
     process.on('SIGINT', onSig);
     process.on('SIGTERM', onSig);
-    const tick = (k: Tick) => process.stdout.write(o.json ? `${JSON.stringify({ tick: k })}\n` : formatTick(k, streams));
+    const tick = (k: Tick) => process.stdout.write(o.json ? `${JSON.stringify({ tick: { ...k, timestamps: 'software' } })}\n` : formatTick(k, streams));
     const r = await gen.run({ streams, rx: o.rx, durationS: o.duration || Infinity, drainS: o.drain, burst: o.burst },
       o.period > 0 ? tick : undefined, o.period * 1000);
     process.off('SIGINT', onSig);
