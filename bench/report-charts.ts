@@ -43,6 +43,8 @@ export function throughputSpec(rows: ThroughputRow[], title: string): TopLevelSp
       xOffset: { field: 'dut' },
       y: { field: 'mpps', type: 'quantitative', title: 'throughput at the loss threshold (Mpps)' },
       color: { field: 'dut', type: 'nominal', title: 'device under test' },
+      // a pale bar: the generator could not offer more, so the DUT was not the limit
+      opacity: { field: 'generatorBound', type: 'ordinal', sort: [false, true], title: 'generator-bound', scale: { domain: [false, true], range: [1, 0.45] } },
     },
   } as TopLevelSpec;
 }
