@@ -24,7 +24,7 @@ import { startDut, DUT_LABEL, type DutKind, type Dut } from './rfc2544-dut.js';
 import { writeChart, throughputSpec, latencySpec, lossSpec, type LatencyRow } from './report-charts.js';
 
 export interface Rfc2544Opts {
-  medium: 'memif' | 'ports';
+  medium: 'memif' | 'af_packet' | 'ports';
   duts: DutKind[];
   sizes: number[];
   tests: Set<string>;
@@ -55,6 +55,7 @@ function usage(): string {
   --loss-threshold: highest loss in percent that passes (default 0)
   --max-rate: the top of the search, pps (default: line rate of the generator's link)
   --medium memif (default): the generator serves two memif sockets and the DUT is their client (host, no NICs)
+  --medium af_packet: two veth pairs made for the run (root), the generator on one end of each, the DUT on the other
   --medium ports: the generator's ports and the DUT's are NICs or vdevs given as EAL options (VM rig, real cabling)`;
 }
 
@@ -101,7 +102,7 @@ function parseArgs(argv: string[]): Rfc2544Opts {
       case '--out': o.out = path.resolve(v() ?? '.'); break;
       case '--medium': {
         const m = v();
-        if (m !== 'memif' && m !== 'ports') throw new BenchError(`unknown medium '${m}': memif or ports`);
+        if (m !== 'memif' && m !== 'af_packet' && m !== 'ports') throw new BenchError(`unknown medium '${m}': memif, af_packet or ports`);
         o.medium = m;
         break;
       }
@@ -117,9 +118,36 @@ function parseArgs(argv: string[]): Rfc2544Opts {
   return o;
 }
 
+/** --medium af_packet: [DUT end, generator end] of each veth pair */
+const VETH = [['pk2544d0', 'pk2544g0'], ['pk2544d1', 'pk2544g1']] as const;
+
+function ip(args: string[], mayFail = false): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0 && !mayFail) throw new BenchError(`ip ${args.join(' ')}: ${(r.stderr ?? '').trim() || `exit ${r.status}`} (--medium af_packet needs root and iproute2)`);
+}
+
+/** Makes (true) or removes (false) the veth pairs of --medium af_packet; deleting one end removes its peer. */
+function veths(make: boolean): void {
+  for (const [d] of VETH) ip(['link', 'del', d], true);
+  if (!make) return;
+  for (const [d, g] of VETH) {
+    ip(['link', 'add', d, 'type', 'veth', 'peer', 'name', g]);
+    for (const end of [d, g]) {
+      spawnSync('sysctl', ['-q', '-w', `net.ipv6.conf.${end}.disable_ipv6=1`]);
+      ip(['link', 'set', end, 'up']);
+    }
+  }
+}
+
 /** The ports of both sides as EAL options: memif sockets this process serves, or what the user named. */
 function portArgs(o: Rfc2544Opts): { gen: string[]; dut: string[] } {
   if (o.medium === 'ports') return { gen: o.genPorts, dut: o.dutPorts };
+  if (o.medium === 'af_packet') {
+    return {
+      gen: VETH.flatMap(([, g], i) => ['--vdev', `net_af_packet${i},iface=${g}`]),
+      dut: VETH.flatMap(([d], i) => ['--vdev', `net_af_packet${i},iface=${d}`]),
+    };
+  }
   const sock = (i: number) => `id=0,socket=/pktio-rfc2544-${process.pid}-${i}`;
   return {
     gen: [0, 1].flatMap((i) => ['--vdev', `net_memif${i},role=server,${sock(i)}`]),
@@ -210,7 +238,7 @@ async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress): Promis
   const other = cpus[0];
   const ports = portArgs(o);
   await pktio.init(['--lcores', `0@${other},1@${genCpu}`, '--main-lcore', '0', ...hugeArgs(false), '--file-prefix', `pktio-rfc2544-${process.pid}`,
-    '--log-level', 'warn', ...(o.medium === 'memif' ? ['--no-pci'] : []), ...ports.gen]);
+    '--log-level', 'warn', ...(o.medium !== 'ports' ? ['--no-pci'] : []), ...ports.gen]);
   let d: Dut | null = null;
   try {
     if (pktio.portIds().length < 2) throw new BenchError(`the generator needs two ports, it has ${pktio.portIds().length}: check --gen-ports`);
@@ -300,10 +328,13 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new Progress(per * o.duts.length, o.json);
   const res: Record<string, SizeResult[]> = {};
   try {
+    if (o.medium === 'af_packet') veths(true);
     for (const d of o.duts) res[DUT_LABEL[d]] = await runDut(d, o, progress);
   } catch (e) {
     process.stderr.write(`rfc2544: ${(e as Error).message}\n`);
     return 1;
+  } finally {
+    if (o.medium === 'af_packet') veths(false);
   }
   fs.mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, `rfc2544-${o.medium}-${new Date().toISOString().replace(/[:.]/g, '-')}`);

@@ -9,6 +9,7 @@ import { throughput, lossCurve, backToBack, type TrialFn } from '../bench/rfc254
 import { main } from '../bench/rfc2544.js';
 import { rowsOf } from '../bench/report.js';
 import { testpmdPath } from '../bench/dpdk/testpmd.js';
+import { spawnSync } from 'node:child_process';
 
 const lat = { count: 1, min: 1, mean: 1, p50: 1, p99: 1, p999: 1, max: 1 };
 
@@ -71,4 +72,25 @@ t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { ski
   }
   for (const f of rec.files ?? []) t.ok(fs.existsSync(f), `${f} written`);
   t.ok((rec.files ?? []).some((f: string) => f.endsWith('-throughput.svg')), 'a throughput chart');
+});
+
+t.test('af_packet on veth pairs made for the run: pktio l2fwd (short)', { skip: process.getuid?.() === 0 ? false : 'veth pairs need root' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-rfc2544-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const lines: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
+  let rc: number;
+  try {
+    rc = await main(['--medium', 'af_packet', '--dut', 'pktio', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
+      '--max-rate', '20000', '--resolution', '25', '--loss-threshold', '5', '--out', out, '--json']);
+  } finally {
+    process.stdout.write = write;
+  }
+  t.equal(rc, 0, 'the run completes');
+  const rec = JSON.parse(lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
+  t.equal(rec.medium, 'af_packet');
+  t.ok(rec.results?.['pktio l2fwd']?.[0]?.throughput?.mpps > 0, 'a throughput');
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  t.notMatch(links, /pk2544/, 'the veth pairs are gone');
 });
