@@ -46,7 +46,7 @@ const TESTS = ['throughput', 'latency', 'loss', 'b2b'];
 function usage(): string {
   return `npm run rfc2544 -- [--dut pktio,testpmd,external] [--sizes 64,128,...|rfc2544] [--tests ${TESTS.join(',')}]
     [--trial SECONDS] [--drain SECONDS] [--resolution PCT] [--loss-threshold PCT] [--max-rate PPS] [--b2b-max FRAMES]
-    [--bidir] [--json] [--out DIR] [--medium memif|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
+    [--bidir] [--json] [--out DIR] [--medium memif|af_packet|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
   --dut: the devices under test, run one after the other (default pktio,testpmd; external: already wired and running)
   --sizes: frame sizes with FCS (default rfc2544: ${RFC2544_SIZES.join(',')}; add 9018 where jumbo frames work)
   --tests: which of RFC 2544's tests (default throughput,latency,loss)
