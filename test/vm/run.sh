@@ -179,6 +179,9 @@ if [ "$MQ" -gt 1 ]; then
     for h in 0 1; do ip -n "$NETNS" link add "br$h" type bridge; ip -n "$NETNS" link set "br$h" up; done
     for r in "${ROLES[@]}"; do
         ip -n "$NETNS" tuntap add dev "t${NETDEV[$r]}" mode tap multi_queue
+        # a tap queue holds txqueuelen frames while QEMU does not read it (its guest ring is full): 500 by default,
+        # which a loaded host's TCG guest can fall behind by (the multi-queue test once lost 52 frames before RX)
+        ip -n "$NETNS" link set "t${NETDEV[$r]}" txqueuelen 10000
         ip -n "$NETNS" link set "t${NETDEV[$r]}" master "br${HUB[$r]}" up
     done
 fi
@@ -199,7 +202,12 @@ pidfile=$OUT/qemu.pid
 Q+=(-pidfile "$pidfile")
 stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
-    if [ -n "$NETNS" ]; then sleep 0.5; ip netns del "$NETNS" 2>/dev/null || true; fi
+    if [ -n "$NETNS" ]; then
+        # what the host side dropped: a tap whose queue overflowed while QEMU did not read it (host_tNAME_tx_dropped)
+        ip netns exec "$NETNS" sh -c 'for d in /sys/class/net/t*; do
+            echo "host_${d##*/}_tx_dropped=$(cat "$d/statistics/tx_dropped")"; done' 2>/dev/null || true
+        sleep 0.5; ip netns del "$NETNS" 2>/dev/null || true
+    fi
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
