@@ -157,6 +157,7 @@ t.test('net_virtio on a simulated virtio-net device', async (t) => {
     t.throws(() => devConfigure(i.port, 1, 1, {}), { message: /does not offer VIRTIO_F_ACCESS_PLATFORM/ }, 'an IOMMU without ACCESS_PLATFORM is refused');
     const p = open({ features: QEMU_FEATURES & ~S.bit(S.VIRTIO_F_RING_PACKED) }, 'packed');
     t.throws(() => devConfigure(p.port, 1, 1, {}), { message: /packed ring layout was forced .* VIRTIO_F_RING_PACKED/ });
+    t.equal(xstatsGet(p.port).find((x) => x.name === 'device_status')?.value, 0, 'device_status xstat: 0, the device reset');
     const r = open({ refuse: true });
     devConfigure(r.port, 1, 1, {});
     rxQueueSetup(r.port, 0, 256, 0, null, pool);
