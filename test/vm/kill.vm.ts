@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { rigMissing, rigLayout, runInGuest, guestDir, showGuestOnFailure, type VmMode } from './vm.js';
 
 const all = process.env.PKTIO_VM_KILL_ALL === '1';
-const modes: VmMode[] = all ? ['type1', 'noiommu', 'cdev'] : ['type1'];
+// PKTIO_VM_KILL_MODES=noiommu,cdev picks modes (with the cycle count of the run)
+const modes = (process.env.PKTIO_VM_KILL_MODES?.split(',') ?? (all ? ['type1', 'noiommu', 'cdev'] : ['type1'])) as VmMode[];
 const cycles = all ? 20 : 3;
 const missing = rigMissing('e1000e');
 
