@@ -54,6 +54,19 @@ t.test('default port loops back to itself', async (t) => {
   t.equal(pool.inUseCount(), 0);
 });
 
+t.test('close gives back the mbufs still queued in the rings the port made', async (t) => {
+  const pool = pktmbufPoolCreate('ring_close', 255, 0);
+  const p = await pktio.devProbe('net_ring9');
+  setup(p, pool);
+  const pkts = new Uint32Array(40);
+  t.equal(pktmbufAllocBurst(pool, pkts, 40), 40);
+  t.equal(txBurst(p, 0, pkts, 40), 40);
+  t.equal(pool.inUseCount(), 40, 'queued, nobody received them');
+  devStop(p);
+  devClose(p);
+  t.equal(pool.inUseCount(), 0, 'back in the pool after close');
+});
+
 t.test("a pair: A's TX is B's RX and back", async (t) => {
   const pool = pktmbufPoolCreate('ring_pair', 255, 16);
   const a = portByName('net_ring0');

@@ -5,7 +5,7 @@
 // the other's RX. ethFromRings() builds a port from rings the application made (rte_eth_from_rings).
 import { mem, memzoneLookup, memzoneReserve, memzoneFree } from '../../eal/memory.js';
 import { Ring, ringCreate, ringLookup, ringFree, RING_F_SP_ENQ, RING_F_SC_DEQ } from '../../ring/ring.js';
-import { M } from '../../mempool/mbuf.js';
+import { M, pktmbufFreeBulk } from '../../mempool/mbuf.js';
 import {
   QS_PACKETS, QS_BYTES, QS_ERRORS, type EthDevOps, type PmdInfo, type QueueStats, type RxQueue, type TxQueue,
   type DevInfo, type Link, type EthConf, type RxIntrSource, plainPortInfo,
@@ -152,14 +152,16 @@ export class RingPort implements EthDevOps {
   }
 
   close(): void {
-    // mbufs still queued in rings this port made are the application's to drain before close
     for (const n of this.owned) {
       if (n.startsWith('RI_')) {
         if (memzoneLookup(n)) memzoneFree(n);
         continue;
       }
       const r = ringLookup(n);
-      if (r) ringFree(r);
+      if (r) {
+        drainToPools(r);
+        ringFree(r);
+      }
     }
     this.owned.clear();
   }
@@ -193,3 +195,10 @@ export const ringPmd: PmdInfo = {
 
 export const pmd = ringPmd;
 registerDataPlane(ringPmd.name, ringPmd.dataPlane);
+
+/** Frees the mbufs still queued in a ring this port made and is about to free, back to their pools (a ring freed
+ * with packets in it would lose them: nothing else holds their handles). */
+function drainToPools(r: Ring): void {
+  const burst = new Uint32Array(64);
+  for (let n = r.dequeueBurst(burst, 64); n > 0; n = r.dequeueBurst(burst, 64)) pktmbufFreeBulk(burst, n);
+}
