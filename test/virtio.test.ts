@@ -28,6 +28,9 @@ import * as S from '../src/pmd/virtio/spec.js';
 import { setPciAccessProvider } from '../src/pmd/pci/access.js';
 import { parseEalArgs } from '../src/eal/args.js';
 import l2fwdMainLoop, { MAX_PORTS, ST_RX, ST_TX, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
+import { rxIntrEnable, rxIntrDisable, rxIntrArm, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from '../src/ethdev/intr.js';
+import { eventfdDrain } from '../src/vfio/irq.js';
+import * as ffi from '../src/eal/ffi.js';
 import { VirtioNetSim, QEMU_FEATURES, type VirtioSimOptions } from './helpers/virtio-sim.js';
 import { flowFrame, parse, pseudoHeaderSum } from './helpers/igb-sim.js';
 
@@ -382,6 +385,134 @@ t.test('net_virtio on a simulated virtio-net device', async (t) => {
       close(d);
     });
   }
+
+  /** The RX queue's driver area as the device reads it: split avail flags / used_event, packed driver event. */
+  function driverArea(d: Dev, q: number): { flags: number; event: number } {
+    const spec = xrx.get(d.port)![q] as { driverArea: number; nb: number; layout: string };
+    const u16 = mem().u16;
+    if (spec.layout === 'split') return { flags: u16[(spec.driverArea + S.VIRTQ_AVAIL.flags) >> 1], event: u16[(spec.driverArea + S.VIRTQ_AVAIL.ring + 2 * spec.nb) >> 1] };
+    return { flags: u16[(spec.driverArea + S.PVIRTQ_EVENT.flags) >> 1], event: u16[(spec.driverArea + S.PVIRTQ_EVENT.off_wrap) >> 1] };
+  }
+  const xrx = new Map<number, unknown[]>();
+  /** setup() with intrConf, keeping the RX queue specs the driver returned. */
+  function setupIntr(d: Dev, pairs: number, conf: EthConf): void {
+    const specs: unknown[] = [];
+    const orig = d.ops.rxQueueSetup.bind(d.ops);
+    d.ops.rxQueueSetup = (...a: Parameters<EthDevOps['rxQueueSetup']>) => { const x = orig(...a); specs[a[0]] = x; return x; };
+    xrx.set(d.port, specs);
+    setup(d, pairs, conf);
+  }
+  const fdOpen = (fd: number) => ffi.fcntl(fd, 1 /* F_GETFD */, 0) >= 0;
+
+  for (const ring of ['split', 'packed'] as const) {
+    for (const ei of [false, true]) {
+      t.test(`RX interrupts, ${ring}${ei ? ' + EVENT_IDX' : ''}: vectors, arm / disarm writes, wake-up, teardown`, async (t) => {
+        const d = open({}, ring, ei ? { event_idx: '1' } : {});
+        setupIntr(d, 2, { intrConf: { rxq: true } });
+        t.equal(d.sim.negotiated(S.VIRTIO_F_EVENT_IDX), ei, `EVENT_IDX ${ei ? 'on' : 'off'}`);
+        t.same([d.sim.vectorOf(S.rxVq(0)), d.sim.vectorOf(S.rxVq(1))], [1, 2], 'queue_msix_vector: RX queue q -> vector q + 1 (read back)');
+        t.same([d.sim.vectorOf(S.txVq(0)), d.sim.vectorOf(S.txVq(1)), d.sim.vectorOf(d.sim.ctrlVq())], [0xffff, 0xffff, 0xffff], 'TX and control queues: VIRTIO_MSI_NO_VECTOR');
+        t.equal(d.sim.configVector, 0xffff, 'msix_config: no vector without intrConf.lsc');
+        t.equal(d.sim.msixFds.length, 3, 'three eventfds bound through VFIO (config + 2 RX queues)');
+        const src = d.ops.rxIntrSource!(1);
+        t.same(src, { fd: d.sim.msixFds[2], kind: 'eventfd' }, "RX queue 1's source: vector 2's eventfd");
+        // starts disarmed: a frame interrupts nobody
+        t.ok(d.sim.deliver(raw(64, 1)));
+        t.equal(d.sim.irqsOf(S.rxVq(0)), 0, 'starts disarmed: no interrupt');
+        t.equal(drain(d, 0), 1);
+        // arm: the write the device reads
+        rxIntrEnable(d.port, 0);
+        const a = driverArea(d, 0);
+        if (ring === 'split' && !ei) t.equal(a.flags & S.VIRTQ_AVAIL_F_NO_INTERRUPT, 0, 'intrEnable: NO_INTERRUPT cleared');
+        if (ring === 'split' && ei) t.equal(a.event, 1, 'intrEnable: used_event = the next used index (1)');
+        if (ring === 'packed' && !ei) t.equal(a.flags, S.RING_EVENT_FLAGS_ENABLE, 'intrEnable: driver event flags ENABLE');
+        if (ring === 'packed' && ei) t.same(a, { flags: S.RING_EVENT_FLAGS_DESC, event: 1 | (1 << 15) }, 'intrEnable: DESC at the next used slot (1, wrap 1)');
+        t.ok(d.sim.deliver(raw(64, 2)));
+        t.equal(d.sim.irqsOf(S.rxVq(0)), 1, 'armed: the next frame interrupts');
+        t.equal(eventfdDrain(d.ops.rxIntrSource!(0).fd), 1, "and signals RX queue 0's eventfd");
+        t.equal(d.sim.irqsOf(S.rxVq(1)), 0, 'not queue 1');
+        rxIntrDisable(d.port, 0);
+        const b = driverArea(d, 0);
+        if (ring === 'split' && !ei) t.equal(b.flags, S.VIRTQ_AVAIL_F_NO_INTERRUPT, 'intrDisable: NO_INTERRUPT set');
+        if (ring === 'split' && ei) t.equal(b.event, 0, 'intrDisable: used_event one behind the next used index');
+        if (ring === 'packed') t.equal(b.flags, S.RING_EVENT_FLAGS_DISABLE, 'intrDisable: driver event flags DISABLE');
+        for (let i = 0; i < 5; i++) d.sim.deliver(raw(64, 3 + i));
+        t.equal(d.sim.irqsOf(S.rxVq(0)), 1, 'disarmed: five frames, no interrupt');
+        t.equal(drain(d, 0), 6);
+        // ethdev's arm-then-poll: a frame waiting -> returned and disarmed; none -> armed, and the wait wakes
+        d.sim.deliver(raw(64, 9));
+        const mb = new Uint32Array(32);
+        const got = rxIntrArm(d.port, 0, mb, 32);
+        t.equal(got, 1, 'rxIntrArm: the frame that raced the arm is returned');
+        pktmbufFreeBulk(mb, got, 0);
+        d.sim.deliver(raw(64, 10));
+        t.equal(d.sim.irqsOf(S.rxVq(0)), 1, '... and the queue disarmed again');
+        t.equal(drain(d, 0), 1);
+        rxIntrCtlQ(d.port, 0, 'add');
+        t.equal(rxIntrArm(d.port, 0, mb, 32), 0, 'empty: armed');
+        t.equal(rxIntrWait(0, new Uint32Array(4)), 0, 'nothing to wake for');
+        d.sim.deliver(raw(64, 11));
+        const woken = new Uint32Array(4);
+        t.equal(rxIntrWait(1000, woken), 1, 'rxIntrWait wakes on the interrupt');
+        t.equal(woken[0], (d.port << 16) | 0, 'for port / queue 0');
+        rxIntrDisable(d.port, 0);
+        t.equal(drain(d, 0), 1);
+        rxIntrCtlQ(d.port, 0, 'del');
+        rxIntrRelease();
+        // teardown: vectors unbound, eventfds closed, reset forgets the vectors, every mbuf back
+        const fds = [...d.sim.msixFds];
+        const off = d.sim.irqDisables;
+        devStop(d.port);
+        t.equal(d.sim.irqDisables, off + 1, 'stop: MSI-X unbound (VFIO)');
+        t.ok(fds.every((fd) => !fdOpen(fd)), 'the eventfds closed');
+        t.equal(d.sim.vectorOf(S.rxVq(0)), 0xffff, 'the reset took the vectors back');
+        t.throws(() => d.ops.rxIntrSource!(0), /intrConf\.rxq and start it/, 'no source after stop');
+        t.equal(pool.availCount(), POOL_N, 'every mbuf back');
+        devStart(d.port);
+        t.same([d.sim.vectorOf(S.rxVq(0)), d.sim.msixFds.length], [1, 3], 'restart: vectors and eventfds again');
+        close(d);
+        t.equal(d.sim.msixFds.length, 0, 'close: unbound');
+        t.equal(pool.availCount(), POOL_N);
+      });
+    }
+  }
+
+  t.test('RX interrupts: lsc vector, refusals, ports without intrConf', async (t) => {
+    const l = open({}, 'split');
+    setupIntr(l, 1, { intrConf: { rxq: true, lsc: true } });
+    t.equal(l.sim.configVector, 0, 'intrConf.lsc: msix_config = vector 0');
+    t.equal((l.ops as unknown as { lscIntrSource(): { fd: number } }).lscIntrSource().fd, l.sim.msixFds[0], "link source: vector 0's eventfd");
+    close(l);
+    // VFIO offers too few vectors
+    const few = open({ msixVectors: 2 }, 'split');
+    t.throws(() => setup(few, 2, { intrConf: { rxq: true } }),
+      { message: /interrupts need 3 MSI-X vectors \(configuration \+ 2 RX queues\), the function offers 2: give QEMU -device virtio-net-pci,\.\.\.,vectors=3/ }, 'too few vectors: says how many and how');
+    t.equal(few.sim.status, 0, 'device reset');
+    t.equal(pool.availCount(), POOL_N, 'every mbuf back');
+    close(few);
+    // the device refuses the vector it was given (reads back VIRTIO_MSI_NO_VECTOR)
+    const ref = open({ vectorLimit: 1 }, 'packed');
+    t.throws(() => setup(ref, 1, { intrConf: { rxq: true } }),
+      { message: /start failed: the device refused MSI-X vector 1 for virtqueue 0 \(read back 0xffff\).*vectors=N/ }, 'refused vector: a clear error');
+    t.equal(ref.sim.status, 0, 'device reset');
+    t.equal(ref.sim.msixFds.length, 0, 'vectors unbound');
+    t.equal(pool.availCount(), POOL_N, 'every mbuf back');
+    close(ref);
+    const noIrq = open({ noIrq: true }, 'split');
+    t.throws(() => setup(noIrq, 1, { intrConf: { rxq: true } }), /no VFIO interrupt access/, 'no VFIO interrupt access: said');
+    close(noIrq);
+    // without intrConf: no vectors, no eventfds, no intrEnable
+    const plain = open({}, 'split');
+    setup(plain, 1);
+    t.same([plain.sim.vectorOf(S.rxVq(0)), plain.sim.configVector, plain.sim.msixFds.length], [0xffff, 0xffff, 0], 'no vectors, nothing bound');
+    t.throws(() => rxIntrEnable(plain.port, 0), /not configured with intrConf\.rxq/);
+    t.throws(() => plain.ops.rxIntrSource!(0), /intrConf\.rxq/);
+    plain.sim.deliver(raw(64, 1));
+    t.equal(plain.sim.irqsOf(S.rxVq(0)), 0, 'rings keep interrupts suppressed');
+    t.equal(drain(plain, 0), 1);
+    close(plain);
+    t.equal(pool.availCount(), POOL_N);
+  });
 
   t.test('packed_vq devarg: -a BDF,packed_vq=0|1 forces the ring layout', async (t) => {
     const c = parseEalArgs(['-a', '00:05.0,packed_vq=0', '-a', '0000:00:06.0', '--']).config;

@@ -12,8 +12,13 @@
 //   device event structure);
 // - the control virtqueue (VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX) answered when the driver notifies it;
 // - notifications counted per virtqueue: control-path ones through the hook, data-path ones by watching
-//   Atomics.store on 2-byte views (layout.ts setObservableNotify).
+//   Atomics.store on 2-byte views (layout.ts setObservableNotify);
+// - MSI-X as QEMU's virtio-pci: `msixVectors` vectors (default 2 * pairs + 2), msix_config / queue_msix_vector
+//   keep a vector below that and read back VIRTIO_MSI_NO_VECTOR otherwise, a reset forgets them; the vectors are
+//   bound to eventfds through PciDeviceAccess.irq, and a delivered RX frame signals its queue's eventfd when the
+//   driver area allows it (NO_INTERRUPT / used_event [2.7.10], the packed driver event structure [2.8.10]).
 import { mem, memzoneReserve, memzoneFree } from '../../src/eal/memory.js';
+import * as ffi from '../../src/eal/ffi.js';
 import type { PciDeviceAccess } from '../../src/pmd/pci/access.js';
 import { setObservableNotify } from '../../src/pmd/virtio/layout.js';
 import * as S from '../../src/pmd/virtio/spec.js';
@@ -41,6 +46,12 @@ export interface VirtioSimOptions {
   /** FEATURES_OK is refused even for offered features */
   refuse?: boolean;
   iommu?: boolean;
+  /** MSI-X table size (QEMU's vectors=N; default 2 * maxPairs + 2); 0: the function has no MSI-X */
+  msixVectors?: number;
+  /** no PciDeviceAccess.irq at all (a PCI access without VFIO interrupts) */
+  noIrq?: boolean;
+  /** vectors msix_config / queue_msix_vector keep (default msixVectors): more are refused (read back 0xffff) */
+  vectorLimit?: number;
 }
 
 export const QEMU_FEATURES = [
@@ -64,6 +75,8 @@ interface SimQueue {
   usedIdx: number;
   availWrap: number;
   usedWrap: number;
+  /** queue_msix_vector */
+  vector: number;
 }
 
 export interface TxFrame { vq: number; hdr: Uint8Array; bytes: Uint8Array; ndesc: number }
@@ -99,6 +112,13 @@ export class VirtioNetSim {
   /** every device_status value the driver wrote, in order */
   readonly statusLog: number[] = [];
   private restoreSpy: () => void;
+  /** MSI-X table size, msix_config, the eventfds bound (index = vector), how often the driver unbound them */
+  readonly msixVectors: number;
+  configVector = S.VIRTIO_MSI_NO_VECTOR;
+  msixFds: number[] = [];
+  irqDisables = 0;
+  /** interrupts signalled per virtqueue */
+  readonly irqs = new Map<number, number>();
   /** IOVA of region offset 0 (fast paths: no call returning a double) */
   private readonly base = mem().iova(0);
 
@@ -106,6 +126,7 @@ export class VirtioNetSim {
     this.features = o.features ?? QEMU_FEATURES;
     this.mac = o.mac ?? [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
     this.maxPairs = o.maxPairs ?? 4;
+    this.msixVectors = o.msixVectors ?? 2 * this.maxPairs + 2;
     this.place = {
       common: o.common ?? { bar: 4, offset: 0 },
       notify: { mul: 4, ...(o.notify ?? { bar: 4, offset: 0x3000 }) },
@@ -186,8 +207,11 @@ export class VirtioNetSim {
     const max = this.o.queueSize ?? 256;
     this.queues = Array.from({ length: this.numQueues }, () => ({
       size: max, max, desc: 0, driver: 0, device: 0, enable: 0, lastAvail: 0, usedIdx: 0, availWrap: 1, usedWrap: 1,
+      vector: S.VIRTIO_MSI_NO_VECTOR,
     }));
     const c = this.place.common;
+    this.configVector = S.VIRTIO_MSI_NO_VECTOR;
+    this.w16(c, S.COMMON.config_msix_vector, this.configVector);
     this.w16(c, S.COMMON.num_queues, this.numQueues);
     this.w8(c, S.COMMON.device_status, 0);
     this.selectQueue(0);
@@ -210,6 +234,7 @@ export class VirtioNetSim {
     this.w16(c, S.COMMON.queue_size, x ? x.size : 0);
     this.w16(c, S.COMMON.queue_enable, x ? x.enable : 0);
     this.w16(c, S.COMMON.queue_notify_off, q);
+    this.w16(c, S.COMMON.queue_msix_vector, x ? x.vector : S.VIRTIO_MSI_NO_VECTOR);
     for (const [f, v] of [[S.COMMON.queue_desc, x?.desc ?? 0], [S.COMMON.queue_driver, x?.driver ?? 0], [S.COMMON.queue_device, x?.device ?? 0]]) {
       this.w32(c, f, v % TWO32);
       this.w32(c, f + 4, Math.floor(v / TWO32));
@@ -228,12 +253,28 @@ export class VirtioNetSim {
     else if (off === C.queue_select) this.selectQueue(v);
     else if (q && off === C.queue_size) q.size = v;
     else if (q && off === C.queue_enable) q.enable = v;
+    else if (off === C.config_msix_vector) this.w16(c, off, this.configVector = this.takeVector(v));
+    else if (q && off === C.queue_msix_vector) this.w16(c, off, q.vector = this.takeVector(v));
     else {
       for (const f of ['desc', 'driver', 'device'] as const) {
         const h = half(C[`queue_${f}`]);
         if (q && h >= 0) q[f] = h === 0 ? Math.floor(q[f] / TWO32) * TWO32 + v : (q[f] % TWO32) + v * TWO32;
       }
     }
+  }
+
+  /** QEMU keeps a vector below its table size, else answers VIRTIO_MSI_NO_VECTOR. */
+  private takeVector(v: number): number {
+    return v < (this.o.vectorLimit ?? this.msixVectors) ? v : S.VIRTIO_MSI_NO_VECTOR;
+  }
+
+  /** queue_msix_vector of virtqueue vq */
+  vectorOf(vq: number): number {
+    return this.queues[vq]?.vector ?? S.VIRTIO_MSI_NO_VECTOR;
+  }
+
+  irqsOf(vq: number): number {
+    return this.irqs.get(vq) ?? 0;
   }
 
   accepted(): bigint {
@@ -282,6 +323,14 @@ export class VirtioNetSim {
         return { addr: b.va, len: BAR_LEN };
       },
       iommu: this.o.iommu,
+      irq: this.o.noIrq ? undefined : {
+        msixCount: () => this.msixVectors,
+        enableMsix: (fds) => {
+          if (fds.length > this.msixVectors) throw new Error(`${fds.length} MSI-X vectors asked for, the device offers ${this.msixVectors}`);
+          this.msixFds = [...fds];
+        },
+        disable: () => { this.msixFds = []; this.irqDisables++; },
+      },
       mmioHook: {
         read: (_off, v) => v,
         write: (off, v, bar) => this.hookWrite(off, v, bar ?? 0),
@@ -498,6 +547,7 @@ export class VirtioNetSim {
     const mrg = this.negotiated(S.VIRTIO_NET_F_MRG_RXBUF);
     const data = Uint8Array.from(frame as ArrayLike<number>);
     const saved = { lastAvail: q.lastAvail, availWrap: q.availWrap };
+    const was = { used: q.usedIdx, wrap: q.usedWrap };
     const chains: Chain[] = [];
     let room = 0;
     while (room < data.length + S.NET_HDR_LEN) {
@@ -524,7 +574,37 @@ export class VirtioNetSim {
       this.pushUsed(vq, c, n, false);
     }
     this.publishUsed(vq);
+    if (this.driverWantsIrq(q, was.used, was.wrap)) this.interrupt(vq, q.vector);
     return true;
+  }
+
+  /**
+   * After used entries from (old, oldWrap) on: may the device interrupt? Split: EVENT_IDX's used_event passed
+   * (vring_need_event) or NO_INTERRUPT clear [2.7.10]; packed: the driver event flags, DESC at a slot just used [2.8.10].
+   */
+  private driverWantsIrq(q: SimQueue, old: number, oldWrap: number): boolean {
+    const r = mem();
+    const drv = SimOff(q.driver);
+    if (!this.packed) {
+      if (!this.eventIdx) return (r.u16[(drv + S.VIRTQ_AVAIL.flags) >> 1] & S.VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+      return S.needEvent(r.u16[(drv + S.VIRTQ_AVAIL.ring + 2 * q.size) >> 1], q.usedIdx, old);
+    }
+    const flags = r.u16[(drv + S.PVIRTQ_EVENT.flags) >> 1];
+    if (flags !== S.RING_EVENT_FLAGS_DESC) return flags === S.RING_EVENT_FLAGS_ENABLE;
+    const ow = r.u16[(drv + S.PVIRTQ_EVENT.off_wrap) >> 1];
+    for (let pos = old, wrap = oldWrap; pos !== q.usedIdx || wrap !== q.usedWrap;) {
+      if (pos === (ow & 0x7fff) && wrap === ow >> 15) return true;
+      if (++pos === q.size) { pos = 0; wrap ^= 1; }
+    }
+    return false;
+  }
+
+  /** MSI-X vector `vector` fires: its eventfd (if bound) counts one; counted per virtqueue either way. */
+  private interrupt(vq: number, vector: number): void {
+    if (vector === S.VIRTIO_MSI_NO_VECTOR) return;
+    this.irqs.set(vq, this.irqsOf(vq) + 1);
+    const fd = this.msixFds[vector];
+    if (fd !== undefined && fd >= 0) ffi.write(fd, new BigUint64Array([1n]), 8);
   }
 
   /**

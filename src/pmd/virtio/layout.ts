@@ -85,6 +85,8 @@ export interface VirtioRxSpec extends VirtioQueueSpec {
   mergeable: boolean;
   /** report the header's DATA_VALID / NEEDS_CSUM in ol_flags */
   cksum: boolean;
+  /** intrConf.rxq: the queue has an MSI-X vector, and intrEnable / intrDisable (rxq.ts) exist */
+  intr?: boolean;
 }
 
 export interface VirtioTxSpec extends VirtioQueueSpec {

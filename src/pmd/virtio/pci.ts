@@ -87,6 +87,17 @@ export interface VqProgram {
   desc: number;
   driver: number;
   device: number;
+  /** MSI-X vector of the queue's used-buffer notifications (VIRTIO_MSI_NO_VECTOR, the default: none, pktio polls) */
+  vector?: number;
+}
+
+/**
+ * One clear line for a vector the device did not take: it read back VIRTIO_MSI_NO_VECTOR [4.1.4.3, 4.1.5.1.2.1]
+ * (QEMU takes vectors below its `vectors` property only).
+ */
+function vectorRefused(what: string, v: number, got: number): Error {
+  return new Error(`the device refused MSI-X vector ${v} for ${what} (read back 0x${got.toString(16)}): it has too few vectors; ` +
+    'give QEMU more: -device virtio-net-pci,...,vectors=N with N >= RX queues + 1 (default 3, or 2 * queues + 2 with mq=on)');
 }
 
 export class VirtioPci {
@@ -164,14 +175,18 @@ export class VirtioPci {
   }
 
   /**
-   * Programs virtqueue q [4.1.5.1.3]: size, no MSI-X vector (pktio polls), the three area addresses as 32-bit
+   * Programs virtqueue q [4.1.5.1.3]: size, its MSI-X vector (none unless asked: pktio polls; read back, the
+   * device answers VIRTIO_MSI_NO_VECTOR when it cannot map it [4.1.5.1.2.1]), the three area addresses as 32-bit
    * halves (allowed for 64-bit fields), then queue_enable. Returns the notify address of the queue.
    */
   programQueue(q: number, p: VqProgram): bigint {
     const c = this.common;
     c.wr16(COMMON.queue_select, q);
     c.wr16(COMMON.queue_size, p.size);
-    c.wr16(COMMON.queue_msix_vector, VIRTIO_MSI_NO_VECTOR);
+    const vector = p.vector ?? VIRTIO_MSI_NO_VECTOR;
+    c.wr16(COMMON.queue_msix_vector, vector);
+    const got = c.rd16(COMMON.queue_msix_vector);
+    if (got !== vector) throw vectorRefused(`virtqueue ${q}`, vector, got);
     const wr64 = (off: number, v: number) => { c.wr32(off, v >>> 0); c.wr32(off + 4, Math.floor(v / 4294967296)); };
     wr64(COMMON.queue_desc, p.desc);
     wr64(COMMON.queue_driver, p.driver);
@@ -179,6 +194,16 @@ export class VirtioPci {
     const off = c.rd16(COMMON.queue_notify_off);
     c.wr16(COMMON.queue_enable, 1);
     return this.notifyBase + BigInt(off * this.notifyMul);
+  }
+
+  /**
+   * The configuration-change vector (msix_config [4.1.4.3]): link changes signal it; VIRTIO_MSI_NO_VECTOR for
+   * none. Read back like a queue's.
+   */
+  setConfigVector(vector: number): void {
+    this.common.wr16(COMMON.config_msix_vector, vector);
+    const got = this.common.rd16(COMMON.config_msix_vector);
+    if (got !== vector) throw vectorRefused('configuration changes (msix_config)', vector, got);
   }
 
   /** The notify address of virtqueue q [4.1.4.4]: notify base + queue_notify_off * notify_off_multiplier. */

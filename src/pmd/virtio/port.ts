@@ -6,13 +6,22 @@
 // (the device may refuse), program every virtqueue (RX rings full of buffers), the control virtqueue, DRIVER_OK,
 // then VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET and the CTRL_RX modes. stop() resets the device (it stops using the rings
 // at once [2.4]), turns bus mastering off and gives every mbuf back; the next start() negotiates again.
+//
+// RX interrupts (intrConf.rxq; DPDK's virtio_configure_intr): MSI-X, vector 0 for configuration changes (the link,
+// msix_config = 0 with intrConf.lsc, else no vector), vector q + 1 for RX queue q, each bound to an eventfd
+// through VFIO after FEATURES_OK; each RX queue's queue_msix_vector written before its queue_enable and read back
+// (the device answers VIRTIO_MSI_NO_VECTOR for a vector it cannot map); TX and control queues get no vector. The
+// rings start with notifications suppressed; RxQueue.intrEnable lifts that for one queue (rxq.ts). stop() resets
+// the device (every vector back to none), unbinds the vectors and closes the eventfds.
 import { log } from '../../eal/log.js';
 import type { Mempool } from '../../mempool/mempool.js';
 import { PKTMBUF_HEADROOM } from '../../mempool/mbuf.js';
 import {
   RX_OFFLOAD_UDP_CKSUM, RX_OFFLOAD_TCP_CKSUM, RX_OFFLOAD_SCATTER, TX_OFFLOAD_UDP_CKSUM, TX_OFFLOAD_TCP_CKSUM,
   TX_OFFLOAD_MULTI_SEGS, type EthDevOps, type DevInfo, type EthConf, type RxConf, type TxConf, type Link, type XStat,
+  type RxIntrSource,
 } from '../driver.js';
+import { eventfds, closeFds } from '../../vfio/irq.js';
 import type { PciDeviceAccess } from '../pci/access.js';
 import { localMac } from '../soft/args.js';
 import { sleepMs } from '../intel/common/regs.js';
@@ -27,7 +36,7 @@ import {
   VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_MRG_RXBUF, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_CSUM,
   VIRTIO_NET_F_SPEED_DUPLEX, VIRTIO_NET_S_LINK_UP, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
   VIRTIO_NET_CTRL_RX_ALLMULTI, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET, NET_CFG, NET_HDR_LEN, rxVq, txVq,
-  has, bit, featureList, featureName,
+  VIRTIO_MSI_NO_VECTOR, has, bit, featureList, featureName,
 } from './spec.js';
 
 export const DRIVER = 'net_virtio';
@@ -40,6 +49,9 @@ const CONFIG_FEATURES = [VIRTIO_F_VERSION_1, VIRTIO_NET_F_MAC, VIRTIO_NET_F_STAT
   VIRTIO_NET_F_MTU, VIRTIO_NET_F_SPEED_DUPLEX].reduce((a, n) => a | bit(n), 0n);
 /** localMac's driver byte for virtio ports without VIRTIO_NET_F_MAC */
 const MAC_TAG = 0x76;
+/** MSI-X vector of configuration changes; RX queue q's is q + RX_VECTOR0 (DPDK's RTE_INTR_VEC_RXTX_OFFSET) */
+const CONFIG_VECTOR = 0;
+const RX_VECTOR0 = 1;
 
 export interface VirtioOptions {
   /** ring layout: negotiated (auto), or forced as DPDK's packed_vq devarg does */
@@ -70,6 +82,8 @@ export class VirtioPort implements EthDevOps {
   private started = false;
   private closed = false;
   private warnedRxModes = false;
+  /** eventfds of MSI-X vectors 0..nbRxq while started with intrConf.rxq / lsc (index = vector) */
+  private intrFds: number[] = [];
 
   constructor(private readonly name: string, private readonly dev: PciDeviceAccess, private readonly opts: VirtioOptions = {}) {
     const who = `${DRIVER} ${name}`;
@@ -202,6 +216,7 @@ export class VirtioPort implements EthDevOps {
       ...x.spec(portId, q, this.negotiated(VIRTIO_F_EVENT_IDX), this.inOrder()),
       pool: pool.name, headroom: PKTMBUF_HEADROOM, mergeable: this.negotiated(VIRTIO_NET_F_MRG_RXBUF),
       cksum: (rxo & (RX_OFFLOAD_UDP_CKSUM | RX_OFFLOAD_TCP_CKSUM)) !== 0 && this.negotiated(VIRTIO_NET_F_GUEST_CSUM),
+      intr: this.conf.intrConf?.rxq === true,
     };
   }
 
@@ -241,7 +256,10 @@ export class VirtioPort implements EthDevOps {
       if ((pci.status() & STATUS_FEATURES_OK) === 0) {
         throw new Error(`the device did not accept the features ${featureList(this.features).join(', ')} (FEATURES_OK did not stay set)`);
       }
-      for (const x of [...this.rxqs, ...this.txqs]) x?.setUp();
+      if (this.conf.intrConf?.rxq || this.conf.intrConf?.lsc) this.intrStart();
+      const rxIntr = this.conf.intrConf?.rxq === true;
+      this.rxqs.forEach((x, q) => x?.setUp(rxIntr ? q + RX_VECTOR0 : VIRTIO_MSI_NO_VECTOR));
+      for (const x of this.txqs) x?.setUp(VIRTIO_MSI_NO_VECTOR);
       if (this.negotiated(VIRTIO_NET_F_CTRL_VQ)) {
         const vq = this.negotiated(VIRTIO_NET_F_MQ) ? 2 * this.maxPairs : 2;
         this.ctrl = new CtrlVq(pci, vq, this.layout(), `${DRIVER}_${this.name}_ctrl`);
@@ -264,10 +282,54 @@ export class VirtioPort implements EthDevOps {
     }
   }
 
-  /** Reset (the device lets go of the rings), DMA off, every mbuf back, control queue gone. */
+  /**
+   * Eventfds for MSI-X vectors 0..nbRxq bound through VFIO (every vector the port may use: the function's MSI-X
+   * is enabled once, with all of them), then msix_config. Queue vectors follow in each queue's set-up.
+   */
+  private intrStart(): void {
+    const irq = this.dev.irq;
+    const want = this.nbRxq + RX_VECTOR0;
+    const have = irq?.msixCount() ?? 0;
+    if (!irq || have < want) {
+      throw new Error(`interrupts need ${want} MSI-X vectors (configuration + ${this.nbRxq} RX queues), the function offers ${have}` +
+        `${irq ? '' : ' (no VFIO interrupt access)'}: give QEMU -device virtio-net-pci,...,vectors=${want} or more, or configure without intrConf`);
+    }
+    this.intrFds = eventfds(want);
+    irq.enableMsix(this.intrFds);
+    this.pci.setConfigVector(this.conf.intrConf?.lsc ? CONFIG_VECTOR : VIRTIO_MSI_NO_VECTOR);
+  }
+
+  /** After the reset (every vector back to none): vectors unbound, eventfds closed. */
+  private intrStop(): void {
+    if (this.intrFds.length === 0) return;
+    try {
+      this.dev.irq?.disable();
+    } finally {
+      closeFds(this.intrFds);
+      this.intrFds = [];
+    }
+  }
+
+  rxIntrSource(q: number): RxIntrSource {
+    if (!this.conf.intrConf?.rxq || this.intrFds.length === 0 || !Number.isInteger(q) || q < 0 || q >= this.nbRxq) {
+      throw new Error(`${this.who()}: RX queue ${q} has no interrupt: configure the port with intrConf.rxq and start it`);
+    }
+    return { fd: this.intrFds[q + RX_VECTOR0], kind: 'eventfd' };
+  }
+
+  /** The configuration-change vector's eventfd (intrConf.lsc, while started): readable after a link change. */
+  lscIntrSource(): RxIntrSource {
+    if (!this.conf.intrConf?.lsc || this.intrFds.length === 0) {
+      throw new Error(`${this.who()}: no link-status interrupt: configure the port with intrConf.lsc and start it`);
+    }
+    return { fd: this.intrFds[CONFIG_VECTOR], kind: 'eventfd' };
+  }
+
+  /** Reset (the device lets go of the rings and its vectors), DMA off, interrupts off, every mbuf back, control queue gone. */
   private shutDown(): void {
     this.resetDevice();
     this.dev.setBusMaster(false);
+    this.intrStop();
     for (const x of [...this.rxqs, ...this.txqs]) x?.drain();
     this.ctrl?.release();
     this.ctrl = null;

@@ -16,12 +16,22 @@
 //   before it is visible (the lost-notification race of [2.7.10] / [2.8.21]);
 // - the device is notified only when it asked (EVENT_IDX's avail_event, the packed device event structure, or
 //   NO_NOTIFY clear), at most once per burst.
+//
+// RX interrupts (a port configured with intrConf.rxq; DPDK's virtqueue_enable_intr / disable_intr): the ring's
+// driver area says whether the device may interrupt [2.7.7, 2.7.10, 2.8.10]. intrEnable lifts the suppression for
+// the next used buffer: split: NO_INTERRUPT cleared, or with EVENT_IDX used_event = the next used index to read;
+// packed: driver event flags ENABLE, or with EVENT_IDX DESC at the next used slot and wrap. The lifting store is an
+// Atomics.store (a full barrier): ethdev's rxIntrArm polls once right after it, and that poll's load of the used
+// index / descriptor flags must not pass the store, or a buffer used in between would neither be seen nor
+// interrupt (the lost wake-up). intrDisable suppresses again (a plain store: an interrupt that slips through only
+// wakes the lcore once more). Neither runs per burst, and a port without intrConf.rxq never calls them.
 import { mempoolLookup, type Mempool } from '../../mempool/mempool.js';
 import { M, pktmbufFree, RX_L4_CKSUM_GOOD, RX_L4_CKSUM_MASK } from '../../mempool/mbuf.js';
 import { QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, specNumber, specString, type QueueStats, type RxQueue } from '../driver.js';
 import {
   NET_HDR_LEN, NET_HDR, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_F_DATA_VALID, VIRTQ_DESC, VIRTQ_DESC_F_WRITE,
-  PVIRTQ_DESC, availBits, isUsed,
+  PVIRTQ_DESC, VIRTQ_AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT, PVIRTQ_EVENT, RING_EVENT_FLAGS_ENABLE, RING_EVENT_FLAGS_DISABLE,
+  RING_EVENT_FLAGS_DESC, RING_EVENT_WRAP_SHIFT, availBits, isUsed,
 } from './spec.js';
 import {
   VQS_AVAIL, VQS_USED, VQS_AVAIL_WRAP, VQS_USED_WRAP, VQS_FIRST, VQS_LAST, VQS_LEFT, VQS_HDR_FLAGS, type VirtioRxSpec,
@@ -45,6 +55,9 @@ abstract class VirtioRxQueue extends Virtqueue implements RxQueue {
   protected readonly cksum: boolean;
   /** replacement buffers of one burst */
   protected readonly fresh: Uint32Array;
+  /** RxQueue's interrupt arm / disarm: made once at attach, undefined without intrConf.rxq (ethdev says so) */
+  readonly intrEnable: (() => void) | undefined;
+  readonly intrDisable: (() => void) | undefined;
 
   constructor(s: VirtioRxSpec, stats: QueueStats) {
     super(s, stats);
@@ -55,9 +68,20 @@ abstract class VirtioRxQueue extends Virtqueue implements RxQueue {
     this.mergeable = s.mergeable === true;
     this.cksum = s.cksum === true;
     this.fresh = new Uint32Array(s.nb);
+    if (s.intr === true) {
+      this.intrEnable = () => { this.arm(); };
+      this.intrDisable = () => { this.disarm(); };
+    } else {
+      this.intrEnable = undefined;
+      this.intrDisable = undefined;
+    }
   }
 
   abstract rxBurst(mbufs: Uint32Array, n: number): number;
+  /** Lets the device interrupt at the next used buffer (the store last, an Atomics.store: see the top). */
+  protected abstract arm(): void;
+  /** Suppresses interrupts again. */
+  protected abstract disarm(): void;
 
   /** Replacement mbufs for k used buffers; fewer when the pool runs short (the rest wait in the ring). */
   protected refills(k: number): number {
@@ -131,9 +155,27 @@ abstract class VirtioRxQueue extends Virtqueue implements RxQueue {
 
 /** Split virtqueue RX: used ring in, avail ring out; buffer ID = descriptor index. */
 export class SplitRxQueue extends VirtioRxQueue {
+  /** u16 indexes of the avail ring's flags and used_event (after ring[nb]) */
+  private readonly availFlags: number;
+  private readonly usedEvent: number;
+
   constructor(raw: unknown, stats: QueueStats) {
     const s = checkRxSpec(raw);
     super(s, stats);
+    this.availFlags = (s.driverArea + VIRTQ_AVAIL.flags) >> 1;
+    this.usedEvent = (s.driverArea + VIRTQ_AVAIL.ring + 2 * s.nb) >> 1;
+  }
+
+  /** [2.7.10]: with EVENT_IDX the device interrupts once its used index passes used_event; else NO_INTERRUPT off. */
+  protected arm(): void {
+    if (this.eventIdx) Atomics.store(this.u16, this.usedEvent, this.i32[this.st + VQS_USED] & 0xffff);
+    else Atomics.store(this.u16, this.availFlags, 0);
+  }
+
+  /** used_event one behind the next used index (passed already: 65535 entries until the next crossing), or NO_INTERRUPT. */
+  protected disarm(): void {
+    if (this.eventIdx) this.u16[this.usedEvent] = (this.i32[this.st + VQS_USED] - 1) & 0xffff;
+    else this.u16[this.availFlags] = VIRTQ_AVAIL_F_NO_INTERRUPT;
   }
 
   rxBurst(mbufs: Uint32Array, n: number): number {
@@ -179,8 +221,29 @@ export class SplitRxQueue extends VirtioRxQueue {
 
 /** Packed virtqueue RX: used descriptors come back in ring order; each buffer is one descriptor. */
 export class PackedRxQueue extends VirtioRxQueue {
+  /** u16 indexes of the driver event suppression structure's off_wrap and flags */
+  private readonly evOffWrap: number;
+  private readonly evFlags: number;
+
   constructor(raw: unknown, stats: QueueStats) {
-    super(checkRxSpec(raw), stats);
+    const s = checkRxSpec(raw);
+    super(s, stats);
+    this.evOffWrap = (s.driverArea + PVIRTQ_EVENT.off_wrap) >> 1;
+    this.evFlags = (s.driverArea + PVIRTQ_EVENT.flags) >> 1;
+  }
+
+  /** [2.8.10]: ENABLE, or with EVENT_IDX DESC at the next used slot (offset 14:0, wrap counter 15). */
+  protected arm(): void {
+    if (this.eventIdx) {
+      this.u16[this.evOffWrap] = this.i32[this.st + VQS_USED] | (this.i32[this.st + VQS_USED_WRAP] << RING_EVENT_WRAP_SHIFT);
+      Atomics.store(this.u16, this.evFlags, RING_EVENT_FLAGS_DESC);
+    } else {
+      Atomics.store(this.u16, this.evFlags, RING_EVENT_FLAGS_ENABLE);
+    }
+  }
+
+  protected disarm(): void {
+    this.u16[this.evFlags] = RING_EVENT_FLAGS_DISABLE;
   }
 
   /** How many descriptors from the used position on (at most n) the device has marked used. */

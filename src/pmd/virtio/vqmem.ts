@@ -21,14 +21,23 @@ export function ringZone(zone: string, layout: RingLayout, nb: number, extra: nu
   const ringBytes = (a.bytes + 63) & ~63;
   const z = memzoneReserve(zone, ringBytes + extra, { align: 4096, contig: true });
   mem().u8.fill(0, z.off, z.off + z.len);
-  noInterrupts(layout, z.off + a.driver);
+  noInterrupts(layout, z.off + a.driver, nb);
   return { off: z.off, ringBytes, driverArea: z.off + a.driver, deviceArea: z.off + a.device };
 }
 
-/** pktio polls: the driver area asks for no interrupts [2.7.7, 2.8.10]. */
-function noInterrupts(layout: RingLayout, driverArea: number): void {
-  if (layout === 'split') mem().u16[(driverArea + VIRTQ_AVAIL.flags) >> 1] = VIRTQ_AVAIL_F_NO_INTERRUPT;
-  else mem().u16[(driverArea + PVIRTQ_EVENT.flags) >> 1] = RING_EVENT_FLAGS_DISABLE;
+/**
+ * pktio polls: the driver area asks for no interrupts [2.7.7, 2.8.10], until an RX queue with a vector is armed
+ * (rxq.ts intrEnable). Split with EVENT_IDX: the device ignores NO_INTERRUPT and interrupts when its used index
+ * passes used_event [2.7.10], so used_event is set behind the start (0xffff: passed again only 65535 entries on).
+ */
+function noInterrupts(layout: RingLayout, driverArea: number, nb: number): void {
+  const u16 = mem().u16;
+  if (layout === 'split') {
+    u16[(driverArea + VIRTQ_AVAIL.flags) >> 1] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    u16[(driverArea + VIRTQ_AVAIL.ring + 2 * nb) >> 1] = 0xffff;
+  } else {
+    u16[(driverArea + PVIRTQ_EVENT.flags) >> 1] = RING_EVENT_FLAGS_DISABLE;
+  }
 }
 
 /** Writes a descriptor's 64-bit address (`w`: its u32 index) from an IOVA below 2^53 (control path only). */
@@ -73,12 +82,15 @@ export class VirtqueueMem {
     };
   }
 
-  /** Fresh ring and state, RX buffers posted, then the queue programmed and enabled (before DRIVER_OK). */
-  setUp(): void {
+  /**
+   * Fresh ring and state, RX buffers posted, then the queue programmed and enabled (before DRIVER_OK) with MSI-X
+   * vector `vector` (VIRTIO_MSI_NO_VECTOR: none).
+   */
+  setUp(vector: number): void {
     const r = mem();
     r.u8.fill(0, this.desc, this.desc + this.ringBytes);
     r.u8.fill(0, this.sw, this.sw + swBytes(this.nb));
-    noInterrupts(this.layout, this.driverArea);
+    noInterrupts(this.layout, this.driverArea, this.nb);
     const st = this.sw >> 2;
     const ids = ((this.sw + STATE_BYTES) >> 2) + SW_FREE_IDS * this.nb;
     for (let i = 0; i < this.nb; i++) r.u32[ids + i] = i;
@@ -86,7 +98,7 @@ export class VirtqueueMem {
     r.i32[st + VQS_USED_WRAP] = 1;
     r.i32[st + VQS_FREE] = this.nb;
     if (this.kind === 'rx') this.fillRx();
-    const got = this.pci.programQueue(this.vq, { size: this.nb, desc: r.iova(this.desc), driver: r.iova(this.driverArea), device: r.iova(this.deviceArea) });
+    const got = this.pci.programQueue(this.vq, { size: this.nb, desc: r.iova(this.desc), driver: r.iova(this.driverArea), device: r.iova(this.deviceArea), vector });
     if (got !== this.notifyAt) throw new Error(`virtqueue ${this.vq}: its notify offset changed between set-up and start`);
   }
 
