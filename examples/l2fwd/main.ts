@@ -65,19 +65,10 @@ export class UsageError extends Error {
 
 export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
   const o: L2fwdOpts = { portmask: null, promisc: false, rxPerLcore: 1, period: 10, macUpdating: true, portmap: null, duration: 0, maxPktLen: 0 };
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i];
-    let v: string | undefined;
-    if (a.startsWith('--') && a.includes('=')) {
-      v = a.slice(a.indexOf('=') + 1);
-      a = a.slice(0, a.indexOf('='));
-    }
-    const val = (): string => {
-      const x = v ?? args[++i];
-      if (x === undefined) throw new UsageError(`option ${a} needs a value`);
-      return x;
-    };
-    switch (a) {
+  const s = new pktio.OptionScanner(args, (name) => new UsageError(`option ${name} needs a value`));
+  const val = (): string => s.value();
+  while (s.next()) {
+    switch (s.name) {
       case '-p': {
         const x = val();
         if (!/^(0x)?[0-9a-fA-F]+$/.test(x) || parseInt(x, 16) === 0) {
@@ -127,7 +118,7 @@ export function parseL2fwdArgs(args: readonly string[]): L2fwdOpts {
         o.duration = Number(x);
         break;
       }
-      default: throw new UsageError(`unknown option '${args[i]}'`);
+      default: throw new UsageError(`unknown option '${s.raw}'`);
     }
   }
   return o;

@@ -1,4 +1,5 @@
 // pktgen's command line (after the EAL options and --), parsed into streams and RX queues.
+import { OptionScanner } from '../../src/eal/command.js';
 import { PACE_CONSTANT, PACE_POISSON } from '../../src/lib/pacer.js';
 import { parseIpRange, parseMac, parsePortRange, parseSizes, FrameError, type FlowSpec } from '../../src/lib/frames.js';
 
@@ -78,19 +79,10 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
   };
   let sizeArg = '64';
   try {
-    for (let i = 0; i < args.length; i++) {
-      let a = args[i];
-      let v: string | undefined;
-      if (a.startsWith('--') && a.includes('=')) {
-        v = a.slice(a.indexOf('=') + 1);
-        a = a.slice(0, a.indexOf('='));
-      }
-      const val = (): string => {
-        const x = v ?? args[++i];
-        if (x === undefined) throw new UsageError(`option ${a} needs a value`);
-        return x;
-      };
-      switch (a) {
+    const s = new OptionScanner(args, (name) => new UsageError(`option ${name} needs a value`));
+    const val = (): string => s.value();
+    while (s.next()) {
+      switch (s.name) {
         case '--tx': o.tx.push(portQueue(val(), '--tx')); break;
         case '--rx': o.rx.push(portQueue(val(), '--rx')); break;
         case '--rate': Object.assign(o, parseRate(val())); break;
@@ -129,7 +121,7 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
           o.maxFrame = Number(x);
           break;
         }
-        default: throw new UsageError(`unknown option '${args[i]}'`);
+        default: throw new UsageError(`unknown option '${s.raw}'`);
       }
     }
     o.sizes = parseSizes(sizeArg, o.maxFrame);

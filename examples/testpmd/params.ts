@@ -1,7 +1,7 @@
 // testpmd's command line (the options after "--"), parsed without side effects, and its usage text.
 // The option names, their `--opt=v` / `--opt v` forms and their defaults are DPDK testpmd's (app/test-pmd/parameters.c).
 import { RSS_IP, RSS_UDP } from '../../src/pmd/driver.js';
-import { oneLine } from '../../src/eal/args.js';
+import { oneLine, OptionScanner } from '../../src/eal/args.js';
 
 /** Forwarding engines, in testpmd's order (fwd_engines[]). */
 export const FWD_MODES = ['io', 'mac', 'macswap', 'rxonly', 'txonly', 'csum'] as const;
@@ -141,26 +141,17 @@ export function parseTxPkts(val: string): number[] {
  */
 export function parseTestpmdArgs(args: readonly string[]): TestpmdParams {
   const p = defaultParams();
-  for (let i = 0; i < args.length; i++) {
-    const raw = args[i];
-    let name = raw;
-    let v: string | undefined;
-    if (raw.startsWith('--') && raw.includes('=')) {
-      name = raw.slice(0, raw.indexOf('='));
-      v = raw.slice(raw.indexOf('=') + 1);
-    }
-    name = SHORT[name] ?? name;
+  const s = new OptionScanner(args, (name) => new UsageError(`option '${SHORT[name] ?? name}' requires an argument`));
+  while (s.next()) {
+    const raw = s.raw;
+    const name = SHORT[s.name] ?? s.name;
     const spec = OPTS[name];
     if (!spec) {
       if (raw.startsWith('-')) throw new UsageError(`unrecognized option '${raw}'`);
       throw new UsageError(`invalid parameter '${raw}': testpmd takes no arguments besides options`);
     }
-    if (!spec.arg && v !== undefined) throw new UsageError(`option '${name}' doesn't allow an argument`);
-    if (spec.arg && v === undefined) {
-      v = args[++i];
-      if (v === undefined) throw new UsageError(`option '${name}' requires an argument`);
-    }
-    const val = v ?? '';
+    if (!spec.arg && s.hasInline()) throw new UsageError(`option '${name}' doesn't allow an argument`);
+    const val = spec.arg ? s.value() : '';
     switch (name) {
       case '--interactive':
         p.interactive = true;

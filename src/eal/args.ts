@@ -1,8 +1,8 @@
 // EAL command line: DPDK's option names and meanings, parsed without side effects.
 import { parsePciAddressLoose } from './pciaddr.js';
-import { commandName } from './command.js';
+import { commandName, OptionScanner } from './command.js';
 
-export { commandName };
+export { commandName, OptionScanner };
 
 export type IovaMode = 'pa' | 'va';
 export type VfioFlow = 'auto' | 'legacy' | 'cdev';
