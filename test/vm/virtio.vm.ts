@@ -5,6 +5,8 @@
 // kernel's), each ending with the devices reset and bus mastering off. Last, a legacy-only device (disable-modern=on)
 // must be refused with a message that says so; two queue pairs through VIRTIO_NET_CTRL_MQ carry 8 flows exactly. The split-ring guests (QEMU packed=off) also ask port A for packed
 // virtqueues (packed_vq=1) afterwards: refused naming VIRTIO_F_RING_PACKED, device_status 0, no mbuf lost.
+// Every such boot ends with RX interrupts (guest/virtio-intr.sh, ~30 s): examples/l2fwd-power forwards ping
+// between ns0 and ns1 with its lcore asleep between the pings, woken through the ports' MSI-X vectors.
 import t from 'tap';
 import * as path from 'node:path';
 import { rigMissing, rigLayout, runInGuest, guestDir, type VmMode } from './vm.js';
@@ -28,9 +30,10 @@ for (const { mode, packed } of runs) {
   t.test(`jumbo, l2fwd over two virtio ports (${packed ? 'packed' : 'split'} virtqueues), VFIO ${mode}`, { skip: missing ?? false, timeout: 900000 }, async (t) => {
     const layout = rigLayout('virtio');
     // a split-ring guest's devices lack RING_PACKED: the same boot checks a refused negotiation (seconds)
-    const refuse = packed ? '' : `; rc=$?; node ${path.join(guestDir, 'virtio-refuse.mjs')} $PKTIO_VM_PORT_A $PKTIO_VM_PORT_B; exit $rc`;
-    const r = await runInGuest({ mode, nic: 'virtio', packed, timeoutSec: 240 * phases.length },
-      `bash ${path.join(guestDir, 'nic-suite.sh')} ${mode} ${phases.join(' ')}${refuse}`);
+    const refuse = packed ? '' : `node ${path.join(guestDir, 'virtio-refuse.mjs')} $PKTIO_VM_PORT_A $PKTIO_VM_PORT_B; `;
+    const intr = `PKTIO_VM_PREPARED=1 bash ${path.join(guestDir, 'virtio-intr.sh')} ${mode}`;
+    const r = await runInGuest({ mode, nic: 'virtio', packed, timeoutSec: 240 * phases.length + 120 },
+      `bash ${path.join(guestDir, 'nic-suite.sh')} ${mode} ${phases.join(' ')}; rc=$?; ${refuse}${intr}; exit $rc`);
     t.equal(r.code, 0, 'guest script exit status');
     for (const p of phases) {
       t.test(p, async (t) => {
@@ -49,6 +52,17 @@ for (const { mode, packed } of runs) {
         t.equal(r.kv.refuse_inuse, '0', 'every mbuf back in the pool');
       });
     }
+    t.test('RX interrupts: l2fwd-power forwards ping, its lcore asleep between the pings', async (t) => {
+      const k = r.kv;
+      t.equal(k.intr_started, '1', 'l2fwd-power started on both virtio ports with intrConf.rxq (vectors bound, read back)');
+      t.equal(k.intr_ping_rc, '0', 'ping through it');
+      t.equal(k.intr_ping_received, '10', 'all 10 pings answered');
+      t.ok(Number(k.intr_msix_irqs) > 0, `the guest kernel took ${k.intr_msix_irqs} interrupts on the ports' VFIO MSI-X vectors`);
+      t.ok(Number(k.intr_wakeups) > 0, `the lcore slept and woke on them (${k.intr_wakeups} wake-ups, ${k.intr_asleep_s} s asleep)`);
+      t.equal(k.intr_rc, '0', 'exits 0 after SIGINT');
+      t.equal(k.intr_bye, '1', 'and printed its final statistics');
+      t.notOk(k.intr_mbufs_lost, 'every mbuf back in its pool');
+    });
     if (r.code !== 0 || !t.passing()) t.comment(r.out.slice(-6000));
   });
 }
