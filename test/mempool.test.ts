@@ -2,7 +2,7 @@
 // the PA-mode rule that no object straddles a page.
 import t from 'tap';
 import {
-  ealInit, ealCleanup, mem, remoteLaunch, waitLcore, hugetlbfsMounts, freeHugepages, virt2phys, cpusAllowed,
+  ealInit, ealCleanup, mem, remoteLaunch, waitLcore, setLcoreErrorPolicy, hugetlbfsMounts, freeHugepages, virt2phys, cpusAllowed,
 } from '../src/eal/index.js';
 import {
   mempoolCreate, mempoolLookup, mempoolFree, mempoolList, mempoolById, Mempool, MempoolError, MEMPOOL_CACHE_MAX_SIZE,
@@ -73,6 +73,9 @@ t.test('with --no-huge', async (t) => {
       name: 'MempoolError', message: /^cannot create mempool 'toobig' \(100000 x 4096 bytes\): cannot reserve .* give the EAL more memory with -m$/,
     });
     t.equal(mempoolLookup('toobig'), null);
+    // a throwing launched function ends the process by default (test/robust-lcore.test.ts): here only the rejection
+    setLcoreErrorPolicy('report');
+    t.teardown(() => setLcoreErrorPolicy('exit'));
     remoteLaunch(1, helper, undefined, 'createOnWorker');
     await t.rejects(waitLcore(1), { message: 'lcore 1: mempoolCreate runs on the main lcore only' });
   });
