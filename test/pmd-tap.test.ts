@@ -408,7 +408,8 @@ function example(rel: string, args: string[]): ChildProcessWithoutNullStreams & 
   return Object.assign(c, { out: () => out });
 }
 
-async function until(what: string, f: () => boolean, ms = 20000): Promise<void> {
+/** Waits for f() (a deadline, not a window: an example under tsx on a loaded host took over 20 s to its prompt). */
+async function until(what: string, f: () => boolean, ms = 90000): Promise<void> {
   const end = Date.now() + ms;
   while (!f()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
