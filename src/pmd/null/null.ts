@@ -10,7 +10,7 @@ import {
   type DevInfo, type Link, type EthConf, type RxIntrSource, plainPortInfo,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
-import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, irqOpen, irqClose } from '../soft/intr.js';
+import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, ProducerIrqs } from '../soft/intr.js';
 
 /** irq: i32 index of the queue's interrupt words (soft/intr.ts) */
 interface NullRxSpec { pool: string; size: number; port: number; copy: boolean; scratch: number; noRx: boolean; irq: number }
@@ -127,11 +127,12 @@ class NullPort implements EthDevOps {
   private nbTxq = 0;
   private started = false;
   private conf: EthConf = {};
-  /** i32 index of each RX queue's interrupt words */
-  private rxIrq: number[] = [];
+  /** the RX queues' interrupt words and eventfds */
+  private readonly irqs: ProducerIrqs;
 
   constructor(name: string, size: number, copy: boolean, noRx: boolean, index: number) {
     this.name = name;
+    this.irqs = new ProducerIrqs(`net_null ${name}`);
     this.size = size;
     this.copy = copy;
     this.noRx = noRx;
@@ -174,9 +175,9 @@ class NullPort implements EthDevOps {
     if (this.size > pool.dataRoom - Math.min(PKTMBUF_HEADROOM, pool.dataRoom)) {
       throw new Error(`net_null ${this.name}: packet size ${this.size} does not fit the mbufs of pool '${pool.name}'`);
     }
-    this.rxIrq[q] = this.irqZone(q);
+    this.irqs.words[q] = this.irqZone(q);
     return {
-      pool: pool.name, size: this.size, port: portId, copy: this.copy, scratch: this.scratchZone('rx', q), noRx: this.noRx, irq: this.rxIrq[q],
+      pool: pool.name, size: this.size, port: portId, copy: this.copy, scratch: this.scratchZone('rx', q), noRx: this.noRx, irq: this.irqs.words[q],
     };
   }
 
@@ -185,24 +186,24 @@ class NullPort implements EthDevOps {
   }
 
   start(): void {
-    if (this.conf.intrConf?.rxq) for (const w of this.rxIrq) irqOpen(mem().i32, w, `net_null ${this.name}`);
+    this.irqs.start(this.conf);
     this.started = true;
   }
 
   stop(): void {
-    for (const w of this.rxIrq) irqClose(mem().i32, w);
+    this.irqs.stop();
     this.started = false;
   }
 
   rxIntrSource(q: number): RxIntrSource {
-    return { fd: mem().i32[this.rxIrq[q] + IRQ_FD], kind: 'eventfd' };
+    return this.irqs.source(q);
   }
 
   close(): void { this.queueRelease(); }
   queueRelease(): void {
     for (const z of this.zones) if (memzoneLookup(z)) memzoneFree(z);
     this.zones = [];
-    this.rxIrq = [];
+    this.irqs.words = [];
   }
   linkGet(): Link { return { up: this.started, speed: 10000, fullDuplex: true, autoneg: false }; }
   macAddr(): Uint8Array { return this.mac; }

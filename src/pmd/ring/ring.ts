@@ -11,7 +11,7 @@ import {
   type DevInfo, type Link, type EthConf, type RxIntrSource, plainPortInfo,
 } from '../driver.js';
 import { registerDataPlane } from '../registry.js';
-import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, irqOpen, irqClose } from '../soft/intr.js';
+import { IRQ_BYTES, IRQ_FD, irqArm, irqDisarm, irqSignal, ProducerIrqs } from '../soft/intr.js';
 
 /** a ring and the i32 index of its RX interrupt words (soft/intr.ts): the consumer arms, net_ring TX signals */
 interface RingSpec { ring: string; irq: number }
@@ -78,11 +78,12 @@ export class RingPort implements EthDevOps {
   private readonly owned = new Set<string>();
   private started = false;
   private conf: EthConf = {};
-  /** i32 index of each RX queue's interrupt words */
-  private rxIrq: number[] = [];
+  /** the RX queues' interrupt words and eventfds */
+  private readonly irqs: ProducerIrqs;
 
   constructor(name: string, index: number, rxNames: string[] | null, txNames: string[] | null) {
     this.name = name;
+    this.irqs = new ProducerIrqs(`net_ring ${name}`);
     this.mac = Uint8Array.from([0x02, 0x70, 0x63, 0x61, 0x70, index & 0xff]);
     this.rxNames = rxNames;
     this.txNames = txNames;
@@ -101,7 +102,7 @@ export class RingPort implements EthDevOps {
 
   configure(_nbRxq: number, _nbTxq: number, conf: EthConf): void {
     this.conf = conf;
-    this.rxIrq = [];
+    this.irqs.words = [];
   }
 
   /** The interrupt words of ring `name` (a small memzone next to the ring, made with it). */
@@ -128,8 +129,8 @@ export class RingPort implements EthDevOps {
 
   rxQueueSetup(q: number): RingSpec {
     const ring = this.ringFor(this.rxNames, q);
-    this.rxIrq[q] = this.irqOf(ring);
-    return { ring, irq: this.rxIrq[q] };
+    this.irqs.words[q] = this.irqOf(ring);
+    return { ring, irq: this.irqs.words[q] };
   }
 
   txQueueSetup(q: number): RingSpec {
@@ -138,17 +139,17 @@ export class RingPort implements EthDevOps {
   }
 
   start(): void {
-    if (this.conf.intrConf?.rxq) for (const w of this.rxIrq) irqOpen(mem().i32, w, `net_ring ${this.name}`);
+    this.irqs.start(this.conf);
     this.started = true;
   }
 
   stop(): void {
-    for (const w of this.rxIrq) irqClose(mem().i32, w);
+    this.irqs.stop();
     this.started = false;
   }
 
   rxIntrSource(q: number): RxIntrSource {
-    return { fd: mem().i32[this.rxIrq[q] + IRQ_FD], kind: 'eventfd' };
+    return this.irqs.source(q);
   }
 
   close(): void {

@@ -8,6 +8,8 @@
 // consumer's order (store IRQ_ARMED, then poll once more: ethdev's rxIntrArm) and the producer's (publish with
 // an Atomics.store of the ring's tail, then load IRQ_ARMED), one of them always sees the other: no lost wake-up.
 import * as ffi from '../../eal/ffi.js';
+import { mem } from '../../eal/memory.js';
+import type { EthConf, RxIntrSource } from '../driver.js';
 
 export const IRQ_ARMED = 0;
 export const IRQ_FD = 1;
@@ -46,4 +48,27 @@ export function irqClose(i32: Int32Array, w: number): void {
   const fd = Atomics.exchange(i32, w + IRQ_FD, -1);
   Atomics.store(i32, w + IRQ_ARMED, 0);
   if (fd >= 0) ffi.close(fd);
+}
+
+/**
+ * The control half's share (net_ring, net_null): the words of each RX queue (set at queue setup), their eventfds
+ * opened at start when the port was configured with intrConf.rxq, closed at stop, and the source ethdev watches.
+ */
+export class ProducerIrqs {
+  /** i32 index of each RX queue's words */
+  words: number[] = [];
+
+  constructor(private readonly who: string) {}
+
+  start(conf: EthConf): void {
+    if (conf.intrConf?.rxq) for (const w of this.words) irqOpen(mem().i32, w, this.who);
+  }
+
+  stop(): void {
+    for (const w of this.words) irqClose(mem().i32, w);
+  }
+
+  source(q: number): RxIntrSource {
+    return { fd: mem().i32[this.words[q] + IRQ_FD], kind: 'eventfd' };
+  }
 }
