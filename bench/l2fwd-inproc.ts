@@ -2,7 +2,7 @@
 // a measured window bracketed by marks the loop answers (so it also reports its own heap growth and GCs).
 import * as pktio from '../src/index.js';
 import { CTL_WORD, MARK_F64, MAX_PORTS, ST_DROP, ST_RX, type FwdArgs } from '../examples/l2fwd/fwd.js';
-import { ext, hugeArgs, sleep } from './common.js';
+import { ext, hugeArgs, sleep, BenchError } from './common.js';
 
 export interface L2fwdRun {
   mpps: number;
@@ -36,37 +36,54 @@ export interface L2fwdInProc {
   warmupMs?: number;
 }
 
+/** Ports 0 and 1 started and forwarding into each other through examples/l2fwd's loop on lcore `fwdLc`. */
+export interface L2fwdPair {
+  pool: pktio.Mempool;
+  /** the loop's "l2fwd" memzone: ST_* counters per port, then the MARK_F64 words its marks fill */
+  f64: Float64Array;
+  /** writes mark m and waits until the loop has answered it (its heap and GC figures are then in f64) */
+  mark(m: number): Promise<void>;
+  /** packets both ports have sent */
+  sent(): number;
+}
+
+/** Starts ports 0 and 1 (one queue pair each, 1,024 descriptors, on a pool of 16,384) and launches the loop. */
+export function launchPair(fwdLc: number, macUpdating: boolean, poolName: string): L2fwdPair {
+  const pool = pktio.pktmbufPoolCreate(poolName, 16384, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
+  const macs: number[][] = [];
+  for (const p of [0, 1]) {
+    pktio.devConfigure(p, 1, 1);
+    pktio.rxQueueSetup(p, 0, 1024, -1, null, pool);
+    pktio.txQueueSetup(p, 0, 1024, -1, null);
+    pktio.devStart(p);
+    macs[p] = Array.from(pktio.macAddrGet(p));
+  }
+  const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
+  const ctl = new Int32Array(pktio.mem().buf, z.off, CTL_WORD + 2);
+  const f64 = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
+  const dst = new Array(MAX_PORTS).fill(-1);
+  dst[0] = 1;
+  dst[1] = 0;
+  const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating, macs, drainUs: 100 };
+  pktio.remoteLaunch(fwdLc, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
+  const mark = async (m: number) => {
+    Atomics.store(ctl, CTL_WORD, m);
+    const t0 = performance.now();
+    while (Atomics.load(ctl, CTL_WORD + 1) !== m) {
+      if (performance.now() - t0 > 10000) throw new BenchError('the forwarding lcore does not answer its marks');
+      await sleep(1);
+    }
+  };
+  const sent = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
+  return { pool, f64, mark, sent };
+}
+
 export async function pktioL2fwd(o: L2fwdInProc): Promise<L2fwdRun> {
   const [mainLc, fwdLc] = o.lcores ?? [0, 1];
   await pktio.init(['-l', `${mainLc},${fwdLc}`, '--main-lcore', String(mainLc), ...hugeArgs(false),
     '--file-prefix', `pktio-bench-${process.pid}`, '--log-level', 'warn', ...o.vdevs.flatMap((v) => ['--vdev', v])]);
   try {
-    const pool = pktio.pktmbufPoolCreate('bench_pool', 16384, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
-    const macs: number[][] = [];
-    for (const p of [0, 1]) {
-      pktio.devConfigure(p, 1, 1);
-      pktio.rxQueueSetup(p, 0, 1024, -1, null, pool);
-      pktio.txQueueSetup(p, 0, 1024, -1, null);
-      pktio.devStart(p);
-      macs[p] = Array.from(pktio.macAddrGet(p));
-    }
-    const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
-    const ctl = new Int32Array(pktio.mem().buf, z.off, CTL_WORD + 2);
-    const f64 = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
-    const dst = new Array(MAX_PORTS).fill(-1);
-    dst[0] = 1;
-    dst[1] = 0;
-    const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: o.macUpdating, macs, drainUs: 100 };
-    pktio.remoteLaunch(fwdLc, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
-    const mark = async (m: number) => {
-      Atomics.store(ctl, CTL_WORD, m);
-      const t0 = performance.now();
-      while (Atomics.load(ctl, CTL_WORD + 1) !== m) {
-        if (performance.now() - t0 > 10000) throw new Error('the forwarding lcore does not answer');
-        await sleep(1);
-      }
-    };
-    const sent = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
+    const { pool, f64, mark, sent } = launchPair(fwdLc, o.macUpdating, 'bench_pool');
     const count = o.count ?? sent;
     if (o.afterLaunch) await o.afterLaunch();
     await sleep(o.warmupMs ?? Math.min(3000, o.seconds * 200 + 1000)); // warm-up: JIT and caches

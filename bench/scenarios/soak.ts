@@ -6,8 +6,9 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import * as pktio from '../../src/index.js';
-import { CTL_WORD, MARK_F64, MAX_PORTS, type FwdArgs } from '../../examples/l2fwd/fwd.js';
-import { ext, hugeArgs, sleep, BenchError, type BenchOpts, type BenchResult } from '../common.js';
+import { MARK_F64 } from '../../examples/l2fwd/fwd.js';
+import { launchPair } from '../l2fwd-inproc.js';
+import { hugeArgs, sleep, BenchError, type BenchOpts, type BenchResult } from '../common.js';
 
 interface Sample { t: number; mpps: number; rssMb: number; fwdHeapKb: number; fwdGcs: number; mainHeapKb: number; mbufsOut: number }
 
@@ -16,19 +17,6 @@ const ALLOW = { rssMb: 8, fwdHeapKb: 256, fwdGcs: 1, mainHeapKb: 1024, mbufsOut:
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-function startPorts(): { pool: pktio.Mempool; macs: number[][] } {
-  const pool = pktio.pktmbufPoolCreate('soak_pool', 16384, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
-  const macs: number[][] = [];
-  for (const p of [0, 1]) {
-    pktio.devConfigure(p, 1, 1);
-    pktio.rxQueueSetup(p, 0, 1024, -1, null, pool);
-    pktio.txQueueSetup(p, 0, 1024, -1, null);
-    pktio.devStart(p);
-    macs[p] = Array.from(pktio.macAddrGet(p));
-  }
-  return { pool, macs };
-}
 
 /** The growth of each quantity: mean of the last third of the samples minus the max of the first third. */
 export function growth(s: Sample[]): Record<keyof typeof ALLOW, number> {
@@ -48,25 +36,10 @@ export async function run(o: BenchOpts): Promise<BenchResult> {
   await pktio.init(['-l', '0,1', ...hugeArgs(false), '--file-prefix', `pktio-soak-${process.pid}`, '--log-level', 'warn',
     '--vdev', 'net_null0', '--vdev', 'net_null1']);
   try {
-    const { pool, macs } = startPorts();
-    const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
-    const ctl = new Int32Array(pktio.mem().buf, z.off, CTL_WORD + 2);
-    const f64 = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
-    const dst = new Array(MAX_PORTS).fill(-1);
-    dst[0] = 1;
-    dst[1] = 0;
-    const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: true, macs, drainUs: 100 };
-    pktio.remoteLaunch(1, new URL(`../../examples/l2fwd/fwd${ext}`, import.meta.url), args);
+    const pair = launchPair(1, true, 'soak_pool');
+    const { pool, f64, sent } = pair;
     let markNo = 0;
-    const mark = async () => {
-      Atomics.store(ctl, CTL_WORD, ++markNo);
-      const t0 = performance.now();
-      while (Atomics.load(ctl, CTL_WORD + 1) !== markNo) {
-        if (performance.now() - t0 > 10000) throw new BenchError('the forwarding lcore does not answer its marks');
-        await sleep(5);
-      }
-    };
-    const sent = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
+    const mark = () => pair.mark(++markNo);
     await sleep(3000); // warm-up: JIT
     const samples: Sample[] = [];
     const t0 = performance.now();
