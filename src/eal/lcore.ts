@@ -88,6 +88,16 @@ export function clearQuit(): void {
  * some worker lcore; with none running nothing ticks (an idle process costs no CPU: the 1 ms timer alone was 3-6%
  * of a CPU here), and a read on the main lcore refreshes it first.
  */
+const delayCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Blocks the calling thread for ms milliseconds (rte_delay_ms): drivers' control paths (resets, link waits, DMA
+ * draining) on any lcore. Never on a data path: the lcore stops polling meanwhile.
+ */
+export function delayMs(ms: number): void {
+  Atomics.wait(delayCell, 0, 0, ms);
+}
+
 export function clockUs(): number {
   if (ownsClock && clockTimer === null) tickClock();
   return Atomics.load(mem().i32, CTL.CLOCK_US >> 2);

@@ -3,7 +3,7 @@
 // both device-readable, then the device-writable u8 ack (VIRTIO_NET_OK / VIRTIO_NET_ERR). The ring is split or
 // packed as negotiated; the driver polls for the used entry (no interrupts).
 import { mem, memzoneFree, memzoneLookup } from '../../eal/memory.js';
-import { sleepMs } from '../intel/common/regs.js';
+import { delayMs } from '../../eal/lcore.js';
 import type { VirtioPci } from './pci.js';
 import {
   VIRTQ_DESC, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_AVAIL, VIRTQ_USED, PVIRTQ_DESC, availBits, isUsed,
@@ -64,7 +64,7 @@ export class CtrlVq {
     this.pci.notify(this.notifyAt, this.vq);
     for (let t = 0; !done(); t++) {
       if (t >= TIMEOUT_MS) throw new Error(`control virtqueue: no answer to class ${cls} command ${cmd} within ${TIMEOUT_MS} ms`);
-      sleepMs(1);
+      delayMs(1);
     }
     return r.u8[ack] === 0xff ? -1 : r.u8[ack];
   }

@@ -5,7 +5,7 @@
 // each one with the BAR it went to.
 import * as ffi from '../../eal/ffi.js';
 import type { PciDeviceAccess, MmioHook } from '../pci/access.js';
-import { sleepMs } from '../intel/common/regs.js';
+import { delayMs } from '../../eal/lcore.js';
 import {
   PCI_STATUS, PCI_STATUS_CAP_LIST, PCI_CAPABILITY_LIST, PCI_CAP_ID_VNDR, CAP, COMMON, COMMON_CFG_LEN,
   VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_CAP_DEVICE_CFG,
@@ -142,7 +142,7 @@ export class VirtioPci {
     this.common.wr8(COMMON.device_status, 0);
     for (let i = 0; i < 1000; i++) {
       if (this.status() === 0) return true;
-      sleepMs(1);
+      delayMs(1);
     }
     return false;
   }

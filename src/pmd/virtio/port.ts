@@ -24,7 +24,7 @@ import {
 import { eventfds, closeFds } from '../../vfio/irq.js';
 import type { PciDeviceAccess } from '../pci/access.js';
 import { localMac } from '../soft/args.js';
-import { sleepMs } from '../intel/common/regs.js';
+import { delayMs } from '../../eal/lcore.js';
 import { findVirtioCaps, VirtioPci } from './pci.js';
 import { CtrlVq } from './ctrl.js';
 import { chooseFeatures, type RingChoice } from './features.js';
@@ -363,7 +363,7 @@ export class VirtioPort implements EthDevOps {
     this.live();
     let up = this.linkUp();
     for (let waited = 0; wait && !up && waited < 3000; waited += 50) {
-      sleepMs(50);
+      delayMs(50);
       up = this.linkUp();
     }
     let speed = 0;

@@ -31,7 +31,8 @@ import {
   STATE_BYTES, RXS_NEXT, RXS_HOLD, RXS_FIRST, RXS_LAST, TXS_TAIL, TXS_CLEAN, TXS_FREE, TX_BATCH, rxSwBytes, txSwBytes,
   type IntelRxSpec, type IntelTxSpec,
 } from './layout.js';
-import { Regs, sleepMs } from './regs.js';
+import { Regs } from './regs.js';
+import { delayMs } from '../../../eal/lcore.js';
 import { eventfds, closeFds } from '../../../vfio/irq.js';
 import { HwStatsReader, type StatReg } from './stats.js';
 import { DEFAULT_RSS_KEY, defaultReta } from './rss.js';
@@ -496,11 +497,11 @@ export abstract class IntelPort implements EthDevOps {
     this.intrStop();
     for (const q of this.txQueuesOn()) {
       const t = this.txRing(q);
-      for (let i = 0; i < 10 && this.r.rd(t.head) !== this.r.rd(t.tail); i++) sleepMs(1);
+      for (let i = 0; i < 10 && this.r.rd(t.head) !== this.r.rd(t.tail); i++) delayMs(1);
     }
     this.hwRxDisable();
     this.hwTxDisable();
-    sleepMs(2); // DMA in flight lands
+    delayMs(2); // DMA in flight lands
     for (const x of this.rxqs) if (x?.on) this.drain(x.sw, x.nb, true);
     for (const x of this.txqs) if (x?.on) this.drain(x.sw, x.nb, false);
     for (const x of this.rxqs) {
@@ -555,7 +556,7 @@ export abstract class IntelPort implements EthDevOps {
     const x = this.txqs[q]!;
     if (!x.on) return;
     const t = this.txRing(q);
-    for (let i = 0; i < 10 && this.r.rd(t.head) !== this.r.rd(t.tail); i++) sleepMs(1);
+    for (let i = 0; i < 10 && this.r.rd(t.head) !== this.r.rd(t.tail); i++) delayMs(1);
     this.hwTxQueueDisable(q);
     this.drain(x.sw, x.nb, false);
     x.on = false;
@@ -578,7 +579,7 @@ export abstract class IntelPort implements EthDevOps {
     this.live();
     let l = this.hwLink();
     for (let waited = 0; wait && !l.up && waited < 3000; waited += 50) {
-      sleepMs(50);
+      delayMs(50);
       l = this.hwLink();
     }
     return l;

@@ -3,13 +3,8 @@
 // The data half writes only its doorbells, as plain stores on its own view (why: rxq.ts).
 import * as ffi from '../../../eal/ffi.js';
 import type { MmioHook } from '../../pci/access.js';
+import { delayMs } from '../../../eal/lcore.js';
 
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-
-/** Blocks this thread for ms milliseconds (control path only: resets, link waits). */
-export function sleepMs(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms);
-}
 
 export class Regs {
   private readonly bar: Int32Array;
@@ -40,7 +35,7 @@ export class Regs {
   waitFor(off: number, mask: number, want: number, tries = 100, ms = 1): boolean {
     for (let i = 0; i < tries; i++) {
       if (((this.rd(off) & mask) >>> 0) === want >>> 0) return true;
-      sleepMs(ms);
+      delayMs(ms);
     }
     return ((this.rd(off) & mask) >>> 0) === want >>> 0;
   }

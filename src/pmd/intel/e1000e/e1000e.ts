@@ -15,7 +15,8 @@ import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice } from '../devices.js';
 import { IntelPort, type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
 import { intelPmd } from '../common/pmd.js';
-import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
+import { macFromRar, rarFromMac } from '../common/regs.js';
+import { delayMs } from '../../../eal/lcore.js';
 import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
 import * as R from './regs.js';
 
@@ -47,11 +48,11 @@ export class E1000ePort extends IntelPort {
     r.wr(R.RCTL, 0);
     r.wr(R.TCTL, R.TCTL_PSP);
     r.rd(R.STATUS); // flush posted writes
-    sleepMs(10); // in-flight DMA lands
+    delayMs(10); // in-flight DMA lands
     r.set(R.CTRL, R.CTRL_GIO_MASTER_DISABLE);
     r.waitFor(R.STATUS, R.STATUS_GIO_MASTER_ENABLE, 0);
     r.set(R.CTRL, R.CTRL_RST);
-    sleepMs(20); // RST self-clears within 1 ms; the NVM auto-load follows
+    delayMs(20); // RST self-clears within 1 ms; the NVM auto-load follows
     r.waitFor(R.EECD, R.EECD_AUTO_RD, R.EECD_AUTO_RD, 10);
     r.wr(R.IMC, 0xffffffff);
     r.rd(R.ICR);
@@ -242,7 +243,7 @@ export class E1000ePort extends IntelPort {
     r.wr(R.RCTL, 0);
     r.wr(R.TCTL, R.TCTL_PSP);
     r.set(R.CTRL, R.CTRL_RST);
-    sleepMs(10);
+    delayMs(10);
     r.wr(R.IMC, 0xffffffff);
   }
 }

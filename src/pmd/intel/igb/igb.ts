@@ -35,7 +35,8 @@ import type { IntelDevice } from '../devices.js';
 import { IntelPort, type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
 import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
-import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
+import { macFromRar, rarFromMac } from '../common/regs.js';
+import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
 import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
 import * as R from './regs.js';
@@ -127,13 +128,13 @@ export class IgbPort extends IntelPort {
     r.wr(R.RCTL, 0);
     r.wr(R.TCTL, R.TCTL_PSP);
     r.rd(R.STATUS); // flush posted writes
-    sleepMs(10); // DMA in flight lands
+    delayMs(10); // DMA in flight lands
     r.set(R.CTRL, R.CTRL_GIO_MASTER_DISABLE);
     if (!r.waitFor(R.STATUS, R.STATUS_GIO_MASTER_ENABLE, 0, 80)) {
       this.lg.warn({ dev: this.name }, 'GIO master requests still pending after 80 ms; resetting anyway');
     }
     r.wr(R.CTRL, r.rd(R.CTRL) | R.CTRL_RST);
-    sleepMs(1);
+    delayMs(1);
     if (!r.waitFor(R.CTRL, R.CTRL_RST, 0, 20)) this.lg.warn({ dev: this.name }, 'CTRL.RST did not clear');
     if (!r.waitFor(R.EECD, R.EECD_AUTO_RD, R.EECD_AUTO_RD, 10)) {
       this.lg.debug({ dev: this.name }, 'EECD.AUTO_RD not reported: NVM auto-read not done or not modelled');
@@ -186,7 +187,7 @@ export class IgbPort extends IntelPort {
     for (let i = 0; i < 20; i++) {
       r.wr(R.SWSM, r.rd(R.SWSM) | R.SWSM_SWESMBI);
       if ((r.rd(R.SWSM) & R.SWSM_SWESMBI) !== 0) return true;
-      sleepMs(1);
+      delayMs(1);
     }
     this.swsmGive();
     return false;
@@ -208,7 +209,7 @@ export class IgbPort extends IntelPort {
         return true;
       }
       this.swsmGive();
-      sleepMs(5);
+      delayMs(5);
     }
     return false;
   }

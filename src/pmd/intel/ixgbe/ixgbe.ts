@@ -51,7 +51,8 @@ import type { IntelDevice, IntelFamily } from '../devices.js';
 import { IntelPort, ETHER_OVERHEAD, VLAN_TAG, type FamilyTraits, type RingRegs } from '../common/port.js';
 import type { IntelRxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
-import { sleepMs, macFromRar, rarFromMac } from '../common/regs.js';
+import { macFromRar, rarFromMac } from '../common/regs.js';
+import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
 import * as R from './regs.js';
 
@@ -155,7 +156,7 @@ export class IxgbePort extends IntelPort {
   private globalReset(): void {
     this.r.wr(R.CTRL, this.r.rd(R.CTRL) | R.CTRL_RST_MASK);
     if (!this.r.waitFor(R.CTRL, R.CTRL_RST_MASK, 0, 20)) this.fail('the global reset did not complete (CTRL.RST stays set)');
-    sleepMs(10); // the datasheet asks for at least 10 ms before the initialisation goes on
+    delayMs(10); // the datasheet asks for at least 10 ms before the initialisation goes on
     this.maskInterrupts(); // 4.6.3.1: again after the reset
   }
 
@@ -277,7 +278,7 @@ export class IxgbePort extends IntelPort {
     const r = this.r;
     r.clear(R.RXDCTL(q), R.RXDCTL_ENABLE);
     if (!r.waitFor(R.RXDCTL(q), R.RXDCTL_ENABLE, 0, 20)) this.fail(`RX queue ${q} does not disable (RXDCTL.ENABLE)`);
-    sleepMs(1);
+    delayMs(1);
   }
 
   protected hwRxConfigureMtu(): void {
