@@ -21,7 +21,7 @@ import {
   TX_OFFLOAD_MULTI_SEGS, type EthDevOps, type DevInfo, type EthConf, type RxConf, type TxConf, type Link, type XStat,
   type RxIntrSource,
 } from '../driver.js';
-import { eventfds, closeFds } from '../../vfio/irq.js';
+import { MsixEventfds } from '../pci/msix.js';
 import type { PciDeviceAccess } from '../pci/access.js';
 import { localMac } from '../soft/args.js';
 import { delayMs } from '../../eal/lcore.js';
@@ -83,7 +83,7 @@ export class VirtioPort implements EthDevOps {
   private closed = false;
   private warnedRxModes = false;
   /** eventfds of MSI-X vectors 0..nbRxq while started with intrConf.rxq / lsc (index = vector) */
-  private intrFds: number[] = [];
+  private readonly vectors = new MsixEventfds();
 
   constructor(private readonly name: string, private readonly dev: PciDeviceAccess, private readonly opts: VirtioOptions = {}) {
     const who = `${DRIVER} ${name}`;
@@ -287,42 +287,31 @@ export class VirtioPort implements EthDevOps {
    * is enabled once, with all of them), then msix_config. Queue vectors follow in each queue's set-up.
    */
   private intrStart(): void {
-    const irq = this.dev.irq;
     const want = this.nbRxq + RX_VECTOR0;
-    const have = irq?.msixCount() ?? 0;
-    if (!irq || have < want) {
-      throw new Error(`interrupts need ${want} MSI-X vectors (configuration + ${this.nbRxq} RX queues), the function offers ${have}` +
-        `${irq ? '' : ' (no VFIO interrupt access)'}: give QEMU -device virtio-net-pci,...,vectors=${want} or more, or configure without intrConf`);
-    }
-    this.intrFds = eventfds(want);
-    irq.enableMsix(this.intrFds);
+    this.vectors.bind(this.dev.irq, want, (have, noAccess) =>
+      `interrupts need ${want} MSI-X vectors (configuration + ${this.nbRxq} RX queues), the function offers ${have}` +
+      `${noAccess ? ' (no VFIO interrupt access)' : ''}: give QEMU -device virtio-net-pci,...,vectors=${want} or more, or configure without intrConf`);
     this.pci.setConfigVector(this.conf.intrConf?.lsc ? CONFIG_VECTOR : VIRTIO_MSI_NO_VECTOR);
   }
 
   /** After the reset (every vector back to none): vectors unbound, eventfds closed. */
   private intrStop(): void {
-    if (this.intrFds.length === 0) return;
-    try {
-      this.dev.irq?.disable();
-    } finally {
-      closeFds(this.intrFds);
-      this.intrFds = [];
-    }
+    this.vectors.release(this.dev.irq);
   }
 
   rxIntrSource(q: number): RxIntrSource {
-    if (!this.conf.intrConf?.rxq || this.intrFds.length === 0 || !Number.isInteger(q) || q < 0 || q >= this.nbRxq) {
+    if (!this.conf.intrConf?.rxq || !this.vectors.bound || !Number.isInteger(q) || q < 0 || q >= this.nbRxq) {
       throw new Error(`${this.who()}: RX queue ${q} has no interrupt: configure the port with intrConf.rxq and start it`);
     }
-    return { fd: this.intrFds[q + RX_VECTOR0], kind: 'eventfd' };
+    return { fd: this.vectors.fd(q + RX_VECTOR0), kind: 'eventfd' };
   }
 
   /** The configuration-change vector's eventfd (intrConf.lsc, while started): readable after a link change. */
   lscIntrSource(): RxIntrSource {
-    if (!this.conf.intrConf?.lsc || this.intrFds.length === 0) {
+    if (!this.conf.intrConf?.lsc || !this.vectors.bound) {
       throw new Error(`${this.who()}: no link-status interrupt: configure the port with intrConf.lsc and start it`);
     }
-    return { fd: this.intrFds[CONFIG_VECTOR], kind: 'eventfd' };
+    return { fd: this.vectors.fd(CONFIG_VECTOR), kind: 'eventfd' };
   }
 
   /** Reset (the device lets go of the rings and its vectors), DMA off, interrupts off, every mbuf back, control queue gone. */

@@ -33,7 +33,7 @@ import {
 } from './layout.js';
 import { Regs } from './regs.js';
 import { delayMs } from '../../../eal/lcore.js';
-import { eventfds, closeFds } from '../../../vfio/irq.js';
+import { MsixEventfds } from '../../pci/msix.js';
 import { HwStatsReader, type StatReg } from './stats.js';
 import { DEFAULT_RSS_KEY, defaultReta } from './rss.js';
 
@@ -110,7 +110,7 @@ export abstract class IntelPort implements EthDevOps {
   protected started = false;
   private closed = false;
   /** eventfds of the MSI-X vectors while started with interrupts: RX queue q's at q, link status at nbRxq */
-  private intrFds: number[] = [];
+  private readonly vectors = new MsixEventfds();
 
   constructor(
     protected readonly name: string,
@@ -447,48 +447,32 @@ export abstract class IntelPort implements EthDevOps {
 
   /** Eventfds for vectors 0..nbRxq (queues, then link status), bound through VFIO, then the family's routing. */
   private intrStart(rxqs: number[]): void {
-    const irq = this.dev.irq;
     const want = this.nbRxq + 1;
-    const have = irq?.msixCount() ?? 0;
-    if (!irq || have < want) {
-      throw new Error(`${this.driverName} ${this.name}: interrupts need ${want} MSI-X vectors (${this.nbRxq} RX queues + link), ` +
-        `the function offers ${have}${irq ? '' : ' (no VFIO interrupt access)'}: configure fewer RX queues or without intrConf`);
-    }
-    this.intrFds = eventfds(want);
-    try {
-      irq.enableMsix(this.intrFds);
-    } catch (e) {
-      closeFds(this.intrFds);
-      this.intrFds = [];
-      throw e;
-    }
+    this.vectors.bind(this.dev.irq, want, (have, noAccess) =>
+      `${this.driverName} ${this.name}: interrupts need ${want} MSI-X vectors (${this.nbRxq} RX queues + link), ` +
+      `the function offers ${have}${noAccess ? ' (no VFIO interrupt access)' : ''}: configure fewer RX queues or without intrConf`);
     this.hwIntrConfigure(this.conf.intrConf?.rxq ? rxqs : [], this.nbRxq, this.conf.intrConf?.lsc === true);
   }
 
   private intrStop(): void {
-    if (this.intrFds.length === 0) return;
+    if (!this.vectors.bound) return;
     this.hwIntrOff();
-    try {
-      this.dev.irq?.disable();
-    } finally {
-      closeFds(this.intrFds);
-      this.intrFds = [];
-    }
+    this.vectors.release(this.dev.irq);
   }
 
   rxIntrSource(q: number): RxIntrSource {
-    if (!this.conf.intrConf?.rxq || this.intrFds.length === 0 || q < 0 || q >= this.nbRxq) {
+    if (!this.conf.intrConf?.rxq || !this.vectors.bound || q < 0 || q >= this.nbRxq) {
       throw new Error(`${this.driverName} ${this.name}: RX queue ${q} has no interrupt: configure the port with intrConf.rxq and start it`);
     }
-    return { fd: this.intrFds[q], kind: 'eventfd' };
+    return { fd: this.vectors.fd(q), kind: 'eventfd' };
   }
 
   /** The link-status vector's eventfd (intrConf.lsc, while started): readable after a link change. */
   lscIntrSource(): RxIntrSource {
-    if (!this.conf.intrConf?.lsc || this.intrFds.length === 0) {
+    if (!this.conf.intrConf?.lsc || !this.vectors.bound) {
       throw new Error(`${this.driverName} ${this.name}: no link-status interrupt: configure the port with intrConf.lsc and start it`);
     }
-    return { fd: this.intrFds[this.nbRxq], kind: 'eventfd' };
+    return { fd: this.vectors.fd(this.nbRxq), kind: 'eventfd' };
   }
 
   /** Lets queued frames leave (a few ms at most), stops RX and TX, gives every mbuf back. */
