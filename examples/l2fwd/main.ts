@@ -190,13 +190,8 @@ function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: 
 
 export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<number> {
   const name = v?.name ?? 'l2fwd';
-  let init;
-  try {
-    init = await pktio.init(argv);
-  } catch (e) {
-    process.stderr.write(`EAL: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const init = await pktio.initApp(argv);
+  if (!init) return 1;
   if (init.config.help) {
     process.stdout.write(`\n${usage(v)}\n`);
     return 0;
@@ -293,6 +288,13 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   if (timer) clearInterval(timer);
   if (stopper) clearTimeout(stopper);
   printStats(enabled, st, false, (performance.now() - lastT) / 1000, last, v);
+  // pktio addition: each port's ethdev counters (rte_eth_stats_get) once forwarding stopped, what the NIC itself
+  // counted (received, missed for want of a descriptor, errors, no mbuf) beside l2fwd's own counts above
+  for (const p of enabled) {
+    const s = pktio.statsGet(p);
+    process.stdout.write(`Port ${p} counters: ipackets=${s.ipackets} opackets=${s.opackets} ibytes=${s.ibytes} obytes=${s.obytes} ` +
+      `imissed=${s.imissed} ierrors=${s.ierrors} oerrors=${s.oerrors} rx_nombuf=${s.rxNombuf}\n`);
+  }
   for (const p of enabled) {
     process.stdout.write(`Closing port ${p}...`);
     pktio.devStop(p);
