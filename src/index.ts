@@ -19,6 +19,7 @@ export {
   MBUF_DEFAULT_BUF_SIZE, MBUF_DEFAULT_DATAROOM, PKTMBUF_HEADROOM,
 } from './mempool/mbuf.js';
 export * from './ethdev/ethdev.js';
+export * from './ethdev/timesync.js';
 export { rxIntrEnable, rxIntrDisable, rxIntrArm, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from './ethdev/intr.js';
 export { rxBursts, rxBurstsClose, RxBurst, type RxBurstsOptions } from './ethdev/rxstream.js';
 export { scanPci, filterDevices, matchPmds, type PciDevice } from './eal/pci.js';
@@ -52,7 +53,13 @@ function onSignal(sig: NodeJS.Signals): void {
  * Returns the application's arguments (after "--"). Ports are stopped and closed when the process exits, on an
  * uncaught error, and on SIGINT/SIGTERM when the application does not handle them.
  */
-export async function init(argv: readonly string[] = process.argv.slice(2)): Promise<{ config: EalConfig; appArgs: string[] }> {
+/** What init returns: the EAL's configuration and the application's arguments (after "--"). */
+export interface InitResult {
+  config: EalConfig;
+  appArgs: string[];
+}
+
+export async function init(argv: readonly string[] = process.argv.slice(2)): Promise<InitResult> {
   const res = await ealInit(argv, planPci);
   if (res.config.help) return res;
   try {
@@ -75,6 +82,19 @@ export async function init(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   log('eal').debug({ ports: portIds() }, 'devices probed');
   return res;
+}
+
+/**
+ * init for a command-line application: its result, or null once the EAL's error went to `err` as one line
+ * `EAL: <how to fix it>` (the application then exits 1, as DPDK's examples do when rte_eal_init fails).
+ */
+export async function initApp(argv: readonly string[], err: (s: string) => void = (s) => { process.stderr.write(s); }): Promise<InitResult | null> {
+  try {
+    return await init(argv);
+  } catch (e) {
+    err(`EAL: ${(e as Error).message}\n`);
+    return null;
+  }
 }
 
 /** rte_eal_cleanup: closes every port, stops the lcores and unmaps memory. */

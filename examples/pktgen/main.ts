@@ -56,13 +56,8 @@ function checkPorts(o: PktgenOpts, all: number[]): void {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let init;
-  try {
-    init = await pktio.init(argv);
-  } catch (e) {
-    process.stderr.write(`EAL: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const init = await pktio.initApp(argv);
+  if (!init) return 1;
   const cmd = pktio.commandName('pktgen');
   if (init.config.help) {
     process.stdout.write(`\n${usage(cmd)}\n`);

@@ -73,7 +73,9 @@ export function startResponderPort(port: number): pktio.Mempool {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { appArgs, config } = await pktio.init(argv);
+  const init = await pktio.initApp(argv);
+  if (!init) return 1;
+  const { appArgs, config } = init;
   if (config.help) return 0;
   const arg = (k: string): string | undefined => (appArgs.includes(k) ? appArgs[appArgs.indexOf(k) + 1] : undefined);
   if (!appArgs.includes('--ip')) throw new Error('responder: give the address to answer for: -- --ip 10.9.0.2');

@@ -760,13 +760,8 @@ export async function testpmd(argv: readonly string[], io: TestpmdIo = defaultIo
     io.out(fullUsage(prog));
     return 0;
   }
-  let init: Awaited<ReturnType<typeof pktio.init>>;
-  try {
-    init = await pktio.init(argv);
-  } catch (e) {
-    io.err(`EAL: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const init = await pktio.initApp(argv, (s) => io.err(s));
+  if (!init) return 1;
   if (init.config.help) {
     io.out(fullUsage(prog));
     return 0;
