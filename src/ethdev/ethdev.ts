@@ -413,6 +413,11 @@ function op<K extends keyof EthDevOps>(p: Port, name: K): NonNullable<EthDevOps[
   return (f as (...a: unknown[]) => unknown).bind(p.ops) as NonNullable<EthDevOps[K]>;
 }
 
+/** The optional op `name` of a port's driver, or an EthdevError naming the driver (feature modules: timesync.ts). */
+export function portOp<K extends keyof EthDevOps>(port: number, name: K): NonNullable<EthDevOps[K]> {
+  return op(getPort(port), name);
+}
+
 function queueCall(port: number, q: number, rx: boolean, on: boolean): void {
   needMain(`${rx ? 'rx' : 'tx'}Queue${on ? 'Start' : 'Stop'}`);
   const p = getPort(port);

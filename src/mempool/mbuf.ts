@@ -65,6 +65,10 @@ export const RX_L4_CKSUM_BAD = 1 << 3;
 export const RX_IP_CKSUM_GOOD = 1 << 7;
 export const RX_L4_CKSUM_GOOD = 1 << 8;
 export const RX_VLAN_STRIPPED = 1 << 6;
+/** an IEEE 1588 (PTP) frame, recognised by the NIC's EtherType filter (RTE_MBUF_F_RX_IEEE1588_PTP) */
+export const RX_IEEE1588_PTP = 1 << 9;
+/** the NIC latched this frame's receive time: read it with timesyncReadRxTimestamp (RTE_MBUF_F_RX_IEEE1588_TMST) */
+export const RX_IEEE1588_TMST = 1 << 10;
 export const RX_IP_CKSUM_MASK = RX_IP_CKSUM_BAD | RX_IP_CKSUM_GOOD;
 export const RX_L4_CKSUM_MASK = RX_L4_CKSUM_BAD | RX_L4_CKSUM_GOOD;
 
@@ -78,11 +82,18 @@ export const TX_L4_MASK = 3 << 20;
 export const TX_TCP_CKSUM = 1 << 20;
 export const TX_SCTP_CKSUM = 2 << 20;
 export const TX_UDP_CKSUM = 3 << 20;
+/**
+ * latch this frame's transmit time (RTE_MBUF_F_TX_IEEE1588_TMST, bit 51 in DPDK's 64-bit word): read it with
+ * timesyncReadTxTimestamp once the frame is out; the port needs timesyncEnable
+ */
+export const TX_IEEE1588_TMST = 1 << 22;
 /** every TX request bit */
-export const TX_OFFLOAD_MASK = TX_VLAN | TX_IP_CKSUM | TX_IPV4 | TX_IPV6 | TX_L4_MASK;
+export const TX_OFFLOAD_MASK = TX_VLAN | TX_IP_CKSUM | TX_IPV4 | TX_IPV6 | TX_L4_MASK | TX_IEEE1588_TMST;
 
 // Packet types (DPDK's RTE_PTYPE_* values) for packet_type.
 export const PTYPE_L2_ETHER = 0x1;
+/** an IEEE 1588 frame over Ethernet (EtherType 0x88F7) */
+export const PTYPE_L2_ETHER_TIMESYNC = 0x2;
 export const PTYPE_L2_ETHER_VLAN = 0x6;
 export const PTYPE_L3_IPV4 = 0x10;
 export const PTYPE_L3_IPV4_EXT = 0x30;

@@ -301,6 +301,18 @@ export interface EthDevOps {
    * publishes it in shared memory for the lcores. The source starts disarmed (RxQueue.intrEnable arms it).
    */
   rxIntrSource?(q: number): RxIntrSource;
+  // IEEE 1588 time synchronisation (DPDK's timesync_* ops), on the main lcore like every op here: the timestamp
+  // registers latch one frame each and free on being read, so one thread owns them. Times are nanoseconds of the
+  // port's clock as bigint: a PTP time (about 1.7e18 ns since 1970) does not fit a double's 53 bits.
+  timesyncEnable?(): void;
+  timesyncDisable?(): void;
+  /** The receive time the NIC latched (a frame with RX_IEEE1588_TMST), freeing the latch; null when none is latched. */
+  timesyncReadRxTimestamp?(flags: number): bigint | null;
+  /** The transmit time latched for a frame sent with TX_IEEE1588_TMST, freeing the latch; null when none is latched. */
+  timesyncReadTxTimestamp?(): bigint | null;
+  timesyncReadTime?(): bigint;
+  timesyncWriteTime?(ns: bigint): void;
+  timesyncAdjustTime?(deltaNs: bigint): void;
 }
 
 /**
