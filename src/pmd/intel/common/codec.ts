@@ -41,6 +41,8 @@ export interface RxCodec {
   pktInfo: boolean;
   /** w1 holds the RSS hash when w0's RSS type (bits 3:0) is not 0 */
   rssInW1: boolean;
+  /** TS: the frame's receive time is latched (IEEE 1588); 0 where pktio does not use it */
+  TS: number;
 }
 
 const STAT_DD = 1 << 0;
@@ -54,11 +56,14 @@ const STAT_IPCS = 1 << 6;
 export const RX_EXTENDED_82574: RxCodec = {
   statWord: 2, lenWord: 3, DD: STAT_DD, EOP: STAT_EOP, VP: STAT_VP, IPCS: STAT_IPCS, L4CS: STAT_L4CS, UDPCS: STAT_UDPCS,
   IPE: 1 << 30, L4E: 1 << 29, FRAME_ERR: (1 << 24) | (1 << 25) | (1 << 26) | (1 << 28) | (1 << 31),
-  pktInfo: false, rssInW1: true,
+  pktInfo: false, rssInW1: true, TS: 0,
 };
 
-/** 82576 / I350 / I210 advanced RX: the same status/error bits as the 82574's extended format; pkt_info in w0. */
-export const RX_ADVANCED_IGB: RxCodec = { ...RX_EXTENDED_82574, pktInfo: true };
+/**
+ * 82576 / I350 / I210 advanced RX: the same status/error bits as the 82574's extended format; pkt_info in w0;
+ * TS (bit 16, E1000_RXDADV_STAT_TS) on a frame whose time RXSTMP latched.
+ */
+export const RX_ADVANCED_IGB: RxCodec = { ...RX_EXTENDED_82574, pktInfo: true, TS: 1 << 16 };
 
 /**
  * 82599 / X540 / X550 advanced RX (82599 datasheet 7.1.6.2): extended errors in w2 bits 31:20: FDIRERR/FCERR 22:20,
@@ -70,7 +75,7 @@ export const RX_ADVANCED_IGB: RxCodec = { ...RX_EXTENDED_82574, pktInfo: true };
 export const RX_ADVANCED_IXGBE: RxCodec = {
   statWord: 2, lenWord: 3, DD: STAT_DD, EOP: STAT_EOP, VP: STAT_VP, IPCS: STAT_IPCS, L4CS: STAT_L4CS, UDPCS: STAT_UDPCS,
   IPE: 1 << 31, L4E: 1 << 30, FRAME_ERR: 1 << 29,
-  pktInfo: true, rssInW1: true,
+  pktInfo: true, rssInW1: true, TS: 1 << 16,
 };
 
 export const RX_CODECS = { 'ext-82574': RX_EXTENDED_82574, 'adv-igb': RX_ADVANCED_IGB, 'adv-ixgbe': RX_ADVANCED_IXGBE } as const;
@@ -96,6 +101,8 @@ export interface TxCodec {
   TXSM: number;
   /** olinfo bits a data descriptor needs to use context 0 (82599: CC, check context) */
   CTX_USE: number;
+  /** MAC_TSTAMP in w2 of a data descriptor: latch the frame's transmit time in TXSTMP (advanced only) */
+  TSTAMP: number;
 }
 
 const DCMD = (b: number): number => (b << 24) >>> 0;
@@ -103,13 +110,16 @@ const DCMD = (b: number): number => (b << 24) >>> 0;
 /** 82574 legacy TX: CMD EOP 0, IFCS 1, RS 3, VLE 6; no offloads through context descriptors here. */
 export const TX_LEGACY: TxCodec = {
   advanced: false, EOP: DCMD(0x01), IFCS: DCMD(0x02), RS: DCMD(0x08), VLE: DCMD(0x40), DATA: 0, DD: 1,
-  PAYLEN_SHIFT: 0, IXSM: 0, TXSM: 0, CTX_USE: 0,
+  PAYLEN_SHIFT: 0, IXSM: 0, TXSM: 0, CTX_USE: 0, TSTAMP: 0,
 };
 
-/** 82576 / I350 / I210 advanced TX: DTYP data 0011 (bits 23:20), DCMD EOP 0, IFCS 1, RS 3, DEXT 5, VLE 6. */
+/**
+ * 82576 / I350 / I210 advanced TX: DTYP data 0011 (bits 23:20), DCMD EOP 0, IFCS 1, RS 3, DEXT 5, VLE 6;
+ * MAC_TSTAMP bit 19 (E1000_ADVTXD_MAC_TSTAMP, IXGBE_ADVTXD_MAC_TSTAMP on the 82599).
+ */
 export const TX_ADVANCED_IGB: TxCodec = {
   advanced: true, EOP: DCMD(0x01), IFCS: DCMD(0x02), RS: DCMD(0x08), VLE: DCMD(0x40), DATA: (DCMD(0x20) | (0x3 << 20)) >>> 0,
-  DD: 1, PAYLEN_SHIFT: 14, IXSM: 1 << 8, TXSM: 1 << 9, CTX_USE: 0,
+  DD: 1, PAYLEN_SHIFT: 14, IXSM: 1 << 8, TXSM: 1 << 9, CTX_USE: 0, TSTAMP: 1 << 19,
 };
 
 /** 82599 / X540 / X550 advanced TX: as igb, and a data descriptor names its context with CC (olinfo bit 7). */

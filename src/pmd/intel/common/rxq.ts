@@ -19,7 +19,7 @@ import * as ffi from '../../../eal/ffi.js';
 import { mempoolLookup, type Mempool } from '../../../mempool/mempool.js';
 import {
   M, mbufBind, pktmbufFree, RX_VLAN, RX_VLAN_STRIPPED, RX_IP_CKSUM_BAD, RX_IP_CKSUM_GOOD, RX_L4_CKSUM_BAD,
-  RX_L4_CKSUM_GOOD, RX_RSS_HASH, PTYPE_L2_ETHER, PTYPE_L3_IPV4, PTYPE_L3_IPV4_EXT, PTYPE_L3_IPV6, PTYPE_L3_IPV6_EXT,
+  RX_L4_CKSUM_GOOD, RX_RSS_HASH, RX_IEEE1588_PTP, RX_IEEE1588_TMST, PTYPE_L2_ETHER, PTYPE_L2_ETHER_TIMESYNC, PTYPE_L3_IPV4, PTYPE_L3_IPV4_EXT, PTYPE_L3_IPV6, PTYPE_L3_IPV6_EXT,
   PTYPE_L4_TCP, PTYPE_L4_UDP, PTYPE_L4_SCTP,
 } from '../../../mempool/mbuf.js';
 import { QS_PACKETS, QS_BYTES, QS_ERRORS, QS_NOMBUF, specNumber, specString, type QueueStats, type RxQueue } from '../../driver.js';
@@ -28,10 +28,20 @@ import { STATE_BYTES, RXS_NEXT, RXS_HOLD, RXS_FIRST, RXS_LAST, observableDoorbel
 
 const TWO32 = 4294967296;
 
-/** Advanced pkt_info bits 11:4 (IPV4, IPV4E, IPV6, IPV6E, TCP, UDP, SCTP, NFS) -> DPDK packet type. */
+/**
+ * Advanced pkt_info bits 15:4 -> DPDK packet type. Bits 11:4 are IPV4, IPV4E, IPV6, IPV6E, TCP, UDP, SCTP, NFS;
+ * with bit 15 (packet type bit 11, "ETQF") set the frame matched EtherType filter (bits 6:4) instead, and filter 3
+ * is the one the drivers give IEEE 1588 (E1000_ETQF_FILTER_1588 / IXGBE_ETQF_FILTER_1588).
+ */
+const ETQF_MATCH = 0x800;
+const ETQF_INDEX_1588 = 3;
 const PTYPES = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
+  const t = new Uint32Array(4096);
+  for (let i = 0; i < 4096; i++) {
+    if ((i & ETQF_MATCH) !== 0) {
+      t[i] = (i & 7) === ETQF_INDEX_1588 ? PTYPE_L2_ETHER_TIMESYNC : PTYPE_L2_ETHER;
+      continue;
+    }
     let p = PTYPE_L2_ETHER;
     if (i & 0x01) p |= i & 0x02 ? PTYPE_L3_IPV4_EXT : PTYPE_L3_IPV4;
     else if (i & 0x04) p |= i & 0x08 ? PTYPE_L3_IPV6_EXT : PTYPE_L3_IPV6;
@@ -84,6 +94,8 @@ export class IntelRxQueue implements RxQueue {
   private readonly IPE: number;
   private readonly L4E: number;
   private readonly FRAME_ERR: number;
+  /** IEEE 1588 receive time latched (0: the format has no such bit) */
+  private readonly TS: number;
   /** read w0/w1 of a frame's last descriptor (RSS hash, packet type) */
   private readonly meta: boolean;
   private readonly pktInfo: boolean;
@@ -132,6 +144,7 @@ export class IntelRxQueue implements RxQueue {
     this.IPE = c.IPE;
     this.L4E = c.L4E;
     this.FRAME_ERR = c.FRAME_ERR;
+    this.TS = c.TS;
     this.pktInfo = c.pktInfo;
     this.rssHash = spec.rssHash && c.rssInW1;
     this.meta = this.pktInfo || this.rssHash;
@@ -285,10 +298,12 @@ export class IntelRxQueue implements RxQueue {
       u32[m + M.RSS] = w1;
       ol |= RX_RSS_HASH;
     }
+    // IEEE 1588: one test of the status word already in hand (the NIC sets TS only after timesyncEnable)
+    if ((stat & this.TS) !== 0) ol |= RX_IEEE1588_PTP | RX_IEEE1588_TMST;
     this.u16[(m << 1) + M.H_PORT] = this.port;
     u32[m + M.OL_FLAGS] = ol;
     u32[m + M.TX_OFFLOAD] = 0;
-    u32[m + M.PACKET_TYPE] = this.pktInfo ? PTYPES[(w0 >>> 4) & 0xff] : 0;
+    u32[m + M.PACKET_TYPE] = this.pktInfo ? PTYPES[(w0 >>> 4) & 0xfff] : 0;
     u32[m + M.VLAN] = vlan;
   }
 }

@@ -12,7 +12,7 @@
 import { mem } from '../../../eal/memory.js';
 import * as ffi from '../../../eal/ffi.js';
 import {
-  M, mbufBind, pktmbufFreeBulk, TX_VLAN, TX_IP_CKSUM, TX_IPV4, TX_L4_MASK, TX_TCP_CKSUM, TX_UDP_CKSUM,
+  M, mbufBind, pktmbufFreeBulk, TX_VLAN, TX_IP_CKSUM, TX_IPV4, TX_L4_MASK, TX_TCP_CKSUM, TX_UDP_CKSUM, TX_IEEE1588_TMST,
 } from '../../../mempool/mbuf.js';
 import { QS_PACKETS, QS_BYTES, specNumber, specString, type QueueStats, type TxQueue } from '../../driver.js';
 import {
@@ -26,6 +26,9 @@ import {
 
 const TWO32 = 4294967296;
 const CTX_NEEDED = TX_VLAN | TX_IP_CKSUM | TX_L4_MASK;
+/** requests the one-descriptor fast path does not handle: an IEEE 1588 timestamp joins the offloads there, so the
+ * fast path keeps its single test */
+const SLOW_PATH = CTX_NEEDED | TX_IEEE1588_TMST;
 
 export function checkTxSpec(driver: string, spec: unknown): IntelTxSpec {
   for (const f of ['port', 'queue', 'barLen', 'ring', 'sw', 'nb', 'tdt', 'freeThresh']) specNumber(driver, spec, f);
@@ -66,6 +69,7 @@ export class IntelTxQueue implements TxQueue {
   private readonly IXSM: number;
   private readonly TXSM: number;
   private readonly CTX_USE: number;
+  private readonly TSTAMP: number;
 
   constructor(raw: unknown, stats: QueueStats) {
     const spec = checkTxSpec(String((raw as { driver?: unknown })?.driver ?? 'intel'), raw);
@@ -96,6 +100,7 @@ export class IntelTxQueue implements TxQueue {
     this.IXSM = c.IXSM;
     this.TXSM = c.TXSM;
     this.CTX_USE = c.CTX_USE;
+    this.TSTAMP = c.TSTAMP;
   }
 
   /** Frees the mbufs of every completed batch; returns the new free count. */
@@ -144,7 +149,7 @@ export class IntelTxQueue implements TxQueue {
       const m = mbufs[from + sent];
       const segs = u16[(m << 1) + M.H_NB_SEGS];
       const ol = u32[m + M.OL_FLAGS];
-      if (segs === 1 && (ol & CTX_NEEDED) === 0) {
+      if (segs === 1 && (ol & SLOW_PATH) === 0) {
         // the common case: one descriptor, no offload
         if (free < 1) break;
         const w = ring + tail * DESC_WORDS;
@@ -240,6 +245,7 @@ export class IntelTxQueue implements TxQueue {
       cmd |= this.VLE; // legacy: the tag rides in the special field of w3
       olinfo = u16[(m << 1) + M.H_VLAN_TCI] << 16;
     }
+    if ((ol & TX_IEEE1588_TMST) !== 0) cmd |= this.TSTAMP; // latch the transmit time (advanced formats only)
     for (let s = m; s !== 0;) {
       const nx = u32[s + M.NEXT];
       const w = ring + tail * DESC_WORDS;

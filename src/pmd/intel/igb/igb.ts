@@ -3,7 +3,8 @@
 // I211: 2) with RSS, advanced RX descriptors (status, RSS hash, packet type and VLAN in the write-back), advanced TX
 // descriptors with context descriptors for VLAN insertion and IPv4/TCP/UDP checksum offload, 2 KiB buffers with
 // frames up to 16383 bytes spanning several, CRC stripped, RX checksum status, VLAN strip, several unicast MAC
-// filters, promiscuous / all-multicast, per-queue start and stop, hardware statistics.
+// filters, promiscuous / all-multicast, per-queue start and stop, hardware statistics, IEEE 1588 timestamps of
+// L2 PTP frames (timesync* below; src/ethdev/timesync.ts for the API).
 //
 // Reference: Intel 82576EB GbE Controller Datasheet (register names as there; ./regs.ts for sections): 4.5 / 4.6
 // initialization (global reset after GIO master disable, NVM auto-read, interrupts masked, link set-up, RX and TX
@@ -39,6 +40,7 @@ import { macFromRar, rarFromMac } from '../common/regs.js';
 import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
 import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
+import { IntelTimesync } from '../common/timesync.js';
 import * as R from './regs.js';
 
 export const IGB_DRIVER = 'net_igb';
@@ -501,6 +503,70 @@ export class IgbPort extends IntelPort {
     this.r.wr(R.GPIE, 0);
   }
 
+  // ---- IEEE 1588 (DPDK's igb_timesync_*, the 82576 datasheet's time sync chapter) ---------------------------------
+  private tsync: IntelTimesync | null = null;
+
+  /** The latches, once timesyncEnable ran; otherwise one line saying what to call first. */
+  private timesync(what: string): IntelTimesync {
+    if (this.tsync === null) throw new Error(`${IGB_DRIVER} ${this.name}: ${what} needs timesyncEnable(port) first`);
+    return this.tsync;
+  }
+
+  /**
+   * The steps of DPDK's igb_timesync_enable: clock stopped (TIMINCA 0) and cleared, DISABLE_SYSTIME off, clock
+   * started counting nanoseconds; EtherType filter 3 for 0x88F7 with its 1588 bit; RX stamping of L2 PTP V2 frames
+   * of message type TSYNCRXCFG.MSGT (0, Sync: what DPDK leaves it at) and TX stamping on. A frame is stamped only
+   * while the latch is free: one RX and one TX time at a time (read them to stamp the next).
+   */
+  timesyncEnable(): void {
+    const r = this.r;
+    r.wr(R.TIMINCA, 0);
+    r.wr(R.SYSTIML, 0);
+    r.wr(R.SYSTIMH, 0);
+    r.clear(R.TSAUXC, R.TSAUXC_DISABLE_SYSTIME);
+    r.wr(R.TIMINCA, R.TIMINCA_1NS);
+    r.wr(R.ETQF(R.ETQF_FILTER_1588), (R.ETHER_TYPE_1588 | R.ETQF_FILTER_ENABLE | R.ETQF_1588) >>> 0);
+    r.wr(R.TSYNCRXCFG, 0);
+    r.wr(R.TSYNCRXCTL, (r.rd(R.TSYNCRXCTL) & ~R.TSYNCRXCTL_TYPE_MASK) | R.TSYNCRXCTL_TYPE_L2_V2 | R.TSYNC_EN);
+    r.set(R.TSYNCTXCTL, R.TSYNC_EN);
+    this.tsync = new IntelTimesync(r, {
+      systimL: R.SYSTIML, systimH: R.SYSTIMH,
+      rxCtl: R.TSYNCRXCTL, rxValid: R.TSYNC_VALID, rxStampL: R.RXSTMPL, rxStampH: R.RXSTMPH, rxRelease: [R.RXSATRL, R.RXSATRH],
+      txCtl: R.TSYNCTXCTL, txValid: R.TSYNC_VALID, txStampL: R.TXSTMPL, txStampH: R.TXSTMPH,
+    });
+    this.tsync.start();
+  }
+
+  /** DPDK's igb_timesync_disable: stamping off, the PTP filter cleared, the clock stopped. */
+  timesyncDisable(): void {
+    const r = this.r;
+    r.clear(R.TSYNCTXCTL, R.TSYNC_EN);
+    r.clear(R.TSYNCRXCTL, R.TSYNC_EN);
+    r.wr(R.ETQF(R.ETQF_FILTER_1588), 0);
+    r.wr(R.TIMINCA, 0);
+    this.tsync = null;
+  }
+
+  timesyncReadRxTimestamp(_flags: number): bigint | null {
+    return this.timesync('timesyncReadRxTimestamp').readRx();
+  }
+
+  timesyncReadTxTimestamp(): bigint | null {
+    return this.timesync('timesyncReadTxTimestamp').readTx();
+  }
+
+  timesyncReadTime(): bigint {
+    return this.timesync('timesyncReadTime').readTime();
+  }
+
+  timesyncWriteTime(ns: bigint): void {
+    this.timesync('timesyncWriteTime').writeTime(ns);
+  }
+
+  timesyncAdjustTime(deltaNs: bigint): void {
+    this.timesync('timesyncAdjustTime').adjustTime(deltaNs);
+  }
+
   // ---- statistics, shutdown ------------------------------------------------------------------------------------
   protected hwStatsFrom(): HwStats {
     return e1000HwStats(this.stats);
@@ -508,6 +574,7 @@ export class IgbPort extends IntelPort {
 
   /** Firmware told the driver is gone, then the same global reset as at probe: the NIC stops all DMA. */
   protected hwShutdown(): void {
+    this.tsync = null; // the reset below stops the clock
     this.r.clear(R.CTRL_EXT, R.CTRL_EXT_DRV_LOAD);
     this.globalReset(false);
   }

@@ -289,6 +289,48 @@ export const TXD_POPTS_IXSM = 1 << 8;
 export const TXD_POPTS_TXSM = 1 << 9;
 export const TXD_PAYLEN_SHIFT = 14;
 
+// ---- IEEE 1588 time sync (the datasheet's time sync registers; offsets and bits as Linux / DPDK e1000 base) ---
+/** system time, 64 bits: reading SYSTIML latches SYSTIMH */
+export const SYSTIML = 0x0b600;
+export const SYSTIMH = 0x0b604;
+/** increment attributes: every IP (31:24) periods of 16 ns, SYSTIM += IV (23:0) */
+export const TIMINCA = 0x0b608;
+export const TIMINCA_IP_SHIFT = 24;
+/** what pktio programs: 16 added every 16 ns, so SYSTIM counts nanoseconds (DPDK and Linux add 16 << 19 on the
+ * 82576 for finer frequency steps, which pktio does not offer) */
+export const TIMINCA_1NS = ((1 << TIMINCA_IP_SHIFT) | 16) >>> 0;
+/** TX time sync control: VALID (0) a TX time is latched, EN (4) */
+export const TSYNCTXCTL = 0x0b614;
+export const TXSTMPL = 0x0b618;
+export const TXSTMPH = 0x0b61c;
+/** RX time sync control: VALID (0), Type (3:1), EN (4) */
+export const TSYNCRXCTL = 0x0b620;
+export const RXSTMPL = 0x0b624;
+export const RXSTMPH = 0x0b628;
+/** source ID and sequence ID of the stamped frame (QEMU's igb frees the RX latch when RXSATRH is read) */
+export const RXSATRL = 0x0b62c;
+export const RXSATRH = 0x0b630;
+/** auxiliary control: DISABLE_SYSTIME (31) stops SYSTIM on the I350 / I210 (cleared as DPDK does on every family) */
+export const TSAUXC = 0x0b640;
+/** RX time sync configuration: CTRLT (7:0) and MSGT (15:8), the PTP message type the L2 V2 mode stamps */
+export const TSYNCRXCFG = 0x05f50;
+/** EtherType queue filters (8): EtherType (15:0), FILTER_ENABLE (26), 1588 time stamp (30) */
+export const ETQF = (n: number): number => 0x05cb0 + n * 4;
+export const TSYNC_VALID = 1 << 0;
+export const TSYNC_EN = 1 << 4;
+/** TSYNCRXCTL.Type (3:1): 000 L2 PTP V2 frames whose message type is TSYNCRXCFG.MSGT (0: Sync) */
+export const TSYNCRXCTL_TYPE_MASK = 7 << 1;
+export const TSYNCRXCTL_TYPE_L2_V2 = 0 << 1;
+export const TSAUXC_DISABLE_SYSTIME = 1 << 31;
+export const ETQF_FILTER_ENABLE = 1 << 26;
+export const ETQF_1588 = 1 << 30;
+/** the filter pktio gives PTP (DPDK's E1000_ETQF_FILTER_1588; the RX loop maps it to PTYPE_L2_ETHER_TIMESYNC) */
+export const ETQF_FILTER_1588 = 3;
+export const ETHER_TYPE_1588 = 0x88f7;
+/** advanced RX write-back: TS (16), the frame's time is latched in RXSTMP; advanced TX data: MAC_TSTAMP (19) */
+export const RXD_STAT_TS = 1 << 16;
+export const TXD_MAC_TSTAMP = 1 << 19;
+
 // ---- statistics (8.19): clear on read: the 1G block (../common/gbe.ts) and the 82576's own ------------
 export * from '../common/gbe.js';
 /** sequence errors */
