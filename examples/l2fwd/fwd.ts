@@ -1,6 +1,9 @@
 // The forwarding loop of l2fwd, run on each worker lcore (DPDK's l2fwd_main_loop).
-// Receives bursts from this lcore's ports, optionally rewrites the MACs, and buffers each packet for the paired
-// port. Buffers are drained when full, when a poll came back short, and at least every drain period.
+// Receives bursts from this lcore's ports, optionally rewrites the MACs, and sends each burst on to the paired port
+// at once, in one txBurst. DPDK's l2fwd buffers single packets until a burst is full or 100 us have passed; here a
+// poll returns a whole burst, and a short one means the port has no more for now, so holding it would only add
+// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted); the drain
+// timer still flushes the TX buffers for loops that fill them packet by packet.
 import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst, txBuffer, txBufferFlush, txBufferInit, txBufferSetErrCallback, type TxBuffer } from '../../src/ethdev/ethdev.js';
 import { pktmbufFreeBulk, M } from '../../src/mempool/mbuf.js';
@@ -135,8 +138,9 @@ export function forwardBurst(c: Ctx, p: number, d: number, pkts: Uint32Array, n:
   const b = c.bufs[d];
   if (mac) macUpdateBurst(c, pkts, n, d);
   let sent = 0;
-  if (n === MAX_PKT_BURST && b.length === 0) {
-    // a full burst and nothing buffered: send the burst as it is (what the buffer would do at once)
+  if (b.length === 0) {
+    // nothing buffered: send the burst as it is. A full burst is what the buffer would send at once, and a short
+    // one it would flush right below, so going through it would only cost a call per packet
     sent = txBurst(d, 0, pkts, n, 0);
     if (sent < n) b.errCallback(pkts, sent, n - sent, b);
   } else {
