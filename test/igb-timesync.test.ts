@@ -20,7 +20,7 @@ import {
 } from '../src/ethdev/ethdev.js';
 import {
   timesyncEnable, timesyncDisable, timesyncReadRxTimestamp, timesyncReadTxTimestamp, timesyncReadTime,
-  timesyncWriteTime, timesyncAdjustTime,
+  timesyncWriteTime, timesyncAdjustTime, timesyncClockOffset,
 } from '../src/ethdev/timesync.js';
 import { TX_OFFLOAD_VLAN_INSERT } from '../src/pmd/driver.js';
 import { pmd as igbPmd } from '../src/pmd/intel/igb/igb.js';
@@ -201,6 +201,7 @@ t.test('igb IEEE 1588 on a simulated 82576 (QEMU 10 time sync model)', async (t)
     t.equal(timesyncReadTime(port), T + 1300n, 'adjusted by a number');
     t.throws(() => timesyncWriteTime(port, -1n), { message: /bigint in 0\.\.2\^64-1/ });
     t.throws(() => timesyncAdjustTime(port, 1.5), { message: /whole nanoseconds/ });
+    t.same(timesyncClockOffset(port, port), { offsetNs: 0n, errorNs: 0n }, 'a port against itself, clock still: offset 0 +- 0');
     timesyncWriteTime(port, 0n);
   });
 

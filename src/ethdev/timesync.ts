@@ -82,3 +82,21 @@ export function timesyncAdjustTime(port: number, deltaNs: bigint | number): void
   }
   tsOp(port, 'timesyncAdjustTime')(BigInt(deltaNs));
 }
+
+/**
+ * How far port b's clock is ahead of port a's (not a DPDK call; what a generator needs to subtract one port's TX
+ * time from another's RX time). Reads a, b, a `rounds` times and keeps the round whose two reads of a are closest
+ * together (register reads can stall, under a hypervisor by milliseconds): b's time minus the midpoint of a's, and
+ * half that bracket as the error bound.
+ */
+export function timesyncClockOffset(a: number, b: number, rounds = 16): { offsetNs: bigint; errorNs: bigint } {
+  let best: { offsetNs: bigint; errorNs: bigint } | null = null;
+  for (let i = 0; i < rounds; i++) {
+    const a1 = timesyncReadTime(a);
+    const tb = timesyncReadTime(b);
+    const a2 = timesyncReadTime(a);
+    const err = (a2 - a1) / 2n;
+    if (best === null || err < best.errorNs) best = { offsetNs: tb - (a1 + a2) / 2n, errorNs: err };
+  }
+  return best!;
+}
