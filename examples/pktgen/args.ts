@@ -2,6 +2,7 @@
 import { OptionScanner } from '../../src/eal/command.js';
 import { PACE_CONSTANT, PACE_POISSON } from '../../src/lib/pacer.js';
 import { parseIpRange, parseMac, parsePortRange, parseSizes, FrameError, type FlowSpec } from '../../src/lib/frames.js';
+import type { TimestampKind } from './generator.js';
 
 export class UsageError extends Error {}
 
@@ -25,12 +26,14 @@ export interface PktgenOpts {
   /** link speed in Mbps for --rate N% (default: what the port reports) */
   linkSpeed: number;
   maxFrame: number;
+  timestamps: TimestampKind;
 }
 
 export function usage(cmd: string): string {
   return `${cmd} [EAL options] -- [--tx PORT[:QUEUE]]... [--rx PORT[:QUEUE]]... [--rate R] [--mode constant|poisson]
     [--size S] [--src-ip A[-B]] [--dst-ip A[-B]] [--sport N[-M]] [--dport N[-M]] [--src-mac M] [--dst-mac M]
     [--duration SECONDS] [--drain SECONDS] [-T PERIOD] [--burst N] [--link-speed MBPS] [--max-frame BYTES] [--json]
+    [--timestamps software|hardware]
   --tx PORT[:QUEUE]: a TX stream on this port and queue (repeat for more; default: port 0)
   --rx PORT[:QUEUE]: an RX queue that counts the streams (repeat; default: port 1, or port 0 with one port)
   --rate R: per stream, in packets per second (1000000, 1e6, 2.5M, 300k) or percent of line rate (50%); default 10%
@@ -41,7 +44,9 @@ export function usage(cmd: string): string {
   --drain SECONDS: keep counting after TX stops (default 0.2)
   -T PERIOD: print rates, loss and latency every PERIOD seconds (default 1, 0 = only at the end)
   --json: one JSON line per period and one with the final result instead of text
-  Timestamps are software ones (CLOCK_MONOTONIC per burst) and every report says so.`;
+  --timestamps: where latency comes from, and every report says which: software (default; CLOCK_MONOTONIC per
+    burst, so it includes the generator's own queueing) or hardware (the NICs' IEEE 1588 times of one PTP probe
+    frame per millisecond, the streams in turn; every TX and RX port needs a driver with timesync: net_igb)`;
 }
 
 /** "1000000", "1e6", "2.5M", "300k" pps, or "50%" */
@@ -76,6 +81,7 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
       dstIp: parseIpRange('198.19.0.1'), srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
     },
     dstMacGiven: false, duration: 10, drain: 0.2, period: 1, json: false, burst: 32, linkSpeed: 0, maxFrame: 1518,
+    timestamps: 'software',
   };
   let sizeArg = '64';
   try {
@@ -103,6 +109,12 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
         case '--drain': o.drain = seconds(val(), 'drain time'); break;
         case '-T': o.period = seconds(val(), 'period'); break;
         case '--json': o.json = true; break;
+        case '--timestamps': {
+          const x = val();
+          if (x !== 'software' && x !== 'hardware') throw new UsageError(`invalid timestamps '${x}': software or hardware`);
+          o.timestamps = x;
+          break;
+        }
         case '--burst': {
           const x = val();
           if (!/^\d+$/.test(x) || Number(x) < 1 || Number(x) > 64) throw new UsageError(`invalid burst '${x}': 1 to 64 packets`);

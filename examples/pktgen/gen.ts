@@ -5,12 +5,15 @@
 // goes on for the drain time so packets still in the device under test are counted.
 //
 // Hot path rules (the project's): nothing allocated per packet or per burst, monomorphic calls, no try/catch.
-// Timestamps are software ones (CLOCK_MONOTONIC around rxBurst/txBurst), one read per burst: a koffi call costs
-// about as much as handling a few packets, and a burst leaves or arrives at once anyway.
+// Software timestamps (CLOCK_MONOTONIC around rxBurst/txBurst), one read per burst: a koffi call costs about as
+// much as handling a few packets, and a burst leaves or arrives at once anyway. With hardware timestamps
+// (probeNs > 0) the loop also sends IEEE 1588 probes, one in flight at a time (the NICs latch one TX and one RX
+// time): a PTPv2 Sync frame with TX_IEEE1588_TMST every probeNs, the streams in turn; a received frame with
+// RX_IEEE1588_TMST marks its arrival in the zone, and the main lcore reads the two latches (generator.ts).
 import * as v8 from 'node:v8';
 import { mem, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
-import { M, mbufBind, pktmbufAllocBurst, pktmbufFreeBulk } from '../../src/mempool/mbuf.js';
+import { M, mbufBind, pktmbufAllocBurst, pktmbufFreeBulk, RX_IEEE1588_TMST, TX_IEEE1588_TMST } from '../../src/mempool/mbuf.js';
 import { mempoolLookup, type Mempool } from '../../src/mempool/mempool.js';
 import { NsClock } from '../../src/lib/clock.js';
 import { Pacer } from '../../src/lib/pacer.js';
@@ -18,7 +21,8 @@ import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, typ
 import type { Histogram } from '../../src/lib/histogram.js';
 import type { StreamRx } from '../../src/lib/streams.js';
 import {
-  GenZone, CTL_PHASE, CTL_STOP, RXQ_BYTES, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, CTL_PHASE, CTL_STOP, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT,
+  PROBE_ARRIVED, RXQ_BYTES, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
@@ -55,6 +59,8 @@ export interface GenArgs {
    * inside the device under test arrive with another tag and count as foreign, not as this trial's duplicates
    */
   tag: number;
+  /** hardware timestamps: ns between IEEE 1588 probes (0: software timestamps, no probes) */
+  probeNs: number;
 }
 
 /** One TX stream's state on this lcore. */
@@ -80,11 +86,73 @@ interface Ctx {
   /** times in ns, kept in an array so no double is passed or returned boxed: [T_PASS] this loop pass, [T_TX] the
    * burst being sent, [T_RX] the burst received */
   tm: Float64Array;
+  ctl: Int32Array;
+  /** hardware timestamps: ns between probes (0: none), the stream of the next one, per stream its 12 MAC bytes */
+  probeNs: number;
+  probeNext: number;
+  probeMacs: Uint8Array[];
+  one: Uint32Array;
 }
 
 const T_PASS = 0;
 const T_TX = 1;
 const T_RX = 2;
+/** when the next probe is due */
+const T_PROBE = 3;
+
+/** A PTPv2 Sync message over Ethernet (IEEE 1588 annex F, EtherType 0x88F7), padded to the 60-byte minimum. */
+const ETH_P_1588 = 0x88f7;
+const PTP_FRAME = 60;
+
+/** Writes probe `seq` of stream s at u8[e..]: the stream's MACs, a Sync header whose domainNumber is the stream. */
+function writeProbe(u8: Uint8Array, e: number, macs: Uint8Array, s: number, seq: number): void {
+  for (let i = 0; i < 12; i++) u8[e + i] = macs[i];
+  u8[e + 12] = ETH_P_1588 >> 8;
+  u8[e + 13] = ETH_P_1588 & 0xff;
+  for (let i = 14; i < PTP_FRAME; i++) u8[e + i] = 0;
+  u8[e + 14] = 0; // transportSpecific 0, messageType 0: Sync (what the NIC's RX latch takes)
+  u8[e + 15] = 2; // versionPTP 2
+  u8[e + 17] = 44; // messageLength
+  u8[e + 18] = s; // domainNumber: the stream
+  u8[e + 44] = (seq >>> 8) & 0xff; // sequenceId
+  u8[e + 45] = seq & 0xff;
+}
+
+/** Sends the next probe when one is due and none is in flight. */
+function probeStep(c: Ctx, tx: TxStream[]): void {
+  const tm = c.tm;
+  if (tm[T_PASS] < tm[T_PROBE] || Atomics.load(c.ctl, CTL_PROBE) !== PROBE_IDLE) return;
+  tm[T_PROBE] = tm[T_PASS] + c.probeNs;
+  const s = c.probeNext;
+  c.probeNext = s + 1 === tx.length ? 0 : s + 1;
+  const one = c.one;
+  if (pktmbufAllocBurst(c.pool, one, 1, 0) !== 1) return;
+  const m = one[0];
+  const u32 = c.u32;
+  const u16 = c.u16;
+  writeProbe(c.u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], c.probeMacs[s], s, Atomics.load(c.ctl, CTL_PROBES_SENT));
+  u32[m + M.PKT_LEN] = PTP_FRAME;
+  u16[(m << 1) + M.H_DATA_LEN] = PTP_FRAME;
+  u32[m + M.OL_FLAGS] = TX_IEEE1588_TMST;
+  Atomics.store(c.ctl, CTL_PROBE_STREAM, s);
+  Atomics.store(c.ctl, CTL_PROBE, PROBE_SENT); // before it can arrive
+  if (txBurst(tx[s].port, tx[s].queue, one, 1, 0) !== 1) {
+    pktmbufFreeBulk(one, 1, 0);
+    Atomics.store(c.ctl, CTL_PROBE, PROBE_IDLE);
+    return;
+  }
+  Atomics.add(c.ctl, CTL_PROBES_SENT, 1);
+}
+
+/** A received frame that is not a stream's: a probe (its arrival marked when the NIC stamped it), or foreign. */
+function notStream(c: Ctx, m: number, e: number, port: number): boolean {
+  if (c.u8[e + 12] !== ETH_P_1588 >> 8 || c.u8[e + 13] !== (ETH_P_1588 & 0xff)) return false;
+  if ((c.u32[m + M.OL_FLAGS] & RX_IEEE1588_TMST) !== 0 && Atomics.load(c.ctl, CTL_PROBE) === PROBE_SENT) {
+    Atomics.store(c.ctl, CTL_PROBE_RXPORT, port);
+    Atomics.store(c.ctl, CTL_PROBE, PROBE_ARRIVED);
+  }
+  return true;
+}
 
 /** Sends what stream s has due at c.tm[T_PASS]; returns packets sent. */
 function txStep(c: Ctx, s: TxStream): number {
@@ -158,7 +226,8 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
     const stamped = stampStream(u8, e, len);
     const sid = stamped & 0xff;
     if (stamped < 0 || stamped >> 8 !== tag || sid >= nStreams) {
-      foreign++;
+      // not a stream packet: the probe test costs nothing on the stream path
+      if (!notStream(c, m, e, port)) foreign++;
       continue;
     }
     c.rx[sid].record(stampSeq(u8, e), len + FCS_LEN);
@@ -188,6 +257,7 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
     }
     if (!sending && tm[T_PASS] >= drainEnd) break;
     if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
+    if (sending && c.probeNs > 0) probeStep(c, tx);
     for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
   }
 }
@@ -209,7 +279,9 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const pool = mempoolLookup(a.pool);
   if (!pool) throw new Error(`pktgen: no mempool '${a.pool}'`);
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
-  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4) };
+  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4),
+    ctl: z.ctl, probeNs: a.probeNs, probeNext: 0, one: new Uint32Array(1),
+    probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])) };
   const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
   const start = clock.now();
   for (const s of tx) s.pacer.start(start);

@@ -6,8 +6,9 @@ import { NsClock } from '../../src/lib/clock.js';
 import { type HistSummary } from '../../src/lib/histogram.js';
 import { SC_RX } from '../../src/lib/streams.js';
 import { MAX_BURST, type GenArgs, type TxStreamArgs } from './gen.js';
+import { HwClocks, ProbeReader } from './hwclock.js';
 import {
-  GenZone, MAX_RXQ, MAX_STREAMS, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, CTL_PROBES_SENT, MAX_RXQ, MAX_STREAMS, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
@@ -15,8 +16,9 @@ export class GenError extends Error {}
 
 /**
  * Where timestamps come from. 'software': CLOCK_MONOTONIC read around txBurst/rxBurst, so latency includes the
- * generator's own queueing (PMD rings, one loop pass). 'hardware' needs the PMDs' IEEE 1588 timestamps (82576,
- * 82599, X540 time sync), which pktio's drivers do not expose yet.
+ * generator's own queueing (PMD rings, one loop pass). 'hardware': the NICs' IEEE 1588 times of probe frames (a
+ * PTP Sync every probe interval, the streams in turn, one in flight; hwclock.ts), wire to wire; ports whose driver
+ * has timesync (net_igb) only.
  */
 export type TimestampKind = 'software' | 'hardware';
 
@@ -29,6 +31,9 @@ export interface Trial {
   burst: number;
   /** seconds of departures a stalled stream may catch up on (default 0.002) */
   backlogS?: number;
+  /** hardware timestamps: the ports' clocks (HwClocks.enable), and seconds between probes (default 0.001) */
+  hw?: HwClocks;
+  probeIntervalS?: number;
 }
 
 export interface TxResult {
@@ -59,6 +64,8 @@ export interface TrialResult {
   /** garbage collections on the generator's lcore during the trial, and its heap growth in bytes */
   workerGcs: number;
   workerHeapGrowth: number;
+  /** hardware timestamps: probes sent, measured (both times read), lost (or not stamped); the offsets' error bound */
+  probes?: { sent: number; measured: number; lost: number; clockErrorNs: number };
 }
 
 export interface Tick {
@@ -102,7 +109,11 @@ export class Generator {
     const args: GenArgs = {
       tx: t.streams, rx: t.rx, durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9,
       burst: Math.min(t.burst, MAX_BURST), pool: this.pool, baseSec: this.baseSec, backlogS: t.backlogS ?? 0.002, tag: ++this.trials & 0xff,
+      probeNs: t.hw ? (t.probeIntervalS ?? 0.001) * 1e9 : 0,
     };
+    const lat = t.hw ? z.hwLat : z.lat;
+    const reader = t.hw ? new ProbeReader(z, t.streams, [...new Set(t.rx.map((x) => x.port))], t.hw) : null;
+    const probeTimer = reader ? setInterval(() => reader.poll(), 1) : null;
     const n = t.streams.length;
     const lastTx = new Float64Array(n);
     const lastRx = new Float64Array(n);
@@ -119,8 +130,8 @@ export class Generator {
         k.txPps.push((tx - lastTx[s]) / dt);
         k.rxPps.push((rx - lastRx[s]) / dt);
         k.lost.push(Math.max(0, tx - z.rx[s].counts().unique));
-        k.p50.push(z.lat[s].quantile(0.5));
-        k.p99.push(z.lat[s].quantile(0.99));
+        k.p50.push(lat[s].quantile(0.5));
+        k.p99.push(lat[s].quantile(0.99));
         lastTx[s] = tx;
         lastRx[s] = rx;
       }
@@ -132,8 +143,12 @@ export class Generator {
       w = (await pktio.waitLcore(this.worker)) as typeof w;
     } finally {
       if (timer) clearInterval(timer);
+      if (probeTimer) clearInterval(probeTimer);
     }
-    return { ...this.result(t), workerGcs: w?.gcs ?? 0, workerHeapGrowth: w?.heapGrowth ?? 0 };
+    reader?.poll(); // a probe that arrived at the very end
+    const probes = reader && t.hw ?
+      { sent: Atomics.load(z.ctl, CTL_PROBES_SENT), measured: reader.measured, lost: reader.lost, clockErrorNs: t.hw.errorNs } : undefined;
+    return { ...this.result(t), workerGcs: w?.gcs ?? 0, workerHeapGrowth: w?.heapGrowth ?? 0, ...(probes ? { probes } : {}) };
   }
 
   /** Asks a running trial to stop (SIGINT). */
@@ -160,7 +175,7 @@ export class Generator {
       const lost = sent - c.unique;
       return {
         id: s.id, rx: c.rx, unique: c.unique, lost, lossPct: sent > 0 ? (100 * lost) / sent : 0, dup: c.dup, reorder: c.reorder,
-        late: c.late, latency: z.lat[s.id].summary(),
+        late: c.late, latency: (t.hw ? z.hwLat : z.lat)[s.id].summary(),
       };
     });
     const txPackets = tx.reduce((a, x) => a + x.packets, 0);
@@ -170,7 +185,7 @@ export class Generator {
     let rxPackets = 0;
     for (let q = 0; q < t.rx.length; q++) rxPackets += z.rxq[q][RXQ_PACKETS];
     return {
-      timestamps: 'software', durationS: t.durationS, tx, rx, txPackets, rxPackets, lost,
+      timestamps: t.hw ? 'hardware' : 'software', durationS: t.durationS, tx, rx, txPackets, rxPackets, lost,
       lossPct: txPackets > 0 ? (100 * lost) / txPackets : 0, foreign,
     };
   }

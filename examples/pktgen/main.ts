@@ -10,15 +10,16 @@
 import * as pktio from '../../src/index.js';
 import { lineRatePps } from '../../src/lib/frames.js';
 import { parsePktgenArgs, usage, UsageError, type PktgenOpts } from './args.js';
-import { Generator, startGenPorts, type Tick, type TrialResult } from './generator.js';
+import { Generator, startGenPorts, type Tick, type TimestampKind, type TrialResult } from './generator.js';
+import { HwClocks } from './hwclock.js';
 import type { TxStreamArgs } from './gen.js';
 
 const us = (ns: number) => (ns / 1000).toFixed(1);
 
 /** pktgen-dpdk-like periodic line per stream: rates, loss, latency. */
-export function formatTick(k: Tick, streams: TxStreamArgs[]): string {
+export function formatTick(k: Tick, streams: TxStreamArgs[], ts: TimestampKind = 'software'): string {
   return streams.map((s, i) => `[${k.t.toFixed(1)}s] port ${s.port}:${s.queue} stream ${s.id}: TX ${(k.txPps[i] / 1e6).toFixed(3)} Mpps ` +
-    `RX ${(k.rxPps[i] / 1e6).toFixed(3)} Mpps lost ${k.lost[i]} latency p50 ${us(k.p50[i])} us p99 ${us(k.p99[i])} us (software timestamps)`).join('\n') + '\n';
+    `RX ${(k.rxPps[i] / 1e6).toFixed(3)} Mpps lost ${k.lost[i]} latency p50 ${us(k.p50[i])} us p99 ${us(k.p99[i])} us (${ts} timestamps)`).join('\n') + '\n';
 }
 
 export function formatResult(r: TrialResult): string {
@@ -31,6 +32,10 @@ export function formatResult(r: TrialResult): string {
     const l = x.latency;
     out.push(`stream ${x.id} RX: ${x.rx} packets, lost ${x.lost} (${x.lossPct.toFixed(4)}%), dup ${x.dup}, reordered ${x.reorder}, late ${x.late}; ` +
       `latency (${r.timestamps}) min ${us(l.min)} mean ${us(l.mean)} p50 ${us(l.p50)} p99 ${us(l.p99)} p99.9 ${us(l.p999)} max ${us(l.max)} us`);
+  }
+  if (r.probes) {
+    out.push(`hardware timestamps: ${r.probes.measured} of ${r.probes.sent} probes measured, ${r.probes.lost} lost or not stamped; ` +
+      `clock offsets known to +-${us(r.probes.clockErrorNs)} us`);
   }
   if (r.foreign) out.push(`foreign packets (no pktgen stamp): ${r.foreign}`);
   out.push(`generator lcore: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes over the trial`);
@@ -89,8 +94,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const onSig = () => gen.stop();
     process.on('SIGINT', onSig);
     process.on('SIGTERM', onSig);
-    const tick = (k: Tick) => process.stdout.write(o.json ? `${JSON.stringify({ tick: { ...k, timestamps: 'software' } })}\n` : formatTick(k, streams));
-    const r = await gen.run({ streams, rx: o.rx, durationS: o.duration || Infinity, drainS: o.drain, burst: o.burst },
+    const hw = o.timestamps === 'hardware' ? HwClocks.enable(streams.map((s) => s.port), o.rx.map((x) => x.port)) : undefined;
+    const tick = (k: Tick) => process.stdout.write(o.json ? `${JSON.stringify({ tick: { ...k, timestamps: o.timestamps } })}\n` : formatTick(k, streams, o.timestamps));
+    const r = await gen.run({ streams, rx: o.rx, durationS: o.duration || Infinity, drainS: o.drain, burst: o.burst, hw },
       o.period > 0 ? tick : undefined, o.period * 1000);
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);

@@ -2,7 +2,8 @@
 // over one block of the EAL region (no messages between threads while a trial runs).
 //
 //   i32 control words | per TX stream: counters + gap histogram | per stream: RX counters + latency histogram +
-//   sequence bitmap | per RX queue: counters | one struct timespec per lcore (NsClock scratch)
+//   sequence bitmap | per RX queue: counters | one struct timespec per lcore (NsClock scratch) | per stream: the
+//   hardware-timestamp latency histogram
 import { mem, memzoneLookup, memzoneReserve } from '../../src/eal/index.js';
 import { HIST_WORDS, Histogram } from '../../src/lib/histogram.js';
 import { SC_WORDS, SEQ_WORDS, StreamRx } from '../../src/lib/streams.js';
@@ -17,6 +18,19 @@ export const MAX_LCORES = 128;
 export const CTL_STOP = 0;
 /** 0 idle, 1 sending, 2 draining (TX done, RX still counting), 3 finished */
 export const CTL_PHASE = 1;
+/**
+ * Hardware timestamps (--timestamps hardware): one IEEE 1588 probe in flight at a time. The worker sends a probe
+ * when the state is PROBE_IDLE (PROBE_SENT, with its stream), marks its arrival (PROBE_ARRIVED, with the RX port);
+ * the main lcore reads the two ports' latches and sets PROBE_IDLE again.
+ */
+export const CTL_PROBE = 2;
+export const CTL_PROBE_STREAM = 3;
+export const CTL_PROBE_RXPORT = 4;
+/** probes the worker sent */
+export const CTL_PROBES_SENT = 5;
+export const PROBE_IDLE = 0;
+export const PROBE_SENT = 1;
+export const PROBE_ARRIVED = 2;
 const CTL_WORDS = 16;
 /** f64 words of a TX stream's counters */
 export const TX_PACKETS = 0;
@@ -46,7 +60,8 @@ const OFF_RX = OFF_TX + MAX_STREAMS * TX_BLOCK * 8;
 const OFF_BITS = OFF_RX + MAX_STREAMS * RX_BLOCK * 8;
 const OFF_RXQ = OFF_BITS + MAX_STREAMS * SEQ_WORDS * 4;
 const OFF_TS = OFF_RXQ + MAX_RXQ * RXQ_WORDS * 8;
-export const ZONE_BYTES = OFF_TS + MAX_LCORES * TIMESPEC_BYTES;
+const OFF_HW = OFF_TS + MAX_LCORES * TIMESPEC_BYTES;
+export const ZONE_BYTES = OFF_HW + MAX_STREAMS * HIST_WORDS * 8;
 
 /** Views of the zone, made on whichever lcore asks (the same memory on each). */
 export class GenZone {
@@ -57,6 +72,8 @@ export class GenZone {
   readonly rx: StreamRx[] = [];
   readonly lat: Histogram[] = [];
   readonly rxq: Float64Array[] = [];
+  /** per stream: latency from the NICs' IEEE 1588 timestamps of its probes (written by the main lcore) */
+  readonly hwLat: Histogram[] = [];
 
   private constructor(off: number) {
     const buf = mem().buf;
@@ -71,6 +88,7 @@ export class GenZone {
       this.lat.push(new Histogram(new Float64Array(buf, r + SC_WORDS * 8, HIST_WORDS), false));
     }
     for (let q = 0; q < MAX_RXQ; q++) this.rxq.push(new Float64Array(buf, off + OFF_RXQ + q * RXQ_WORDS * 8, RXQ_WORDS));
+    for (let s = 0; s < MAX_STREAMS; s++) this.hwLat.push(new Histogram(new Float64Array(buf, off + OFF_HW + s * HIST_WORDS * 8, HIST_WORDS), false));
   }
 
   /** Zeroes every counter and histogram (main lcore, between trials). */
@@ -81,6 +99,7 @@ export class GenZone {
       this.gaps[s].reset();
       this.rx[s].reset();
       this.lat[s].reset();
+      this.hwLat[s].reset();
     }
     for (const q of this.rxq) q.fill(0);
   }
