@@ -10,6 +10,11 @@
 // - the time the application sees is SYSTIM plus an offset kept here, as DPDK's igb and ixgbe do for the 82576
 //   and 82599 (rte_timecounter): writeTime and adjustTime move the offset, SYSTIM itself runs free. This also
 //   works on QEMU's igb, whose SYSTIM follows QEMU's virtual clock and ignores writes to SYSTIML / SYSTIMH.
+// - SYSTIM may count fractions of a nanosecond (`shift` fraction bits: the 82599 and X540 add a link-speed
+//   dependent increment, 2^-21 / 2^-28 ns units at 10 Gb/s), and then wraps soon: 2^64 units of 2^-28 ns are
+//   69 s on the X540. Every raw value read is placed next to the last one read (the 64-bit wrap undone), so
+//   the clock must be read at least every half wrap: `watchMs` reads it on a timer (Linux's ixgbe does the same
+//   every 30 s), unref'd so it keeps no process alive.
 import type { Regs } from './regs.js';
 
 /** Where a family keeps its timesync registers (byte offsets in BAR 0) and which bits say "latched". */
@@ -29,12 +34,24 @@ export interface TimesyncRegs {
 }
 
 const U64 = (1n << 64n) - 1n;
+const WRAP = 1n << 64n;
 
 export class IntelTimesync {
-  /** application time = SYSTIM + offset (mod 2^64) */
+  /** application time = SYSTIM in ns + offset (mod 2^64) */
   private offset = 0n;
+  /** the last raw value read, with the wraps before it counted (bits above 64) */
+  private lastExt = 0n;
+  private readonly shift: bigint;
+  private watch: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly r: Regs, private readonly regs: TimesyncRegs) {}
+  constructor(private readonly r: Regs, private readonly regs: TimesyncRegs, shift = 0, watchMs = 0) {
+    this.shift = BigInt(shift);
+    this.lastExt = this.rd64(regs.systimL, regs.systimH);
+    if (watchMs > 0) {
+      this.watch = setInterval(() => this.systim(), watchMs);
+      this.watch.unref();
+    }
+  }
 
   /** A 64-bit register pair, low half first (reading the low half latches the high one). */
   private rd64(lo: number, hi: number): bigint {
@@ -42,12 +59,22 @@ export class IntelTimesync {
     return (BigInt(this.r.rd(hi)) << 32n) | BigInt(l);
   }
 
-  private time(raw: bigint): bigint {
-    return (raw + this.offset) & U64;
+  /** raw (64 bits) as the value nearest to the last one read, in ns */
+  private ns(raw: bigint): bigint {
+    let ext = (this.lastExt & ~U64) | raw;
+    if (ext - this.lastExt > WRAP / 2n) ext -= WRAP;
+    else if (this.lastExt - ext > WRAP / 2n) ext += WRAP;
+    if (ext > this.lastExt) this.lastExt = ext;
+    return ext >> this.shift;
   }
 
+  private time(raw: bigint): bigint {
+    return (this.ns(raw) + this.offset) & U64;
+  }
+
+  /** SYSTIM in ns (fractions dropped), its wraps counted. */
   systim(): bigint {
-    return this.rd64(this.regs.systimL, this.regs.systimH);
+    return this.ns(this.rd64(this.regs.systimL, this.regs.systimH));
   }
 
   /** Once the clock runs: the application's time starts at 0 (whatever SYSTIM held), latches freed. */
@@ -57,8 +84,14 @@ export class IntelTimesync {
     this.readTx();
   }
 
+  /** No more reads: the watch timer stopped. */
+  stop(): void {
+    if (this.watch !== null) clearInterval(this.watch);
+    this.watch = null;
+  }
+
   readTime(): bigint {
-    return this.time(this.systim());
+    return (this.systim() + this.offset) & U64;
   }
 
   writeTime(ns: bigint): void {

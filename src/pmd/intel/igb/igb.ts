@@ -520,6 +520,7 @@ export class IgbPort extends IntelPort {
    */
   timesyncEnable(): void {
     const r = this.r;
+    this.tsync?.stop();
     r.wr(R.TIMINCA, 0);
     r.wr(R.SYSTIML, 0);
     r.wr(R.SYSTIMH, 0);
@@ -544,6 +545,7 @@ export class IgbPort extends IntelPort {
     r.clear(R.TSYNCRXCTL, R.TSYNC_EN);
     r.wr(R.ETQF(R.ETQF_FILTER_1588), 0);
     r.wr(R.TIMINCA, 0);
+    this.tsync?.stop();
     this.tsync = null;
   }
 
@@ -574,6 +576,7 @@ export class IgbPort extends IntelPort {
 
   /** Firmware told the driver is gone, then the same global reset as at probe: the NIC stops all DMA. */
   protected hwShutdown(): void {
+    this.tsync?.stop();
     this.tsync = null; // the reset below stops the clock
     this.r.clear(R.CTRL_EXT, R.CTRL_EXT_DRV_LOAD);
     this.globalReset(false);

@@ -28,6 +28,10 @@
 //   X550   (X550-T, X550-T1) as the X540, plus 2.5 and 5 Gb/s reported from LINKS.SPEED_NON_STD. EEC is at the
 //          82599's offset (only X550EM_a, not in the device table, moves it). The 512-entry RETA (ERETA) is used
 //          for its first 128 entries only.
+// IEEE 1588 (timesync*, 82599 and X540, by the datasheets and DPDK's ixgbe_timesync_*; UNTESTED on hardware, only
+// against the register model of test/ixgbe-timesync.test.ts): the increment per link speed as DPDK programs it,
+// EtherType filter 3 for 0x88F7, RX stamping of L2 PTP V2 Sync frames, TX stamping; SYSTIM read every 10 s so its
+// short wrap (69 s on the X540) is counted. The X550's SYSTIM (seconds and nanoseconds) is not handled: refused.
 // Not done on any: flow control (pause frames follow the NVM defaults), DCB, SR-IOV/VMDq, flow director, TSO, LRO,
 // header split, MACsec/IPsec, interrupts (pktio polls).
 //
@@ -54,6 +58,7 @@ import { intelPmd } from '../common/pmd.js';
 import { macFromRar, rarFromMac } from '../common/regs.js';
 import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
+import { IntelTimesync } from '../common/timesync.js';
 import * as R from './regs.js';
 
 export const IXGBE_DRIVER = 'net_ixgbe';
@@ -387,8 +392,91 @@ export class IxgbePort extends IntelPort {
     return x;
   }
 
+  // ---- IEEE 1588 (DPDK's ixgbe_timesync_*; untested on hardware) -------------------------------------------------
+  private tsync: IntelTimesync | null = null;
+
+  private timesync(what: string): IntelTimesync {
+    if (this.tsync === null) throw new Error(`${IXGBE_DRIVER} ${this.name}: ${what} needs timesyncEnable(port) first`);
+    return this.tsync;
+  }
+
+  /** TIMINCA for the link speed and how many fraction bits SYSTIM then has (DPDK's ixgbe_start_timecounters). */
+  private timinca(): { inca: number; shift: number } {
+    const speed = this.hwLink().speed;
+    let [inc, shift] = speed === 100 ? [R.INCVAL_100, R.INCVAL_SHIFT_100] : speed === 1000 ? [R.INCVAL_1GB, R.INCVAL_SHIFT_1GB]
+      : [R.INCVAL_10GB, R.INCVAL_SHIFT_10GB]; // 10 Gb/s, and a link that is down
+    if (this.family() === '82599') {
+      inc >>>= R.INCVAL_SHIFT_82599;
+      shift -= R.INCVAL_SHIFT_82599;
+      inc = ((1 << R.INCPER_SHIFT_82599) | inc) >>> 0;
+    }
+    return { inca: inc, shift };
+  }
+
+  /**
+   * DPDK's ixgbe_timesync_enable: clock stopped and cleared, DISABLE_SYSTIME off, the increment of the current link
+   * speed (enable again after the speed changed), EtherType filter 3 for 0x88F7 with its 1588 bit, RX stamping of
+   * L2 PTP V2 Sync frames (RXMTRL 0), TX stamping.
+   */
+  timesyncEnable(): void {
+    if (this.family() === 'x550') {
+      throw new Error(`timesyncEnable is not supported by ${IXGBE_DRIVER} on the ${this.model.name} (its SYSTIM counts seconds and nanoseconds; pktio handles the 82599 and X540)`);
+    }
+    const r = this.r;
+    this.tsync?.stop();
+    r.wr(R.TIMINCA, 0);
+    r.wr(R.SYSTIML, 0);
+    r.wr(R.SYSTIMH, 0);
+    r.clear(R.TSAUXC, R.TSAUXC_DISABLE_SYSTIME);
+    const { inca, shift } = this.timinca();
+    r.wr(R.TIMINCA, inca);
+    r.wr(R.ETQF(R.ETQF_FILTER_1588), (R.ETHER_TYPE_1588 | R.ETQF_FILTER_EN | R.ETQF_1588) >>> 0);
+    r.wr(R.RXMTRL, 0);
+    r.wr(R.TSYNCRXCTL, (r.rd(R.TSYNCRXCTL) & ~R.TSYNCRXCTL_TYPE_MASK) | R.TSYNC_EN);
+    r.set(R.TSYNCTXCTL, R.TSYNC_EN);
+    this.tsync = new IntelTimesync(r, {
+      systimL: R.SYSTIML, systimH: R.SYSTIMH,
+      rxCtl: R.TSYNCRXCTL, rxValid: R.TSYNC_VALID, rxStampL: R.RXSTMPL, rxStampH: R.RXSTMPH, rxRelease: [],
+      txCtl: R.TSYNCTXCTL, txValid: R.TSYNC_VALID, txStampL: R.TXSTMPL, txStampH: R.TXSTMPH,
+    }, shift, 10000);
+    this.tsync.start();
+  }
+
+  /** DPDK's ixgbe_timesync_disable: stamping off, the PTP filter cleared, the clock stopped. */
+  timesyncDisable(): void {
+    const r = this.r;
+    r.clear(R.TSYNCTXCTL, R.TSYNC_EN);
+    r.clear(R.TSYNCRXCTL, R.TSYNC_EN);
+    r.wr(R.ETQF(R.ETQF_FILTER_1588), 0);
+    r.wr(R.TIMINCA, 0);
+    this.tsync?.stop();
+    this.tsync = null;
+  }
+
+  timesyncReadRxTimestamp(_flags: number): bigint | null {
+    return this.timesync('timesyncReadRxTimestamp').readRx();
+  }
+
+  timesyncReadTxTimestamp(): bigint | null {
+    return this.timesync('timesyncReadTxTimestamp').readTx();
+  }
+
+  timesyncReadTime(): bigint {
+    return this.timesync('timesyncReadTime').readTime();
+  }
+
+  timesyncWriteTime(ns: bigint): void {
+    this.timesync('timesyncWriteTime').writeTime(ns);
+  }
+
+  timesyncAdjustTime(deltaNs: bigint): void {
+    this.timesync('timesyncAdjustTime').adjustTime(deltaNs);
+  }
+
   /** Receiver off, DMA quiesced, global reset (which also clears CTRL_EXT.DRV_LOAD), interrupts masked. */
   protected hwShutdown(): void {
+    this.tsync?.stop();
+    this.tsync = null;
     this.maskInterrupts();
     this.quiesce();
     this.globalReset();

@@ -271,3 +271,49 @@ export const QBTC_H = (i: number): number => 0x08704 + i * 8;
 export const QUEUE_STAT_COUNTERS = 16;
 
 // Descriptor formats: advanced RX (one buffer) and advanced TX data / context descriptors, ../common/codec.ts.
+
+// ---- IEEE 1588 time sync (82599 / X540; ixgbe_type.h "Time Sync Registers") ----------------------------------------
+/** system time, 64 bits in fractions of a ns (see TIMINCA): reading SYSTIML latches SYSTIMH */
+export const SYSTIML = 0x08c0c;
+export const SYSTIMH = 0x08c10;
+/**
+ * increment attributes. X540: SYSTIM += TIMINCA every 6.4 ns (10 Gb/s). 82599: IV (23:0) every IP (31:24) periods
+ * of the link clock. What DPDK and Linux program, per link speed: the increment and the fraction bits of SYSTIM.
+ */
+export const TIMINCA = 0x08c14;
+export const INCVAL_10GB = 0x66666666;
+export const INCVAL_1GB = 0x40000000;
+export const INCVAL_100 = 0x50000000;
+export const INCVAL_SHIFT_10GB = 28;
+export const INCVAL_SHIFT_1GB = 24;
+export const INCVAL_SHIFT_100 = 21;
+/** the 82599 takes the increment 7 bits lower, with a period of 1 in IP */
+export const INCVAL_SHIFT_82599 = 7;
+export const INCPER_SHIFT_82599 = 24;
+/** auxiliary control: DISABLE_SYSTIME (31), cleared as DPDK does */
+export const TSAUXC = 0x08c20;
+export const TSAUXC_DISABLE_SYSTIME = 1 << 31;
+/** RX time sync control: VALID (0), Type (3:1, 000 L2 PTP V2 by RXMTRL), EN (4) */
+export const TSYNCRXCTL = 0x05188;
+export const RXSTMPL = 0x051e8;
+export const RXSTMPH = 0x051a4;
+export const RXSATRL = 0x051a0;
+export const RXSATRH = 0x051a8;
+/** RX message type register: the PTP message type stamped (CTRLT 7:0, MSGT 15:8); 0: Sync */
+export const RXMTRL = 0x05120;
+/** TX time sync control: VALID (0), EN (4) */
+export const TSYNCTXCTL = 0x08c00;
+export const TXSTMPL = 0x08c04;
+export const TXSTMPH = 0x08c08;
+export const TSYNC_VALID = 1 << 0;
+export const TSYNC_EN = 1 << 4;
+export const TSYNCRXCTL_TYPE_MASK = 7 << 1;
+/** EtherType queue filters (8): EtherType (15:0), 1588 time stamp (30), filter enable (31) */
+export const ETQF = (n: number): number => 0x05128 + n * 4;
+export const ETQF_1588 = 1 << 30;
+export const ETQF_FILTER_EN = 1 << 31;
+/** the filter pktio gives PTP (IXGBE_ETQF_FILTER_1588) */
+export const ETQF_FILTER_1588 = 3;
+export const ETHER_TYPE_1588 = 0x88f7;
+/** advanced TX data descriptor: MAC_TSTAMP (cmd_type_len bit 19), latch the frame's transmit time */
+export const TXD_MAC_TSTAMP = 1 << 19;
