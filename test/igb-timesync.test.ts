@@ -284,7 +284,7 @@ t.test('igb IEEE 1588 on a simulated 82576 (QEMU 10 time sync model)', async (t)
     t.equal(ol & RX_IEEE1588_TMST, 0, 'no stamp when disabled');
     const nul = await devProbe('net_null0');
     t.throws(() => timesyncEnable(nul), {
-      message: /^port \d+: timesyncEnable is not supported by net_null: hardware timestamps need a NIC with IEEE 1588 support \(net_igb\); use software timestamps on this port$/,
+      message: /^port \d+: timesyncEnable is not supported by net_null: hardware timestamps need a NIC with IEEE 1588 support \(net_igb, net_ixgbe on an 82599 or X540\); use software timestamps on this port$/,
     });
     t.throws(() => timesyncReadTime(99), { message: /invalid port 99/ });
     devClose(nul);

@@ -22,7 +22,7 @@ t.test('hardware timestamps on ports without IEEE 1588: one line, exit 1', async
     '--log-level', 'error', '--', '--timestamps', 'hardware', '--duration', '1', '-T', '0'], { encoding: 'utf8', timeout: 60000 });
   t.equal(r.status, 1, 'exit status 1');
   const lines = r.stderr.split('\n').filter((l) => l.startsWith('pktgen:'));
-  t.same(lines, ['pktgen: --timestamps hardware: port 0 (net_ring) has no IEEE 1588 timestamps; use ports whose driver has them (net_igb) or --timestamps software'],
+  t.same(lines, ['pktgen: --timestamps hardware: port 0 (net_ring) has no IEEE 1588 timestamps; use ports whose driver has them (net_igb, net_ixgbe) or --timestamps software'],
     'says which port and what to do');
   t.notMatch(r.stdout, /result/, 'no trial ran');
 });

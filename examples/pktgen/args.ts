@@ -46,7 +46,7 @@ export function usage(cmd: string): string {
   --json: one JSON line per period and one with the final result instead of text
   --timestamps: where latency comes from, and every report says which: software (default; CLOCK_MONOTONIC per
     burst, so it includes the generator's own queueing) or hardware (the NICs' IEEE 1588 times of one PTP probe
-    frame per millisecond, the streams in turn; every TX and RX port needs a driver with timesync: net_igb)`;
+    frame per millisecond, the streams in turn; every TX and RX port needs a driver with timesync: net_igb, net_ixgbe)`;
 }
 
 /** "1000000", "1e6", "2.5M", "300k" pps, or "50%" */

@@ -33,7 +33,7 @@ export class HwClocks {
         pktio.timesyncEnable(p);
       } catch {
         throw new HwClockError(`--timestamps hardware: port ${p} (${pktio.devInfoGet(p).driverName}) has no IEEE 1588 ` +
-          'timestamps; use ports whose driver has them (net_igb) or --timestamps software');
+          'timestamps; use ports whose driver has them (net_igb, net_ixgbe) or --timestamps software');
       }
     }
     const now = BigInt(Date.now()) * 1_000_000n;

@@ -31,7 +31,7 @@ function tsOp<K extends TimesyncOp>(port: number, name: K): NonNullable<EthDevOp
   } catch (e) {
     const msg = (e as Error).message;
     if (!msg.includes('not supported')) throw e;
-    throw new EthdevError(`${msg}: hardware timestamps need a NIC with IEEE 1588 support (net_igb); use software timestamps on this port`);
+    throw new EthdevError(`${msg}: hardware timestamps need a NIC with IEEE 1588 support (net_igb, net_ixgbe on an 82599 or X540); use software timestamps on this port`);
   }
 }
 
