@@ -54,11 +54,16 @@ export function readZone(a: { zone: string; index: number }): number {
 }
 
 /** Reads the coarse clock, busy-waits `ms` milliseconds of wall time, reads it again. */
-export function clockDelta(ms: number): number {
+/**
+ * Spins until clockUs() has advanced `us` microseconds, or 5 s of wall time passed; returns the advance seen. The
+ * main lcore ticks that clock, so on a loaded host it may lag: what a worker can count on is that it moves.
+ */
+export function clockAdvance(us: number): number {
   const a = clockUs();
-  const end = Date.now() + ms;
-  while (Date.now() < end);
-  return (clockUs() - a) | 0;
+  const end = Date.now() + 5000;
+  let d = 0;
+  while (d < us && Date.now() < end) d = (clockUs() - a) | 0;
+  return d;
 }
 
 export function reserveOnWorker(): void {
