@@ -1,6 +1,13 @@
-// pktgen --timestamps: the option, the refusal on ports without IEEE 1588 (the command as a user runs it), and the
-// labels of the reports. The hardware path itself runs on QEMU's igb in test/vm/timesync.vm.ts.
+// pktgen --timestamps: the option, the refusal on ports without IEEE 1588 (the command as a user runs it), the
+// labels of the reports, and the hardware path on a test PMD with IEEE 1588 latches that loops each frame back
+// with a fixed wire time (helpers/timesync-loop-pmd.ts). On a NIC: QEMU's igb in test/vm/timesync.vm.ts.
 import t from 'tap';
+import * as pktio from '../src/index.js';
+import { parseIpRange } from '../src/lib/frames.js';
+import { PACE_CONSTANT } from '../src/lib/pacer.js';
+import { Generator, startGenPorts } from '../examples/pktgen/generator.js';
+import { HwClocks } from '../examples/pktgen/hwclock.js';
+import { pmd as loopPmd, LoopPort, WIRE_NS } from './helpers/timesync-loop-pmd.js';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,4 +50,38 @@ t.test('every report names its timestamps', async (t) => {
   t.match(out, /^pktgen: 1 s, timestamps: hardware\n/);
   t.match(out, /latency \(hardware\) min 1\.0 mean 2\.0/);
   t.match(out, /hardware timestamps: 5 of 6 probes measured, 1 lost or not stamped; clock offsets known to \+-1\.5 us/);
+});
+
+t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches', async (t) => {
+  const cpus = pktio.cpusAllowed();
+  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`]);
+  t.teardown(pktio.cleanup);
+  pktio.registerPmd(loopPmd);
+  const port = pktio.ethDevAllocate('tsloop0', new LoopPort('tsloop0'), loopPmd);
+  const pool = pktio.pktmbufPoolCreate('tsl_pool', 8191, 256);
+  startGenPorts([port], pool);
+  const hw = HwClocks.enable([port], [port]);
+  const gen = new Generator('tsl_pool', 1);
+  const flow = {
+    srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 0x15], srcIp: parseIpRange('198.18.0.1'), dstIp: parseIpRange('198.19.0.1'),
+    srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
+  };
+  const r = await gen.run({
+    streams: [{ id: 0, port, queue: 0, rate: 20000, mode: PACE_CONSTANT, sizes: [64], flow }],
+    rx: [{ port, queue: 0 }], durationS: 1, drainS: 0.1, burst: 32, hw,
+  });
+  t.equal(r.timestamps, 'hardware', 'the result says hardware');
+  // one in flight, handed over through the main lcore's 1 ms timer: tens to hundreds per second on a loaded host
+  t.ok(r.probes && r.probes.sent >= 20, `probes sent: ${r.probes?.sent} in 1 s (one per ms at most)`);
+  t.ok(r.probes && r.probes.measured >= r.probes.sent - 2, `measured ${r.probes?.measured}, lost ${r.probes?.lost}`);
+  t.equal(r.rx[0].latency.count, r.probes?.measured, 'the latency histogram holds the probes, not the stream packets');
+  const l = r.rx[0].latency;
+  t.ok(Math.abs(l.p50 - WIRE_NS) <= WIRE_NS * 0.02 && Math.abs(l.max - WIRE_NS) <= WIRE_NS * 0.02,
+    `latency is the wire time ${WIRE_NS} ns: p50 ${l.p50}, min ${l.min}, max ${l.max}`);
+  t.equal(r.lost, 0, 'no stream packet lost');
+  t.equal(r.foreign, 0, 'probes are not counted as foreign packets');
+  t.equal(r.workerGcs, 0, 'no GC on the generator lcore');
+  pktio.devStop(port);
+  t.equal(pool.inUseCount(), 0, 'every mbuf back');
+  pktio.devClose(port);
 });
