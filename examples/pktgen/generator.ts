@@ -18,7 +18,7 @@ export class GenError extends Error {}
  * Where timestamps come from. 'software': CLOCK_MONOTONIC read around txBurst/rxBurst, so latency includes the
  * generator's own queueing (PMD rings, one loop pass). 'hardware': the NICs' IEEE 1588 times of probe frames (a
  * PTP Sync every probe interval, the streams in turn, one in flight; hwclock.ts), wire to wire; ports whose driver
- * has timesync (net_igb) only.
+ * has timesync (net_igb, net_ixgbe) only.
  */
 export type TimestampKind = 'software' | 'hardware';
 
