@@ -37,6 +37,8 @@ const MAC = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
 /** The 82576 with QEMU's time sync block; `clock` is QEMU's virtual clock in ns. */
 class TimesyncSim extends IgbSim {
   clock = 5_000_000_000n;
+  /** free the RX latch on RXSTMPH as the datasheet says (QEMU frees it on RXSATRH) */
+  datasheetRx = false;
   private timadj = 0n;
 
   private systim(): bigint {
@@ -64,7 +66,7 @@ class TimesyncSim extends IgbSim {
             v = this.get(R.SYSTIML);
           }
           if (off === R.TXSTMPH) this.set(R.TSYNCTXCTL, this.get(R.TSYNCTXCTL) & ~R.TSYNC_VALID);
-          if (off === R.RXSATRH) this.set(R.TSYNCRXCTL, this.get(R.TSYNCRXCTL) & ~R.TSYNC_VALID);
+          if (off === (this.datasheetRx ? R.RXSTMPH : R.RXSATRH)) this.set(R.TSYNCRXCTL, this.get(R.TSYNCRXCTL) & ~R.TSYNC_VALID);
           return base.read(off, v);
         },
         write: (off, v) => {
@@ -231,6 +233,19 @@ t.test('igb IEEE 1588 on a simulated 82576 (QEMU 10 time sync model)', async (t)
     t.equal(ol5, 0, 'another EtherType: no flags');
     t.equal(pt5, PTYPE_L2_ETHER);
     t.equal(timesyncReadRxTimestamp(port), null);
+  });
+
+  t.test('RX latch freed by RXSTMPH (the datasheet) as well as by RXSATRH (QEMU)', async (t) => {
+    sim.datasheetRx = true;
+    const base = timesyncReadTime(port);
+    recv(t, ptpFrame(MAC, 0, 20));
+    t.equal(timesyncReadRxTimestamp(port), base, 'read');
+    t.equal(timesyncReadRxTimestamp(port), null, 'freed');
+    sim.clock += 9n;
+    const [ol] = recv(t, ptpFrame(MAC, 0, 21));
+    t.ok(ol & RX_IEEE1588_TMST, 'the next frame is stamped');
+    t.equal(timesyncReadRxTimestamp(port), base + 9n);
+    sim.datasheetRx = false;
   });
 
   t.test('TX: TX_IEEE1588_TMST sets MAC_TSTAMP; the time latches when the NIC sends it', async (t) => {
