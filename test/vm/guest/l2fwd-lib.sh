@@ -1,0 +1,68 @@
+# In the guest, sourced by l2fwd-e2e.sh and mixed-traffic.sh: examples/l2fwd between ns0 and ns1 over pktio's two
+# ports (run.sh's PKTIO_VM_PORT_A / _B), and the kernel's counters to compare with pktio's.
+#   l2fwd_eal MODE            sets EAL (pktio's VFIO flags for MODE) and FLOW (readback.mjs's flow)
+#   nic_stat NS COUNTER       a counter of NS's eth0 from /sys/class/net/eth0/statistics
+#   mac_of NS                 the MAC of NS's eth0
+#   kernel_rings_max          the kernel NICs' rings at their largest
+#   l2fwd_start LOG ARGS...   starts l2fwd with ARGS after "--" (EAL already set), L2 = its pid; waits until it
+#                             forwards, prints l2fwd_started, iommu, flow, iova and link_portN; returns 1 if it did not start
+#   neigh_permanent           both neighbour entries permanent: no more ARP from either kernel
+#   l2fwd_stop LOG            SIGINT, wait, prints l2fwd_rc, pktio_portN_tx/rx/drop (l2fwd's last statistics),
+#                             l2fwd_bye, mbufs_lost
+G=${G:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
+ROOT=${ROOT:-$(cd "$G/../../.." && pwd)}
+A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+
+l2fwd_eal() {
+    case $1 in
+        type1) EAL=(--vfio-flow legacy) FLOW=legacy ;;
+        cdev) EAL=(--vfio-flow cdev) FLOW=cdev ;;
+        noiommu) EAL=(--vfio-noiommu) FLOW=legacy ;;
+        *) echo "unknown mode '$1': type1, cdev or noiommu" >&2; return 1 ;;
+    esac
+}
+
+nic_stat() { ip netns exec "$1" cat "/sys/class/net/eth0/statistics/$2"; }
+mac_of() { ip netns exec "$1" cat /sys/class/net/eth0/address; }
+
+# QEMU's e1000e and igb drop a frame that finds its receiver's ring full, and the kernel drains it slowly under
+# emulation while the other vCPU polls for pktio
+kernel_rings_max() {
+    local ns
+    for ns in ns0 ns1; do ip netns exec $ns ethtool -G eth0 rx 4096 tx 4096 > /dev/null 2>&1 || true; done
+}
+
+l2fwd_start() {
+    local log=$1 i ns
+    shift
+    node "$ROOT/dist/examples/l2fwd/main.js" -l 0,1 -a "$A" -a "$B" "${EAL[@]}" -m 128 --log-level info --log-format json -- \
+        "$@" > "$log" 2>&1 &
+    L2=$!
+    for i in $(seq 1 120); do grep -q 'L2FWD:' "$log" && break; kill -0 $L2 2>/dev/null || break; sleep 0.5; done
+    grep -q 'L2FWD:' "$log" || { echo "l2fwd_started=0"; cat "$log"; return 1; }
+    echo "l2fwd_started=1"
+    sed -n 's/.*"iommu":"\([a-z0-9]*\)".*"flows":\["\([a-z]*\)".*/iommu=\1\nflow=\2/p' "$log" | head -2
+    sed -n 's/.*"iova":"\([a-z]*\)".*/iova=\1/p' "$log" | head -1
+    for ns in ns0 ns1; do
+        for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
+    done
+    # pktio's links as l2fwd saw them after its link check (up to 9 s, as DPDK's l2fwd)
+    sed -n 's/^Port \([0-9]*\) Link \([a-z]*\).*/link_port\1=\2/p' "$log"
+}
+
+neigh_permanent() {
+    ip netns exec ns0 ip neigh replace 10.99.0.2 lladdr "$(mac_of ns1)" nud permanent dev eth0
+    ip netns exec ns1 ip neigh replace 10.99.0.1 lladdr "$(mac_of ns0)" nud permanent dev eth0
+}
+
+l2fwd_stop() {
+    local log=$1
+    kill -INT $L2
+    wait $L2
+    echo "l2fwd_rc=$?"
+    # the final statistics block: port N sent/received
+    awk '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
+         END {for (k in s) printf "pktio_port%s_tx=%s\npktio_port%s_rx=%s\npktio_port%s_drop=%s\n", k, s[k], k, r[k], k, d[k]}' "$log"
+    grep -q 'Bye' "$log" && echo "l2fwd_bye=1"
+    grep -q 'not returned' "$log" && echo "mbufs_lost=1"
+}
