@@ -9,8 +9,9 @@ import { MAX_PORTS, ST_DROP, type FwdArgs } from '../examples/l2fwd/fwd.js';
 import { pktmbufAllocPackets } from '../src/mempool/mbuf.js';
 
 const seconds = Number(process.argv[2] ?? 10);
-/** warm-up before the window: V8 optimises the loop in tiers, and compiling is slow under TCG */
-const warmupMs = Number(process.env.PKTIO_BENCH_WARMUP_S ?? 3) * 1000;
+/** warm-up before the window: V8 optimises the loop in tiers, and compiling is slow under TCG (3 s left the loop
+ * measurably slower than 10 s in the same guest) */
+const warmupMs = Number(process.env.PKTIO_BENCH_WARMUP_S ?? 10) * 1000;
 const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const a = process.env.PKTIO_VM_PORT_A ?? '0000:00:03.0';
 const b = process.env.PKTIO_VM_PORT_B ?? '0000:00:04.0';

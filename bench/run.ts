@@ -63,7 +63,7 @@ Options:
   --seconds N   length of each measured window, in seconds (default 10; ring-spsc measures two windows)
   --burst B     burst or bulk size (default 32; l2fwd-null: 32 only; ring-spsc --vs-dpdk: 8 or 32)
   --size S      frame size in bytes (copy: one size instead of four; memif, af_packet, tap: default 64)
-  --rounds R    l2fwd-null: R rounds of pktio then DPDK, medians reported (default 1)
+  --rounds R    l2fwd-null and the l2fwd-<nic> benches: R rounds of pktio then DPDK, medians reported (default 1)
   --vs-dpdk     measure DPDK in the same run (apt-get install -y dpdk-dev): dpdkMpps, and ratio = pktio / DPDK
                 (higher is better); a comparison that cannot be made stops the run with the reason
   --no-mmio     l2fwd-e1000e / -igb / -virtio: skip the two extra guests that count MMIO accesses (virtio:
@@ -357,6 +357,11 @@ function describe(o: Opts, res: BenchResult): string {
   }
 }
 
+/** The middle value (the upper one of an even count): what --rounds reports. */
+function median(a: number[]): number {
+  return [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+}
+
 async function run(o: Opts): Promise<BenchResult> {
   if (PLUGGED.has(o.scenario)) return (await plugged(o.scenario)).run(o);
   if (o.scenario === 'l2fwd-null') {
@@ -374,9 +379,8 @@ async function run(o: Opts): Promise<BenchResult> {
         if (!o.json) process.stdout.write(`round ${r + 1}: dpdk-testpmd ${theirs[r].toFixed(2)} Mpps\n`);
       }
     }
-    const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-    const mpps = med(ours);
-    const dpdkMpps = o.vsDpdk ? med(theirs) : null;
+    const mpps = median(ours);
+    const dpdkMpps = o.vsDpdk ? median(theirs) : null;
     return {
       scenario: o.scenario, ...last!, mpps, dpdkMpps, ratio: dpdkMpps !== null ? mpps / dpdkMpps : null,
       rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
@@ -409,40 +413,48 @@ function nicBench(o: Opts, nic: 'e1000e' | 'igb' | 'virtio'): BenchResult {
   // virtio: writes = the driver's notifications (kicks, the MMIO that matters), reads = the device's notifications
   // of the driver (interrupts it would raise; pktio and DPDK poll and suppress them)
   const events = nic === 'virtio' ? ['virtio_queue_notify', 'virtio_notify'] : ['e1000e_core_write', 'e1000e_core_read'];
-  const guest = (which: string, trace: string | null): { out: string; num: (k: string) => number | null } => {
+  const guest = (which: string, trace: string | null, rounds: number) => {
     const env = { ...process.env };
     if (trace) env.PKTIO_VM_QEMU_ARGS = `-D ${trace} ${events.map((e) => `-trace ${e}`).join(' ')}`;
     const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--nic', nic,
-      '--timeout', '600', '--', `bash ${path.join(repoRoot, 'test/vm/guest/bench-nic.sh')} ${o.seconds} ${which}`],
-    { encoding: 'utf8', timeout: 700000, env });
+      '--timeout', String(300 + rounds * 300), '--',
+      `bash ${path.join(repoRoot, 'test/vm/guest/bench-nic.sh')} ${o.seconds} ${which} ${rounds}`],
+    { encoding: 'utf8', timeout: (400 + rounds * 300) * 1000, env });
     const out = (r.stdout ?? '') + (r.stderr ?? '');
-    const num = (k: string) => {
-      const m = new RegExp(`^${k}=([\\d.]+)`, 'm').exec(out);
-      return m ? Number(m[1]) : null;
-    };
-    return { out, num };
+    /** every value the guest printed for key k, one per round */
+    const all = (k: string) => [...out.matchAll(new RegExp(`^${k}=([\\d.]+)`, 'gm'))].map((m) => Number(m[1]));
+    const num = (k: string) => all(k)[0] ?? null;
+    return { out, num, all };
   };
-  const main = guest(o.vsDpdk ? 'both' : 'pktio', null);
-  const mpps = main.num('pktio_mpps');
-  if (mpps === null) {
-    throw new BenchError(`no pktio result from the guest (provision the rig first: bash test/vm/provision.sh): its output is in ${keepOutput(o.scenario, main.out)}`);
+  // rounds alternate pktio and testpmd in one guest; each side's median is reported, every round in `rounds`
+  const main = guest(o.vsDpdk ? 'both' : 'pktio', null, o.rounds);
+  const ours = main.all('pktio_mpps');
+  if (ours.length < o.rounds) {
+    throw new BenchError(`${ours.length} of ${o.rounds} pktio results from the guest (provision the rig first: bash test/vm/provision.sh): its output is in ${keepOutput(o.scenario, main.out)}`);
   }
-  const dpdkMpps = o.vsDpdk ? main.num('dpdk_mpps') : null;
-  if (o.vsDpdk && dpdkMpps === null) throw new BenchError(`no dpdk-testpmd result from the guest: its output is in ${keepOutput(o.scenario, main.out)}`);
+  const theirs = o.vsDpdk ? main.all('dpdk_mpps') : [];
+  if (o.vsDpdk && theirs.length < o.rounds) {
+    throw new BenchError(`${theirs.length} of ${o.rounds} dpdk-testpmd results from the guest: its output is in ${keepOutput(o.scenario, main.out)}`);
+  }
+  const mpps = median(ours);
+  const dpdkMpps = o.vsDpdk ? median(theirs) : null;
+  const packets = main.all('pktio_packets');
   const res: BenchResult = {
-    scenario: o.scenario, mpps, dpdkMpps, ratio: dpdkMpps !== null ? mpps / dpdkMpps : null, packets: main.num('pktio_packets') ?? 0,
-    seconds: o.seconds, gcCount: NaN, heapBytesPerPacket: NaN,
+    scenario: o.scenario, mpps, dpdkMpps, ratio: dpdkMpps !== null ? mpps / dpdkMpps : null,
+    packets: packets.reduce((a, b) => a + b, 0),
+    seconds: o.seconds * o.rounds, gcCount: NaN, heapBytesPerPacket: NaN,
     note: `QEMU TCG guest (GC not measured in the guest), two ${nic} on one hub, io forwarding`,
+    rounds: ours.map((m, i) => ({ pktio: m, dpdk: theirs[i] ?? null })),
   };
   // net_virtio counts its notifications itself (xstats): per packet in the untraced window
-  const kicks = main.num('pktio_kicks');
-  if (nic === 'virtio' && kicks !== null && res.packets > 0) res.pktioKicksPerPacket = kicks / res.packets;
+  const kicks = main.all('pktio_kicks').reduce((a, b) => a + b, 0);
+  if (nic === 'virtio' && res.packets > 0) res.pktioKicksPerPacket = kicks / res.packets;
   if (!o.mmio) return res;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-mmio-'));
   try {
     const count = (which: 'pktio' | 'dpdk') => {
       const trace = path.join(dir, `${which}.trace`);
-      const g = guest(which, trace);
+      const g = guest(which, trace, 1);
       const packets = g.num(`${which}_packets`);
       if (packets === null || packets === 0 || !fs.existsSync(trace)) {
         throw new BenchError(`the traced ${which} guest gave no packet count or trace: its output is in ${keepOutput(`${o.scenario}-${which}-mmio`, g.out)}`);
@@ -474,9 +486,9 @@ const JSON_EXTRAS: Record<string, string[]> = {
   'ring-spsc': ['burst', 'cyclesPerElement', 'dpdkCyclesPerElement', 'tscMhz', 'twoLcore'],
   'mempool-bulk': ['burst', 'cacheSize', 'unit'],
   'mem-view': ['nsPerElement'],
-  'l2fwd-e1000e': ['mmio'],
-  'l2fwd-igb': ['mmio'],
-  'l2fwd-virtio': ['mmio', 'pktioKicksPerPacket'],
+  'l2fwd-e1000e': ['mmio', 'rounds'],
+  'l2fwd-igb': ['mmio', 'rounds'],
+  'l2fwd-virtio': ['mmio', 'pktioKicksPerPacket', 'rounds'],
 };
 
 async function main(): Promise<number> {
