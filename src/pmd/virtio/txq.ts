@@ -163,7 +163,9 @@ export class SplitTxQueue extends VirtioTxQueue {
     for (; sent < n; sent++) {
       const m = mbufs[from + sent];
       const need = this.descsFor(m);
-      if (need > free) break;
+      // the reclaim above looked at the burst's packet count; a chain takes a descriptor per segment (and one for
+      // a header that cannot be pushed), so reclaim again before refusing it
+      if (need > free && (free = this.reclaim(free)) < need) break;
       const head = this.putChain(m, need);
       this.u16[this.availRing + (avail & this.mask)] = head;
       avail = (avail + 1) & 0xffff;
@@ -269,7 +271,9 @@ export class PackedTxQueue extends VirtioTxQueue {
     for (; sent < n; sent++) {
       const m = mbufs[from + sent];
       const need = this.descsFor(m);
-      if (need > free) break;
+      // the reclaim above looked at the burst's packet count; a chain takes a descriptor per segment (and one for
+      // a header that cannot be pushed), so reclaim again before refusing it
+      if (need > free && (free = this.reclaim(free)) < need) break;
       const fl = this.putChain(m, need, sent === 0);
       if (sent === 0) firstFlags = fl;
       free -= need;
