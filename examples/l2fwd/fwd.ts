@@ -2,9 +2,9 @@
 // Receives bursts from this lcore's ports, optionally rewrites the MACs, and sends each burst on to the paired port
 // at once, in one txBurst. DPDK's l2fwd buffers single packets until a burst is full or 100 us have passed; here a
 // poll returns a whole burst, and a short one means the port has no more for now, so holding it would only add
-// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted); the drain
-// timer still flushes the TX buffers for loops that fill them packet by packet.
-import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/eal/index.js';
+// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted). Loops that
+// fill the TX buffers packet by packet drain them with flushTx every drainUs (l2fwd-power's); this one has none.
+import { mem, memzoneLookup, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst, txBuffer, txBufferFlush, txBufferInit, txBufferSetErrCallback, type TxBuffer } from '../../src/ethdev/ethdev.js';
 import { pktmbufFreeBulk, M } from '../../src/mempool/mbuf.js';
 import * as v8 from 'node:v8';
@@ -27,6 +27,7 @@ export interface FwdArgs {
   macUpdating: boolean;
   /** MAC of every port (6 bytes each), for the source address */
   macs: number[][];
+  /** drain period of loops that buffer TX packet by packet (l2fwd-power); l2fwd's own loop sends bursts at once */
   drainUs: number;
   /** stop after this many loop iterations (0: run until quitRequested()) */
   maxIterations?: number;
@@ -150,8 +151,11 @@ export function forwardBurst(c: Ctx, p: number, d: number, pkts: Uint32Array, n:
   if (sent > 0) st[d * 4 + ST_TX] += sent;
 }
 
-function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, drainUs: number, maxIter: number): number {
-  let prev = clockUs();
+/**
+ * The forwarding loop. It has no drain timer: forwardBurst sends every burst at once, so the TX buffers stay empty
+ * and the loop never reads the EAL clock (a clock reader makes the main lcore tick every millisecond).
+ */
+function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, maxIter: number): number {
   let seen = 0;
   const prof: { p: v8.GCProfiler | null } = { p: null };
   const nrx = rx.length;
@@ -161,11 +165,6 @@ function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: b
   const passes = new Float64Array(1);
   while (!quitRequested()) {
     if (++passes[0] === maxIter) break;
-    const now = clockUs();
-    if (((now - prev) | 0) > drainUs) {
-      flushTx(c, rx, dst);
-      prev = now;
-    }
     for (let i = 0; i < nrx; i++) {
       const p = rx[i];
       const n = rxBurst(p, 0, pkts, MAX_PKT_BURST);
@@ -211,7 +210,7 @@ export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: 
   const c = makeCtx(a);
   const rx = Int32Array.from(a.rxPorts);
   const dst = Int32Array.from(a.dst);
-  const iterations = loop(c, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.drainUs, a.maxIterations ?? 0);
+  const iterations = loop(c, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.maxIterations ?? 0);
   flushTx(c, rx, dst); // final drain
   return { lcore: lcoreId(), iterations };
 }
