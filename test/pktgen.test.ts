@@ -24,6 +24,7 @@ t.test('histogram: log-linear buckets and quantiles', async (t) => {
     const b = bucketOf(v);
     t.ok(b >= 0 && b < HIST_BUCKETS, `${v} has a bucket`);
     t.ok(bucketLow(b) <= v && (b + 1 >= HIST_BUCKETS || bucketLow(b + 1) > v), `${v} lies in bucket ${b} [${bucketLow(b)}, ${bucketLow(b + 1)})`);
+    t.equal(bucketOf(v | 0), b, `${v} as the int32 of its bits: the same bucket`);
   }
   const h = new Histogram();
   for (let i = 1; i <= 10000; i++) h.record(i * 100); // 100 ns .. 1 ms, uniform
@@ -62,16 +63,85 @@ t.test('stream counters: loss, duplicates and reordering counted exactly', async
   t.equal(w.counts().dup, 1, 'the newest one again is a duplicate');
 });
 
+t.test('sequence numbers across the 2^32 wrap: loss, duplicates, reordering and late packets counted exactly', async (t) => {
+  // the sender: a writer that starts 1000 below 2^32; the numbers are read back off the wire as the RX path does
+  const P = 10000;
+  const S = 2 ** 32 - 1000;
+  const w = new FrameWriter(flow, [64], 0, S);
+  const u8 = new Uint8Array(128);
+  const wire: number[] = [];
+  for (let i = 0; i < P; i++) {
+    w.write(u8, 0);
+    wire.push(stampSeq(u8, 0));
+  }
+  t.equal(wire[0] >>> 0, S, 'the first number is seqStart');
+  t.equal(wire[999] >>> 0, 2 ** 32 - 1, 'packet 999 carries 2^32 - 1');
+  t.equal(wire[1000], 0, 'packet 1000 carries 0');
+  t.equal(w.seq, P - 1000, 'the writer\'s next number wrapped too');
+  // arrival order, by the sender's index: 999 (2^32 - 1), 1001 (1) and 3000 lost; 998 (2^32 - 2) and 1000 (0)
+  // swapped, so 2^32 - 2 arrives after 0; 1000 twice in a row; 998 again after 1003 (an old number across the wrap,
+  // inside the window); 5 held back to the end (older than the window: late)
+  const order: number[] = [];
+  for (let i = 0; i < P; i++) if (i !== 999 && i !== 1001 && i !== 3000 && i !== 5) order.push(i);
+  const at = (v: number) => order.indexOf(v);
+  const [i998, i1000] = [at(998), at(1000)];
+  [order[i998], order[i1000]] = [1000, 998];
+  order.splice(at(1000) + 1, 0, 1000);
+  order.splice(at(1003) + 1, 0, 998);
+  order.push(5);
+  const s = new StreamRx();
+  for (const i of order) s.record(wire[i], 64);
+  const c = s.counts();
+  t.same(c, { rx: P - 1, unique: P - 3, dup: 2, reorder: 1, late: 1, maxSeq: P - 1001, bytes: 64 * (P - 1), wraps: 1 });
+  t.equal(P - c.unique, 3, 'loss = sent - unique');
+  // the unsigned numbers are counted the same way
+  const u = new StreamRx();
+  for (const i of order) u.record(wire[i] >>> 0, 64);
+  t.same(u.counts(), c, 'int32 or unsigned sequence numbers: the same counts');
+});
+
+t.test('sequence numbers: any number of wraps', async (t) => {
+  // twelve laps of the 32-bit space: around each wrap 2^32 - 2 and 2^32 - 1 swapped and 0 twice, then three jumps
+  // of about 2^30 (packets lost on the way: the counts are the receiver's, loss is sent - unique)
+  const s = new StreamRx();
+  const lap = [2 ** 32 - 3, 2 ** 32 - 1, 2 ** 32 - 2, 0, 0, 1, 2 ** 30, 2 ** 31, 3 * 2 ** 30];
+  for (let k = 0; k < 12; k++) for (const q of lap) s.record(q, 64);
+  t.same(s.counts(), { rx: 12 * 9, unique: 12 * 8, dup: 12, reorder: 12, late: 0, maxSeq: 3 * 2 ** 30, bytes: 64 * 12 * 9, wraps: 12 });
+  const h = new StreamRx();
+  h.record(2 ** 32 - 1, 64);
+  h.record(2 ** 31 - 2, 64);
+  t.match(h.counts(), { maxSeq: 2 ** 31 - 2, wraps: 1, late: 0 }, '2^31 - 1 ahead (across the wrap): ahead');
+  h.record(2 ** 32 - 2, 64);
+  t.match(h.counts(), { maxSeq: 2 ** 31 - 2, wraps: 1, late: 1 }, '2^31 apart: behind (RFC 1982 leaves it undefined; counted late)');
+});
+
+t.test('frames: a writer started at a given number, and packets taken back', async (t) => {
+  const f = { ...flow, dstPort: { start: 2048, count: 3 } };
+  const w = new FrameWriter(f, [64, 128, 256], 1, 2 ** 32 - 2);
+  const u8 = new Uint8Array(4 * 512);
+  for (let k = 0; k < 3; k++) w.write(u8, k * 512);
+  t.same([0, 1, 2].map((k) => stampSeq(u8, k * 512) >>> 0), [2 ** 32 - 2, 2 ** 32 - 1, 0]);
+  // the TX queue refused the last two: they are written again with the same number, size and fields
+  w.rewind(2);
+  t.equal(w.seq, 2 ** 32 - 1);
+  w.write(u8, 3 * 512);
+  t.same(u8.subarray(3 * 512, 3 * 512 + 58), u8.subarray(512, 512 + 58), 'the frame taken back is written the same');
+  t.equal(stampSeq(u8, 0) >>> 0, 2 ** 32 - 2);
+  t.throws(() => new FrameWriter(flow, [64], 0, 2 ** 32), /sequence start 4294967296: an integer from 0 to 4294967295/);
+  t.equal(parsePktgenArgs(['--seq-start', '4294967295']).seqStart, 2 ** 32 - 1);
+  t.throws(() => parsePktgenArgs(['--seq-start', '4294967296']), /invalid sequence start '4294967296': 0 to 4294967295/);
+});
+
 t.test('frames: headers, stamp and IPv4 checksum', async (t) => {
   const u8 = new Uint8Array(2048);
   const w = new FrameWriter(flow, [64, 128], 7);
-  t.equal(w.write(u8, 2, 0), 60, 'a 64-byte frame is 60 bytes before the FCS');
+  t.equal(w.write(u8, 2), 60, 'a 64-byte frame is 60 bytes before the FCS');
   t.equal(stampStream(u8, 2, 60), 7);
   t.equal(stampSeq(u8, 2), 0);
   t.equal(ipChecksum(u8, 2 + 14), 0, 'the header sums to 0xffff with its checksum');
   stampTime(u8, 2, 123456789012345);
   t.equal(stampTimeOf(u8, 2), 123456789012345);
-  t.equal(w.write(u8, 2, 1), 124, 'sizes cycle: 128');
+  t.equal(w.write(u8, 2), 124, 'sizes cycle: 128');
   t.equal(stampSeq(u8, 2), 1);
   t.equal(stampStream(u8, 2, 40), -1, 'too short for a stamp');
   t.same(parseSizes('imix'), IMIX_SIZES);
@@ -128,7 +198,7 @@ t.test('generator over net_ring', async (t) => {
     t.equal(r.timestamps, 'software');
   });
 
-  const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number) => {
+  const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number, seqStart = 0) => {
     pktio.clearQuit();
     const args: ImpairArgs = { rxPort: 1, txPort: 1, pool: 'pg_pool', holdNs: 0, drop: [], dup: [], swap: [], baseSec: 0, ...a };
     // the forwarder shares the generator's clock epoch (its timespec slot is its lcore's)
@@ -137,7 +207,8 @@ t.test('generator over net_ring', async (t) => {
     pktio.remoteLaunch(2, new URL('./helpers/pktgen-impair.ts', import.meta.url), args);
     while (Atomics.load(ready, 0) === 0) await new Promise((r) => setTimeout(r, 10));
     // port 0 -> pg_b -> forwarder (port 1) -> pg_c -> port 2
-    const r = await gen.run({ ...trial(rate, durationS, 2), backlogS: 1, drainS: 0.3 });
+    const tr = trial(rate, durationS, 2);
+    const r = await gen.run({ ...tr, streams: [{ ...tr.streams[0], seqStart }], backlogS: 1, drainS: 0.3 });
     pktio.requestQuit();
     await pktio.waitLcore(2);
     pktio.clearQuit();
@@ -151,6 +222,20 @@ t.test('generator over net_ring', async (t) => {
     t.comment(`sent ${sent}, received ${x.rx}, lost ${x.lost}, dup ${x.dup}, reordered ${x.reorder}`);
     t.ok(sent > 800, `${sent} packets sent`);
     t.match(x, { lost: 3, dup: 3, reorder: 2, late: 0, rx: sent - 3 + 3 });
+  });
+
+  t.test('across the 2^32 wrap: loss, duplicates and swaps counted exactly', async (t) => {
+    // the stream starts 1000 below 2^32; the forwarder picks packets by the low 20 bits of their sequence number
+    const S = 2 ** 32 - 1000;
+    const low = (q: number) => q & 0xfffff;
+    const r = await impair({ drop: [2 ** 32 - 2, 1, 100].map(low), dup: [2 ** 32 - 1, 0, 200].map(low), swap: [2 ** 32 - 5, 3].map(low) }, 10000, 0.2, S);
+    const x = r.rx[0];
+    const sent = r.tx[0].packets;
+    const c = gen.zone.rx[0].counts();
+    t.comment(`sent ${sent} from ${S}, received ${x.rx}, lost ${x.lost}, dup ${x.dup}, reordered ${x.reorder}, late ${x.late}, highest ${c.maxSeq}, wraps ${c.wraps}`);
+    t.ok(sent > 1300, `${sent} packets sent: past the wrap and the impaired numbers after it`);
+    t.match(x, { lost: 3, dup: 3, reorder: 2, late: 0, rx: sent });
+    t.match(c, { maxSeq: (S + sent - 1) % 2 ** 32, wraps: 1 }, 'the highest number is the last one sent, after one wrap');
   });
 
   t.test('a forwarder that holds each packet 5 ms: latency histogram', async (t) => {

@@ -27,13 +27,15 @@ export interface PktgenOpts {
   linkSpeed: number;
   maxFrame: number;
   timestamps: TimestampKind;
+  /** every stream's first sequence number */
+  seqStart: number;
 }
 
 export function usage(cmd: string): string {
   return `${cmd} [EAL options] -- [--tx PORT[:QUEUE]]... [--rx PORT[:QUEUE]]... [--rate R] [--mode constant|poisson]
     [--size S] [--src-ip A[-B]] [--dst-ip A[-B]] [--sport N[-M]] [--dport N[-M]] [--src-mac M] [--dst-mac M]
     [--duration SECONDS] [--drain SECONDS] [-T PERIOD] [--burst N] [--link-speed MBPS] [--max-frame BYTES] [--json]
-    [--timestamps software|hardware]
+    [--timestamps software|hardware] [--seq-start N]
   --tx PORT[:QUEUE]: a TX stream on this port and queue (repeat for more; default: port 0)
   --rx PORT[:QUEUE]: an RX queue that counts the streams (repeat; default: port 1, or port 0 with one port)
   --rate R: per stream, in packets per second (1000000, 1e6, 2.5M, 300k) or percent of line rate (50%); default 10%
@@ -46,7 +48,9 @@ export function usage(cmd: string): string {
   --json: one JSON line per period and one with the final result instead of text
   --timestamps: where latency comes from, and every report says which: software (default; CLOCK_MONOTONIC per
     burst, so it includes the generator's own queueing) or hardware (the NICs' IEEE 1588 times of one PTP probe
-    frame per millisecond, the streams in turn; every TX and RX port needs a driver with timesync: net_igb, net_ixgbe)`;
+    frame per millisecond, the streams in turn; every TX and RX port needs a driver with timesync: net_igb, net_ixgbe)
+  --seq-start N: every stream's first sequence number, 0 to 4294967295 (default 0); the 32-bit numbers wrap to 0
+    and the receive side counts across the wrap (--seq-start 4294967000 crosses it within a second)`;
 }
 
 /** "1000000", "1e6", "2.5M", "300k" pps, or "50%" */
@@ -81,7 +85,7 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
       dstIp: parseIpRange('198.19.0.1'), srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
     },
     dstMacGiven: false, duration: 10, drain: 0.2, period: 1, json: false, burst: 32, linkSpeed: 0, maxFrame: 1518,
-    timestamps: 'software',
+    timestamps: 'software', seqStart: 0,
   };
   let sizeArg = '64';
   try {
@@ -113,6 +117,12 @@ export function parsePktgenArgs(args: readonly string[]): PktgenOpts {
           const x = val();
           if (x !== 'software' && x !== 'hardware') throw new UsageError(`invalid timestamps '${x}': software or hardware`);
           o.timestamps = x;
+          break;
+        }
+        case '--seq-start': {
+          const x = val();
+          if (!/^\d+$/.test(x) || Number(x) > 0xffffffff) throw new UsageError(`invalid sequence start '${x}': 0 to 4294967295`);
+          o.seqStart = Number(x);
           break;
         }
         case '--burst': {

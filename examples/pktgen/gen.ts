@@ -5,6 +5,10 @@
 // goes on for the drain time so packets still in the device under test are counted.
 //
 // Hot path rules (the project's): nothing allocated per packet or per burst, monomorphic calls, no try/catch.
+// Runs last hours: counts that grow per packet, burst or pass are doubles in Float64Array words (the zone), and
+// values that wrap (the 32-bit sequence number) are int32s (`| 0`) in typed arrays. A number that outgrows int32
+// in a local, a class field or an argument changes representation in V8 and can cost a heap number per use from
+// then on (2^31 packets of a stream come after 8 minutes at 4.7 Mpps; see examples/l2fwd/fwd.ts loop()).
 // Software timestamps (CLOCK_MONOTONIC around rxBurst/txBurst), one read per burst: a koffi call costs about as
 // much as handling a few packets, and a burst leaves or arrives at once anyway. With hardware timestamps
 // (probeNs > 0) the loop also sends IEEE 1588 probes, one in flight at a time (the NICs latch one TX and one RX
@@ -41,6 +45,8 @@ export interface TxStreamArgs {
   flow: FlowSpec;
   /** stop after this many packets (0: none), for RFC 2544's back-to-back bursts */
   limit?: number;
+  /** the first packet's sequence number, 0 .. 2^32 - 1 (default 0); the numbers wrap to 0 after 2^32 - 1 */
+  seqStart?: number;
 }
 
 export interface GenArgs {
@@ -63,13 +69,16 @@ export interface GenArgs {
   probeNs: number;
 }
 
-/** One TX stream's state on this lcore. */
+/**
+ * One TX stream's state on this lcore. Nothing here counts packets: the sequence number is the writer's (an int32
+ * in a typed array) and the packets sent are st[TX_PACKETS] (a double in the zone). A per-packet counter in a class
+ * field or a local outgrows int32 after 2^31 packets (8 minutes at 4.7 Mpps) and changes representation.
+ */
 class TxStream {
   constructor(
     readonly port: number, readonly queue: number, readonly pacer: Pacer, readonly writer: FrameWriter,
     readonly st: Float64Array, readonly gaps: Histogram, readonly limit: number,
   ) {}
-  seq = 0;
 }
 
 interface Ctx {
@@ -156,11 +165,13 @@ function notStream(c: Ctx, m: number, e: number, port: number): boolean {
 
 /** Sends what stream s has due at c.tm[T_PASS]; returns packets sent. */
 function txStep(c: Ctx, s: TxStream): number {
-  const k = s.pacer.dueAt(c.tm, T_PASS, s.limit - s.seq < c.burst ? s.limit - s.seq : c.burst);
+  const st = s.st;
+  // what the limit leaves, as a small int32 (a double argument would be boxed)
+  const left = s.limit - st[TX_PACKETS];
+  const k = s.pacer.dueAt(c.tm, T_PASS, left < c.burst ? left | 0 : c.burst);
   if (k === 0) return 0;
   const pkts = c.pkts;
   const got = pktmbufAllocBurst(c.pool, pkts, k, 0);
-  const st = s.st;
   if (got < k) {
     s.pacer.giveBack(k - got);
     st[TX_NOMBUF] += k - got;
@@ -173,7 +184,7 @@ function txStep(c: Ctx, s: TxStream): number {
   for (let j = 0; j < got; j++) {
     const m = pkts[j];
     const e = u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF];
-    const len = s.writer.write(u8, e, s.seq++);
+    const len = s.writer.write(u8, e);
     u32[m + M.PKT_LEN] = len;
     u16[(m << 1) + M.H_DATA_LEN] = len;
     bytes += len + FCS_LEN;
@@ -189,7 +200,7 @@ function txStep(c: Ctx, s: TxStream): number {
     // the TX ring is full: free the rest, take their sequence numbers back, and let them come due again
     for (let j = sent; j < got; j++) bytes -= u32[pkts[j] + M.PKT_LEN] + FCS_LEN;
     pktmbufFreeBulk(pkts, got - sent, sent);
-    s.seq -= got - sent;
+    s.writer.rewind(got - sent);
     s.pacer.giveBack(got - sent);
     st[TX_REFUSED] += got - sent;
   }
@@ -230,6 +241,7 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
       if (!notStream(c, m, e, port)) foreign++;
       continue;
     }
+    // the sequence number as an int32 (stampSeq): a u32 above 2^31 passed on would be a heap number per packet
     c.rx[sid].record(stampSeq(u8, e), len + FCS_LEN);
     c.lat[sid].record(stampAge(u8, e, tm, T_RX));
   }
@@ -282,7 +294,7 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4),
     ctl: z.ctl, probeNs: a.probeNs, probeNext: 0, one: new Uint32Array(1),
     probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])) };
-  const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
+  const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
   const start = clock.now();
   for (const s of tx) s.pacer.start(start);
   // the data path allocates nothing per packet or burst: the trial's GCs and heap growth on this lcore say so

@@ -103,7 +103,11 @@ export class Generator {
   async run(t: Trial, onTick?: (k: Tick) => void, tickMs = 1000): Promise<TrialResult> {
     if (t.streams.length > MAX_STREAMS) throw new GenError(`${t.streams.length} streams: at most ${MAX_STREAMS}`);
     if (t.rx.length > MAX_RXQ) throw new GenError(`${t.rx.length} RX queues: at most ${MAX_RXQ}`);
-    t.streams.forEach((s, i) => { if (s.id !== i) throw new GenError(`stream ${i} has id ${s.id}: ids are 0..n-1 in order`); });
+    t.streams.forEach((s, i) => {
+      if (s.id !== i) throw new GenError(`stream ${i} has id ${s.id}: ids are 0..n-1 in order`);
+      const q = s.seqStart ?? 0;
+      if (!Number.isInteger(q) || q < 0 || q > 0xffffffff) throw new GenError(`stream ${i}: sequence start ${q}: an integer from 0 to 4294967295`);
+    });
     const z = this.zone;
     z.reset();
     const args: GenArgs = {

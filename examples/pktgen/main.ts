@@ -47,7 +47,7 @@ export function buildStreams(o: PktgenOpts, macOf: (p: number) => number[], spee
   return o.tx.map((t, id) => {
     const dst = o.dstMacGiven ? o.flow.dstMac : macOf(o.rx[id % o.rx.length].port);
     const rate = o.pps ?? (o.pct! / 100) * lineRatePps(o.linkSpeed || speedOf(t.port), o.sizes);
-    return { id, port: t.port, queue: t.queue, rate, mode: o.mode, sizes: o.sizes, flow: { ...o.flow, dstMac: dst, srcMac: o.flow.srcMac } };
+    return { id, port: t.port, queue: t.queue, rate, mode: o.mode, sizes: o.sizes, flow: { ...o.flow, dstMac: dst, srcMac: o.flow.srcMac }, seqStart: o.seqStart };
   });
 }
 

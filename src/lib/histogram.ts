@@ -31,9 +31,13 @@ export interface HistSummary {
   max: number;
 }
 
-/** The bucket of a non-negative integer value below 2^32. */
+/**
+ * The bucket of a non-negative integer value below 2^32, given as it is or as the int32 of its bits (what
+ * record() passes: a number above 2^31 passed to a call that is not inlined would be a heap number).
+ */
 export function bucketOf(v: number): number {
-  if (v < SUB) return v;
+  if (v >= 0 && v < SUB) return v;
+  // an int32 below 0 is a value of 2^31 or more: clz32 and >>> read its 32 bits as unsigned
   const e = 31 - Math.clz32(v);
   return SUB + (e - HIST_SUB_BITS) * SUB + ((v >>> (e - HIST_SUB_BITS)) & (SUB - 1));
 }
@@ -69,7 +73,7 @@ export class Histogram {
   record(ns: number): void {
     const f = this.f64;
     const v = ns > 0 ? (ns < 4294967295 ? Math.floor(ns) : 4294967295) : 0;
-    f[H_HDR + bucketOf(v >>> 0)] += 1;
+    f[H_HDR + bucketOf(v | 0)] += 1;
     f[H_COUNT] += 1;
     f[H_SUM] += v;
     if (v < f[H_MIN]) f[H_MIN] = v;

@@ -9,15 +9,10 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$G/../../.." && pwd)
-A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
 [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
 sysctl -qw net.core.rmem_max=33554432
-case $MODE in
-    type1) EAL=(--vfio-flow legacy) ;;
-    cdev) EAL=(--vfio-flow cdev) ;;
-    noiommu) EAL=(--vfio-noiommu) ;;
-esac
+l2fwd_eal "$MODE" || exit 1
 HZ=$(getconf CLK_TCK)
 # utime + stime of a thread, in clock ticks (fields 14 and 15 of stat; the name in parentheses may hold spaces)
 ticks() { sed 's/.*) //' "/proc/$1/task/$2/stat" | awk '{ print $12 + $13 }'; }

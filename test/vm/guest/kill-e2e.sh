@@ -11,14 +11,9 @@ set -u
 MODE=$1
 CYCLES=${2:-3}
 G=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$G/../../.." && pwd)
-A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
 bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
-case $MODE in
-    type1) EAL=(--vfio-flow legacy) ;;
-    cdev) EAL=(--vfio-flow cdev) ;;
-    noiommu) EAL=(--vfio-noiommu) ;;
-esac
+l2fwd_eal "$MODE" || exit 1
 # RCTL (0x100) and TCTL (0x400): the receive and transmit enable bits (bit 1) of the 82574 and 82576 alike
 regs() { # BDF -> "busmaster=B mem=M rctl_en=R tctl_en=T"
     /usr/bin/python3 - "$1" <<'PY'

@@ -1,4 +1,5 @@
-# In the guest, sourced by l2fwd-e2e.sh and mixed-traffic.sh: examples/l2fwd between ns0 and ns1 over pktio's two
+# In the guest, sourced by the guest scripts that drive pktio's ports (l2fwd-e2e.sh, mixed-traffic.sh, kill-e2e.sh,
+# intr-e2e.sh, nic-features.sh, virtio-mq.sh, virtio-intr.sh): examples/l2fwd between ns0 and ns1 over pktio's two
 # ports (run.sh's PKTIO_VM_PORT_A / _B), and the kernel's counters to compare with pktio's.
 #   l2fwd_eal MODE            sets EAL (pktio's VFIO flags for MODE) and FLOW (readback.mjs's flow)
 #   nic_stat NS COUNTER       a counter of NS's eth0 from /sys/class/net/eth0/statistics

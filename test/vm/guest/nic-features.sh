@@ -6,14 +6,9 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$G/../../.." && pwd)
-A=${PKTIO_VM_PORT_A:-0000:00:03.0}
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
 [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
-case $MODE in
-    type1) EAL=(--vfio-flow legacy) ;;
-    cdev) EAL=(--vfio-flow cdev) ;;
-    noiommu) EAL=(--vfio-noiommu) ;;
-esac
+l2fwd_eal "$MODE" || exit 1
 NS="ip netns exec ns0"
 # ns0: eth0 10.99.0.1/24 (prepare.sh), eth0.100 10.99.100.1/24; pktio's MAC for the .2 addresses
 $NS ip link add link eth0 name eth0.100 type vlan id 100

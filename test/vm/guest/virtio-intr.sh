@@ -6,14 +6,9 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$G/../../.." && pwd)
-A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
 [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "intr_prepare_failed=1"; exit 1; }
-case $MODE in
-    type1) EAL=(--vfio-flow legacy) ;;
-    cdev) EAL=(--vfio-flow cdev) ;;
-    noiommu) EAL=(--vfio-noiommu) ;;
-esac
+l2fwd_eal "$MODE" || exit 1
 # interrupts the guest kernel took on a function's VFIO MSI-X vectors ("vfio-msix[N](BDF)" in /proc/interrupts)
 msix_irqs() { awk -v b="$1" 'index($0, "vfio-msix") && index($0, b) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
 

@@ -6,15 +6,9 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$G/../../.." && pwd)
-A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
 bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
-case $MODE in
-    type1) EAL=(--vfio-flow legacy) ;;
-    cdev) EAL=(--vfio-flow cdev) ;;
-    noiommu) EAL=(--vfio-noiommu) ;;
-esac
-nic_stat() { ip netns exec "$1" cat "/sys/class/net/eth0/statistics/$2"; }
+l2fwd_eal "$MODE" || exit 1
 node "$ROOT/dist/examples/testpmd/main.js" -l 0,1 -a "$A" -a "$B" "${EAL[@]}" -m 128 --log-level info -- \
     --rxq=2 --txq=2 --forward-mode=io --duration 300 > testpmd.log 2>&1 &
 TP=$!
