@@ -16,7 +16,7 @@ import { rxIntrEnable, rxIntrDisable, rxIntrCtlQ, rxIntrWait, rxIntrRelease } fr
 import { makeCtx, forwardBurst, flushTx, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
 
 /** "l2fwd_power" memzone: per lcore id, f64 [wake-ups, microseconds asleep, sleeps, clockUs() the current sleep
- * began at (0: awake), the lcore's thread id (for /proc/PID/task/TID/stat)] */
+ * began at as an unsigned 32-bit number (0: awake), the lcore's thread id (for /proc/PID/task/TID/stat)] */
 export const POWER_ZONE = 'l2fwd_power';
 export const MAX_LCORES = 128;
 export const PW_WAKEUPS = 0;
@@ -71,10 +71,12 @@ function loop(c: Ctx, a: PowerArgs, pw: Float64Array): void {
     idle = 0;
     flushTx(c, rx, dst);
     if (armAndPoll(c, rx, dst, pkts, mac) === 0) {
+      // clockUs() is an int32 that wraps every 71.6 minutes: time spans are (b - a) | 0, and the start of the sleep
+      // goes to the zone as its unsigned bits, at least 1 (0 there means awake)
       const t0 = clockUs();
-      pw[PW_SINCE] = t0;
+      pw[PW_SINCE] = (t0 >>> 0) || 1;
       const k = rxIntrWait(-1, woken);
-      pw[PW_ASLEEP_US] += clockUs() - t0;
+      pw[PW_ASLEEP_US] += (clockUs() - t0) | 0;
       pw[PW_SINCE] = 0;
       pw[PW_SLEEPS]++;
       if (k > 0) pw[PW_WAKEUPS]++;

@@ -62,7 +62,8 @@ export function l2fwdPower(): L2fwdVariant {
         const b = l * PW_WORDS;
         // time asleep so far, the sleep in progress included (it may span several periods)
         const since = pw[b + PW_SINCE];
-        const total = pw[b + PW_ASLEEP_US] + (since > 0 ? Math.max(0, now - since) : 0);
+        // clockUs() wraps as an int32: the span is the 32-bit difference
+        const total = pw[b + PW_ASLEEP_US] + (since > 0 ? Math.max(0, (now - since) | 0) : 0);
         const wake = pw[b + PW_WAKEUPS] - last[b + PW_WAKEUPS];
         const asleep = total - last[b + PW_ASLEEP_US];
         const sleeps = pw[b + PW_SLEEPS] - last[b + PW_SLEEPS];
