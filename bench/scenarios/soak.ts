@@ -4,7 +4,7 @@
 // examples/l2fwd/fwd.ts takeMark), the main lcore's heap, and the mbufs out of the pool. Fails (exit 1) when any of
 // them grows: the last third of the samples against the first third, past a small allowance. Not run in CI.
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+import { fullGc } from '../../src/lib/gc.js';
 import * as pktio from '../../src/index.js';
 import { MARK_F64 } from '../../examples/l2fwd/fwd.js';
 import { launchPair } from '../l2fwd-inproc.js';
@@ -15,8 +15,6 @@ interface Sample { t: number; mpps: number; rssMb: number; fwdHeapKb: number; fw
 /** How much a quantity may grow from the first third of the run to the last before the soak fails. */
 const ALLOW = { rssMb: 8, fwdHeapKb: 256, fwdGcs: 1, mainHeapKb: 1024, mbufsOut: 64 }; // mbufs: two bursts in flight
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 
 /** The growth of each quantity: mean of the last third of the samples minus the max of the first third. */
 export function growth(s: Sample[]): Record<keyof typeof ALLOW, number> {
@@ -52,7 +50,7 @@ export async function run(o: BenchOpts): Promise<BenchResult> {
       const p1 = sent();
       const fwdHeap = f64[MARK_F64 + 4];
       const fwdGcs = f64[MARK_F64 + 1];
-      gc();
+      fullGc();
       samples.push({ t: Math.round((performance.now() - t0) / 1000), mpps: (p1 - p0) / ((performance.now() - ts) / 1000) / 1e6,
         rssMb: process.memoryUsage.rss() / 1048576, fwdHeapKb: fwdHeap / 1024, fwdGcs, mainHeapKb: v8.getHeapStatistics().used_heap_size / 1024,
         mbufsOut: pool.size - pool.availCount() });

@@ -15,6 +15,7 @@
 // time): a PTPv2 Sync frame with TX_IEEE1588_TMST every probeNs, the streams in turn; a received frame with
 // RX_IEEE1588_TMST marks its arrival in the zone, and the main lcore reads the two latches (generator.ts).
 import * as v8 from 'node:v8';
+import { fullGc } from '../../src/lib/gc.js';
 import { mem, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
 import { M, mbufBind, pktmbufAllocBurst, pktmbufFreeBulk, RX_IEEE1588_TMST, TX_IEEE1588_TMST } from '../../src/mempool/mbuf.js';
@@ -295,6 +296,8 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
     ctl: z.ctl, probeNs: a.probeNs, probeNext: 0, one: new Uint32Array(1),
     probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])) };
   const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
+  // garbage of the set-up or of an earlier trial on this lcore is collected now, not inside the trial
+  fullGc();
   const start = clock.now();
   for (const s of tx) s.pacer.start(start);
   // the data path allocates nothing per packet or burst: the trial's GCs and heap growth on this lcore say so
