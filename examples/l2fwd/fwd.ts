@@ -2,8 +2,9 @@
 // Receives bursts from this lcore's ports, optionally rewrites the MACs, and sends each burst on to the paired port
 // at once, in one txBurst. DPDK's l2fwd buffers single packets until a burst is full or 100 us have passed; here a
 // poll returns a whole burst, and a short one means the port has no more for now, so holding it would only add
-// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted). Loops that
-// fill the TX buffers packet by packet drain them with flushTx every drainUs (l2fwd-power's); this one has none.
+// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted). Since every
+// burst goes out at once the TX buffers stay empty: flushTx and l2fwd-power's drain timer are left from when short
+// bursts went through them, and are due to be removed.
 import { mem, memzoneLookup, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst, txBuffer, txBufferFlush, txBufferInit, txBufferSetErrCallback, type TxBuffer } from '../../src/ethdev/ethdev.js';
 import { pktmbufFreeBulk, M } from '../../src/mempool/mbuf.js';
@@ -27,7 +28,7 @@ export interface FwdArgs {
   macUpdating: boolean;
   /** MAC of every port (6 bytes each), for the source address */
   macs: number[][];
-  /** drain period of loops that buffer TX packet by packet (l2fwd-power); l2fwd's own loop sends bursts at once */
+  /** l2fwd-power's drain period (its TX buffers stay empty: forwardBurst sends every burst at once); unused here */
   drainUs: number;
   /** stop after this many loop iterations (0: run until quitRequested()) */
   maxIterations?: number;
