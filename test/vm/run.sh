@@ -204,8 +204,9 @@ stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     if [ -n "$NETNS" ]; then
         # what the host side dropped: a tap whose queue overflowed while QEMU did not read it (host_tNAME_tx_dropped)
-        ip netns exec "$NETNS" sh -c 'for d in /sys/class/net/t*; do
-            echo "host_${d##*/}_tx_dropped=$(cat "$d/statistics/tx_dropped")"; done' 2>/dev/null || true
+        # and what each tap carried: rx = frames its QEMU NIC sent, tx = frames the bridge gave it for that NIC
+        ip netns exec "$NETNS" sh -c 'for d in /sys/class/net/t*; do for c in tx_dropped rx_packets tx_packets; do
+            echo "host_${d##*/}_$c=$(cat "$d/statistics/$c")"; done; done' 2>/dev/null || true
         sleep 0.5; ip netns del "$NETNS" 2>/dev/null || true
     fi
 }

@@ -21,7 +21,10 @@ ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > ping.log 2>&1
 echo "ping_rc=$?"
 for p in 0 1 2 3 4 5 6 7; do ip netns exec ns0 node "$G/udp.mjs" send 10.99.0.2 $((9000 + p)) 500 64 > /dev/null & done
 wait $(jobs -p | grep -v "^$TP$") 2>/dev/null
-sleep 2
+# frames still on their way (a loaded host runs the TCG guest slowly): wait until ns1 has as many as ns0 sent, or
+# 15 s; then the counts, and what each host tap carried (run.sh prints host_t*_{rx,tx}_packets) says where a loss was
+ns0_tx=$(($(nic_stat ns0 tx_packets) - ns0_tx0))
+for i in $(seq 1 30); do [ $(($(nic_stat ns1 rx_packets) - ns1_rx0)) -ge $ns0_tx ] && break; sleep 0.5; done
 echo "ns0_tx_packets=$(nic_stat ns0 tx_packets)"
 echo "ns0_tx_delta=$(($(nic_stat ns0 tx_packets) - ns0_tx0))"
 echo "ns1_rx_delta=$(($(nic_stat ns1 rx_packets) - ns1_rx0))"
@@ -31,4 +34,5 @@ echo "testpmd_rc=$?"
 # "Forward Stats for RX Port= 0/Queue= 1 -> ..." then "RX-packets: N"
 awk '/Forward Stats for RX Port=/ { split($0, a, /Port=|\/Queue=| -> /); p = a[2] + 0; q = a[3] + 0; getline;
      print "stream_rx" p "_q" q "=" $2 }' testpmd.log
+grep -E 'Forward Stats|RX-packets|TX-packets' testpmd.log | sed 's/^/# /'
 grep -m1 -o 'queue pairs[^"]*' testpmd.log | sed 's/^/# /'
