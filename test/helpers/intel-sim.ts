@@ -74,6 +74,8 @@ export class IntelSim {
   readonly writes: Array<[number, number]> = [];
   /** VLAN of context 0 per TX queue (advanced descriptors) */
   private readonly ctxVlan = new Map<number, number>();
+  /** bytes of a packet whose first descriptors a stepTx sent and whose EOP a later one will (per queue) */
+  private readonly partial = new Map<number, number[]>();
 
   constructor(name: string, readonly layout: SimLayout) {
     setObservableDoorbells(true); // the model watches doorbells through Atomics.store
@@ -141,7 +143,7 @@ export class IntelSim {
     return (this.ringOff(this.layout.tx(q)) >> 2) + i * 4;
   }
 
-  /** Transmits up to max descriptors of queue q between TDH and TDT; returns the frames completed. */
+  /** Transmits up to max descriptors of queue q between TDH and TDT (a packet may end in a later call); returns the frames completed. */
   stepTx(q = 0, max = 1 << 30): SentFrame[] {
     const out: SentFrame[] = [];
     if (!this.layout.txEnabled(this, q)) return out;
@@ -150,7 +152,7 @@ export class IntelSim {
     const r = mem();
     const nb = this.get(t.len) / 16;
     let h = this.get(t.head);
-    let frame: number[] = [];
+    let frame: number[] = this.partial.get(q) ?? [];
     for (let n = 0; n < max && h !== this.get(t.tail); n++) {
       const w = this.txDesc(q, h);
       const w2 = r.u32[w + 2];
@@ -179,6 +181,7 @@ export class IntelSim {
       h = (h + 1) % nb;
       this.set(t.head, h);
     }
+    this.partial.set(q, frame);
     return out;
   }
 

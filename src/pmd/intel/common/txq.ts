@@ -171,7 +171,9 @@ export class IntelTxQueue implements TxQueue {
         continue;
       }
       const need = segs + (this.advanced && (ol & CTX_NEEDED) !== 0 && this.contextChanged(m, ol) ? 1 : 0);
-      if (need > free) break;
+      // the reclaim above looked at the burst's packet count; a chain takes a descriptor per segment (and maybe a
+      // context descriptor), so reclaim again before refusing it
+      if (need > free && (free = this.reclaim(free)) < need) break;
       tail = this.putPacket(m, ol, need > segs, tail);
       free -= need;
       bytes += u32[m + M.PKT_LEN];
