@@ -64,7 +64,7 @@ export function launchPair(fwdLc: number, macUpdating: boolean, poolName: string
   const dst = new Array(MAX_PORTS).fill(-1);
   dst[0] = 1;
   dst[1] = 0;
-  const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating, macs, drainUs: 100 };
+  const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating, macs };
   pktio.remoteLaunch(fwdLc, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
   const mark = async (m: number) => {
     Atomics.store(ctl, CTL_WORD, m);

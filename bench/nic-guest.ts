@@ -45,7 +45,7 @@ const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
 const dst = new Array(MAX_PORTS).fill(-1);
 dst[0] = 1;
 dst[1] = 0;
-const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: false, macs: [], drainUs: 100 };
+const args: FwdArgs = { rxPorts: [0, 1], dst, macUpdating: false, macs: [] };
 pktio.remoteLaunch(1, new URL(`../examples/l2fwd/fwd${ext}`, import.meta.url), args);
 const fwd = () => pktio.statsGet(0).opackets + pktio.statsGet(1).opackets;
 const kicks = () => [0, 1].reduce((a, p) => a + pktio.xstatsGet(p).filter((x) => x.name.endsWith('_notifications')).reduce((b, x) => b + x.value, 0), 0);

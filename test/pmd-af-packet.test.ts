@@ -144,7 +144,7 @@ function l2fwdZone(): Float64Array {
 function launchL2fwd(pairs: Array<[number, number]>): void {
   const dst = new Array(MAX_PORTS).fill(-1);
   for (const [a, b] of pairs) dst[a] = b;
-  const args: FwdArgs = { rxPorts: pairs.map(([a]) => a), dst, macUpdating: false, macs: [], drainUs: 100 };
+  const args: FwdArgs = { rxPorts: pairs.map(([a]) => a), dst, macUpdating: false, macs: [] };
   pktio.remoteLaunch(1, fwdModule, args);
 }
 

@@ -220,7 +220,7 @@ t.test("l2fwd's loop on worker lcore 1 keeps running while testpmd dies and come
   const dst = new Array(MAX_PORTS).fill(-1);
   dst[a] = b;
   dst[b] = a;
-  const args: FwdArgs = { rxPorts: [a, b], dst, macUpdating: false, macs: [], drainUs: 100 };
+  const args: FwdArgs = { rxPorts: [a, b], dst, macUpdating: false, macs: [] };
   pktio.remoteLaunch(1, new URL('../examples/l2fwd/fwd.ts', import.meta.url), args);
   await tp.cmd('start tx_first 4');
   const rx = () => st[a * 4 + ST_RX] + st[b * 4 + ST_RX];

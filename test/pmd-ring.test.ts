@@ -143,7 +143,7 @@ t.test('buffer conservation: l2fwd drops on a TX ring nobody drains (worker lcor
   const macs: number[][] = [];
   macs[nul] = [...pktio.macAddrGet(nul)];
   macs[rp] = [...pktio.macAddrGet(rp)];
-  const args: FwdArgs = { rxPorts: [nul, rp], dst, macUpdating: true, macs, drainUs: 100, maxIterations: 20000 };
+  const args: FwdArgs = { rxPorts: [nul, rp], dst, macUpdating: true, macs, maxIterations: 20000 };
   pktio.remoteLaunch(1, fwdModule, args);
   const res = (await pktio.waitLcore(1)) as { lcore: number; iterations: number };
   t.match(res, { lcore: 1, iterations: 20000 }, 'stopped after maxIterations');
@@ -183,7 +183,7 @@ t.test('buffer conservation: the pool runs dry (main lcore)', async (t) => {
   dst[nul] = rp;
   dst[rp] = nul;
   // only net_null is polled: what it sends parks in the loopback ring until the pool is empty
-  const args: FwdArgs = { rxPorts: [nul], dst, macUpdating: false, macs: [], drainUs: 100, maxIterations: 5000 };
+  const args: FwdArgs = { rxPorts: [nul], dst, macUpdating: false, macs: [], maxIterations: 5000 };
   const res = l2fwdMainLoop(args);
   t.equal(res.iterations, 5000);
   t.equal(res.lcore, 0, 'ran on the main lcore');

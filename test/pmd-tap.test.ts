@@ -291,7 +291,7 @@ t.test('the kernel pings through l2fwd between two taps in two namespaces', { sk
   const dst = new Array(MAX_PORTS).fill(-1);
   dst[p0] = p1;
   dst[p1] = p0;
-  const args: FwdArgs = { rxPorts: [p0, p1], dst, macUpdating: false, macs: [], drainUs: 100 };
+  const args: FwdArgs = { rxPorts: [p0, p1], dst, macUpdating: false, macs: [] };
   pktio.remoteLaunch(1, fwdModule, args);
   // the loop answers a mark once it runs (its module loads first)
   const ctl = new Int32Array(st.buffer, st.byteOffset, CTL_WORD + 2);

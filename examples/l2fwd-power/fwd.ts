@@ -1,11 +1,12 @@
 // The forwarding loop of l2fwd-power, on each worker lcore: l2fwd's forwarding (../l2fwd/fwd.ts) with DPDK
 // l3fwd-power's idea of what to do when the queues go quiet:
 //   poll while packets come; after `idlePolls` empty polls of all this lcore's queues in a row:
-//   1. send what the TX buffers hold (it would wait the whole sleep otherwise),
-//   2. arm every queue's interrupt (rxIntrEnable), then poll each once more: a packet that came in between the last
+//   1. arm every queue's interrupt (rxIntrEnable), then poll each once more: a packet that came in between the last
 //      empty poll and the arming raised no interrupt, this poll finds it (no lost wake-up, by construction),
-//   3. nothing found: sleep in rxIntrWait until an armed queue's interrupt fires, a port stops or quit is requested,
-//   4. disarm every queue (rxIntrDisable) and poll again.
+//   2. nothing found: sleep in rxIntrWait until an armed queue's interrupt fires, a port stops or quit is requested,
+//   3. disarm every queue (rxIntrDisable) and poll again.
+// Nothing waits to be sent before a sleep: forwardBurst sends every burst at once (../l2fwd/fwd.ts), so there is no
+// TX buffer to flush and no drain timer; the EAL clock is read only around a sleep, for the time asleep.
 // Wake-ups and the time asleep are counted per lcore in the "l2fwd_power" memzone for the statistics.
 //
 // Hot path rules (as l2fwd): nothing allocated per burst or per sleep (the woken array is made once), no try/catch.
@@ -13,7 +14,7 @@ import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/e
 import { gettid } from '../../src/eal/ffi.js';
 import { rxBurst } from '../../src/ethdev/ethdev.js';
 import { rxIntrEnable, rxIntrDisable, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from '../../src/ethdev/intr.js';
-import { makeCtx, forwardBurst, flushTx, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
+import { makeCtx, forwardBurst, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
 
 /** "l2fwd_power" memzone: per lcore id, f64 [wake-ups, microseconds asleep, sleeps, clockUs() the current sleep
  * began at as an unsigned 32-bit number (0: awake), the lcore's thread id (for /proc/PID/task/TID/stat)] */
@@ -49,14 +50,11 @@ function loop(c: Ctx, a: PowerArgs, pw: Float64Array): void {
   const pkts = new Uint32Array(MAX_PKT_BURST);
   const woken = new Uint32Array(64);
   const mac = a.macUpdating;
-  let prev = clockUs();
+  // the first read asks the main lcore for its 1 ms tick (lcore.ts askClock): done here, so the clock is already
+  // running when the first sleep reads it
+  clockUs();
   let idle = 0;
   while (!quitRequested()) {
-    const now = clockUs();
-    if (((now - prev) | 0) > a.drainUs) {
-      flushTx(c, rx, dst);
-      prev = now;
-    }
     let got = 0;
     for (let i = 0; i < rx.length; i++) {
       const p = rx[i];
@@ -69,7 +67,6 @@ function loop(c: Ctx, a: PowerArgs, pw: Float64Array): void {
       continue;
     }
     idle = 0;
-    flushTx(c, rx, dst);
     if (armAndPoll(c, rx, dst, pkts, mac) === 0) {
       // clockUs() is an int32 that wraps every 71.6 minutes: time spans are (b - a) | 0, and the start of the sleep
       // goes to the zone as its unsigned bits, at least 1 (0 there means awake)
@@ -95,7 +92,6 @@ export default function l2fwdPowerLoop(a: PowerArgs): { lcore: number } {
   const c = makeCtx(a);
   for (const p of a.rxPorts) rxIntrCtlQ(p, 0, 'add');
   loop(c, a, pw);
-  flushTx(c, Int32Array.from(a.rxPorts), Int32Array.from(a.dst));
   for (const p of a.rxPorts) rxIntrCtlQ(p, 0, 'del');
   rxIntrRelease();
   return { lcore: lc };

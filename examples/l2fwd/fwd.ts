@@ -1,12 +1,12 @@
 // The forwarding loop of l2fwd, run on each worker lcore (DPDK's l2fwd_main_loop).
 // Receives bursts from this lcore's ports, optionally rewrites the MACs, and sends each burst on to the paired port
-// at once, in one txBurst. DPDK's l2fwd buffers single packets until a burst is full or 100 us have passed; here a
-// poll returns a whole burst, and a short one means the port has no more for now, so holding it would only add
-// latency. What the TX ring refuses goes to the port's TX buffer error callback (dropped and counted). Since every
-// burst goes out at once the TX buffers stay empty: flushTx and l2fwd-power's drain timer are left from when short
-// bursts went through them, and are due to be removed.
+// at once, in one txBurst. DPDK's l2fwd buffers single packets (rte_eth_tx_buffer) until a burst is full or 100 us
+// have passed; here a poll returns a whole burst, and a short one means the port has no more for now, so holding it
+// would only add latency. With nothing ever held back there is no TX buffer, no drain timer and no final flush: what
+// the TX ring refuses is freed at once and counted as dropped for that port (txDrop, the work DPDK's
+// rte_eth_tx_buffer_count_callback does).
 import { mem, memzoneLookup, quitRequested, lcoreId } from '../../src/eal/index.js';
-import { rxBurst, txBurst, txBuffer, txBufferFlush, txBufferInit, txBufferSetErrCallback, type TxBuffer } from '../../src/ethdev/ethdev.js';
+import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
 import { pktmbufFreeBulk, M } from '../../src/mempool/mbuf.js';
 import * as v8 from 'node:v8';
 
@@ -28,20 +28,17 @@ export interface FwdArgs {
   macUpdating: boolean;
   /** MAC of every port (6 bytes each), for the source address */
   macs: number[][];
-  /** l2fwd-power's drain period (its TX buffers stay empty: forwardBurst sends every burst at once); unused here */
-  drainUs: number;
   /** stop after this many loop iterations (0: run until quitRequested()) */
   maxIterations?: number;
 }
 
-/** What a forwarding lcore holds (makeCtx): memory views, the counters, a TX buffer per port, the MAC words. */
+/** What a forwarding lcore holds (makeCtx): memory views, the counters, the MAC words. */
 export interface Ctx {
   u8: Uint8Array;
   u16: Uint16Array;
   u32: Uint32Array;
   st: Float64Array;
   ctl: Int32Array;
-  bufs: TxBuffer[];
   /** per destination port: frame bytes 4..7 (00, port, src[0], src[1]) and 8..11 (src[2..5]), little-endian */
   macW1: Int32Array;
   macW2: Int32Array;
@@ -123,38 +120,30 @@ function takeMark(c: Ctx, mark: number, prof: { p: v8.GCProfiler | null }): void
   Atomics.store(c.ctl, CTL_WORD + 1, mark);
 }
 
-/** Sends what every TX buffer of these RX ports' destinations holds (the drain timer, and before sleeping). */
-export function flushTx(c: Ctx, rx: Int32Array, dst: Int32Array): void {
-  const st = c.st;
-  for (let i = 0; i < rx.length; i++) {
-    const d = dst[rx[i]];
-    const sent = txBufferFlush(d, 0, c.bufs[d]);
-    if (sent > 0) st[d * 4 + ST_TX] += sent;
-  }
+/**
+ * Frees the n packets from index `from` that port d's TX ring refused and counts them as dropped for d. A plain
+ * function called with the burst array, not a callback made per port or per packet: nothing allocated on the hot
+ * path, and one call site with one shape of arguments (monomorphic).
+ */
+function txDrop(st: Float64Array, d: number, pkts: Uint32Array, from: number, n: number): void {
+  pktmbufFreeBulk(pkts, n, from);
+  st[d * 4 + ST_DROP] += n;
 }
 
-/** Counts n packets received on port p and sends them to port d (MACs rewritten when `mac`). */
+/** Counts n packets received on port p and sends them to port d in one txBurst (MACs rewritten when `mac`). */
 export function forwardBurst(c: Ctx, p: number, d: number, pkts: Uint32Array, n: number, mac: boolean): void {
   const st = c.st;
   st[p * 4 + ST_RX] += n;
-  const b = c.bufs[d];
   if (mac) macUpdateBurst(c, pkts, n, d);
-  let sent = 0;
-  if (b.length === 0) {
-    // nothing buffered: send the burst as it is. A full burst is what the buffer would send at once, and a short
-    // one it would flush right below, so going through it would only cost a call per packet
-    sent = txBurst(d, 0, pkts, n, 0);
-    if (sent < n) b.errCallback(pkts, sent, n - sent, b);
-  } else {
-    for (let j = 0; j < n; j++) sent += txBuffer(d, 0, b, pkts[j]);
-    if (n < MAX_PKT_BURST) sent += txBufferFlush(d, 0, b);
-  }
+  // the whole burst at once: holding a short one back for a fuller burst would only add latency (top of file)
+  const sent = txBurst(d, 0, pkts, n, 0);
   if (sent > 0) st[d * 4 + ST_TX] += sent;
+  if (sent < n) txDrop(st, d, pkts, sent, n - sent);
 }
 
 /**
- * The forwarding loop. It has no drain timer: forwardBurst sends every burst at once, so the TX buffers stay empty
- * and the loop never reads the EAL clock (a clock reader makes the main lcore tick every millisecond).
+ * The forwarding loop. It has no drain timer (forwardBurst holds nothing back), so it never reads the EAL clock: a
+ * clock reader makes the main lcore tick every millisecond.
  */
 function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: boolean, maxIter: number): number {
   let seen = 0;
@@ -180,7 +169,7 @@ function loop(c: Ctx, rx: Int32Array, dst: Int32Array, pkts: Uint32Array, mac: b
   return passes[0];
 }
 
-/** The forwarding context of an lcore: views of the "l2fwd" memzone, TX buffers whose drops are counted. */
+/** The forwarding context of an lcore: views of the "l2fwd" memzone and the MAC words of every port. */
 export function makeCtx(a: FwdArgs): Ctx {
   const z = memzoneLookup('l2fwd');
   if (!z) throw new Error('l2fwd: memzone missing');
@@ -192,26 +181,15 @@ export function makeCtx(a: FwdArgs): Ctx {
     macW1[p] = (p << 8) | (m[0] << 16) | (m[1] << 24);
     macW2[p] = m[2] | (m[3] << 8) | (m[4] << 16) | (m[5] << 24);
   });
-  const bufs: TxBuffer[] = [];
   const st = new Float64Array(r.buf, z.off, MAX_PORTS * 4 + 16);
-  for (let p = 0; p < MAX_PORTS; p++) {
-    const b = txBufferInit(MAX_PKT_BURST);
-    // unsent packets are freed and counted as dropped for their TX port (made once, not per packet)
-    txBufferSetErrCallback(b, (pkts, from, n) => {
-      pktmbufFreeBulk(pkts, n, from);
-      st[p * 4 + ST_DROP] += n;
-    });
-    bufs.push(b);
-  }
-  return { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), bufs, macW1, macW2 };
+  return { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), macW1, macW2 };
 }
 
-/** Entry point for remoteLaunch: forwards until quitRequested(). Returns iterations and drops. */
+/** Entry point for remoteLaunch: forwards until quitRequested(). Returns the lcore and the loop's passes. */
 export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: number } {
   const c = makeCtx(a);
   const rx = Int32Array.from(a.rxPorts);
   const dst = Int32Array.from(a.dst);
   const iterations = loop(c, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.maxIterations ?? 0);
-  flushTx(c, rx, dst); // final drain
   return { lcore: lcoreId(), iterations };
 }

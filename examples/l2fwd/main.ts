@@ -255,7 +255,7 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   let w = 0;
   for (let i = 0; i < rxPorts.length; i += o.rxPerLcore) {
     const mine = rxPorts.slice(i, i + o.rxPerLcore);
-    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, drainUs: 100, ...v?.fwdArgs };
+    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, ...v?.fwdArgs };
     process.stdout.write(`Lcore ${workers[w]}: RX port ${mine.join(',')} TX port ${mine.map((p) => dst[p]).join(',')}\n`);
     pktio.remoteLaunch(workers[w++], fwdModule, args);
   }
