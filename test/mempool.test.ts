@@ -178,6 +178,26 @@ t.test('with --no-huge', async (t) => {
     });
     t.equal(bad, 0);
   });
+
+  t.test('VA mode: an object that fits a page never straddles one; a bigger one may', async (t) => {
+    const r = mem();
+    t.equal(r.pageSize, 4096);
+    // 2368-byte mbufs: one per 4 KiB page; back to back, every other one would cross a page boundary
+    const p = pktmbufPoolCreate('va_pages', 700, 0, 64, 2176);
+    t.teardown(() => mempoolFree(p));
+    let straddle = 0;
+    const pages = new Set<number>();
+    p.objIter((m) => {
+      const off = m * 4;
+      if (Math.floor(off / 4096) !== Math.floor((off + p.eltSize - 1) / 4096)) straddle++;
+      pages.add(Math.floor(off / 4096));
+    });
+    t.equal(straddle, 0, 'no mbuf crosses a 4 KiB page');
+    t.equal(pages.size, 700, 'one per page');
+    const big = mempoolCreate('va_big', 10, { eltSize: 6000 });
+    t.teardown(() => mempoolFree(big));
+    t.equal(big.objAt(1) - big.objAt(0), 6016 / 4, 'objects larger than a page are laid back to back (IOVA-contiguous in VA mode)');
+  });
 });
 
 const paSkip = (() => {

@@ -2,8 +2,11 @@
 // a multi-producer/multi-consumer ring of free objects.
 //
 // An object is named by a handle: the u32 index of its first byte in the region (byte offset / 4). Handles mean
-// the same object on every lcore. Each object's IOVA is computed once, at creation; in PA mode objects never
-// straddle a page, so every object is IOVA-contiguous.
+// the same object on every lcore. Each object's IOVA is computed once, at creation. An object that fits a page
+// never straddles one, in both IOVA modes (DPDK's mempool does the same): in PA mode that keeps every object
+// IOVA-contiguous; in VA mode the mapping is contiguous anyway, but a device that maps DMA page by page through
+// an IOMMU may not be: QEMU's e1000e and igb silently drop a TX frame whose buffer crosses an IOMMU page of a
+// vIOMMU (the frame is accepted and never sent, GPTC does not count it).
 //
 // Memory of a pool (one memzone "MP_<name>"): header (256 B), per-lcore caches, the free ring, the objects.
 import { isMainThread } from 'node:worker_threads';
@@ -259,7 +262,7 @@ const one = new Uint32Array(1);
 const PREFIX = 'MP_';
 
 /**
- * Creates a pool of n objects (main lcore). Objects are cache-line aligned; in PA mode none straddles a page.
+ * Creates a pool of n objects (main lcore). Objects are cache-line aligned; none that fits a page straddles one.
  * Returns the pool as seen from the main lcore.
  */
 export function mempoolCreate(name: string, n: number, o: MempoolCreateOptions): Mempool {
@@ -279,15 +282,15 @@ export function mempoolCreate(name: string, n: number, o: MempoolCreateOptions):
   const ringCount = 2 ** Math.ceil(Math.log2(n + 1));
   const ringBytes = ringMemSize(ringCount, 0);
   const tableBytes = Math.ceil((n * 4) / 64) * 64;
-  const metaBytes = HDR_BYTES + cachesBytes + ringBytes + tableBytes;
-  // objects: pages may waste a tail when an object would straddle one
-  const perPage = r.iovaPa ? Math.floor(r.pageSize / elt) : 0;
-  const objBytes = r.iovaPa ? Math.ceil(n / perPage) * r.pageSize : n * elt;
-  const align = r.iovaPa ? r.pageSize : 64;
-  const total = Math.ceil(metaBytes / align) * align + objBytes;
+  const metaBytes = Math.ceil((HDR_BYTES + cachesBytes + ringBytes + tableBytes) / 64) * 64;
+  // objects: where one would straddle a page, the rest of that page is skipped (less than one object), at most
+  // once per page the objects touch: n / perPage full pages and a first partial one
+  const perPage = Math.floor(r.pageSize / elt);
+  const pages = perPage === 0 ? 0 : Math.ceil(n / perPage) + 1;
+  const total = metaBytes + (perPage === 0 ? n * elt : Math.min(n * elt + pages * elt, pages * r.pageSize));
   let mz;
   try {
-    mz = memzoneReserve(PREFIX + name, total, { align });
+    mz = memzoneReserve(PREFIX + name, total, { align: 64 });
   } catch (e) {
     throw new MempoolError(`cannot create mempool '${name}' (${n} x ${elt} bytes): ${(e as Error).message}`);
   }
@@ -308,9 +311,9 @@ export function mempoolCreate(name: string, n: number, o: MempoolCreateOptions):
   for (let i = 0; i < name.length; i++) r.u8[mz.off + H_NAME * 4 + i] = name.charCodeAt(i);
   ringInitAt(r, u32[w + H_RING], ringCount, 0);
   const table = u32[w + H_OBJS] >> 2;
-  let at = mz.off + Math.ceil(metaBytes / align) * align;
+  let at = mz.off + metaBytes;
   for (let i = 0; i < n; i++) {
-    if (r.iovaPa && Math.floor(at / r.pageSize) !== Math.floor((at + elt - 1) / r.pageSize)) {
+    if (perPage !== 0 && Math.floor(at / r.pageSize) !== Math.floor((at + elt - 1) / r.pageSize)) {
       at = Math.ceil(at / r.pageSize) * r.pageSize;
     }
     u32[table + i] = at >>> 2;
