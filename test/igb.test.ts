@@ -7,6 +7,7 @@
 // per-queue start/stop, MAC filters, promiscuous / all-multicast, hardware statistics and xstats, stop returning
 // every mbuf, close with the NIC reset and bus mastering off; the I210's variant (4 queues, 16 filters, DVMOLR).
 import t from 'tap';
+import { txFuzz } from './helpers/tx-fuzz.js';
 import { ealInit, ealCleanup, mem } from '../src/eal/index.js';
 import {
   pktmbufPoolCreate, pktmbufAllocBulk, pktmbufFreeBulk, writeData, append, pktLen, dataLen, nbSegs, next, packetBytes,
@@ -473,6 +474,14 @@ t.test('igb on a simulated 82576', async (t) => {
     t.equal(sim.get(R.RCTL) & (R.RCTL_LPE | R.RCTL_EN), R.RCTL_EN, 'MTU 1500 on a started port: LPE off, still receiving');
     t.equal(sim.get(R.RLPML), 1522);
     t.equal(sim.receive(raw(2000, 5)), null, 'now 2000 bytes are too long');
+  });
+
+  t.test('TX fuzz: bursts of single packets, chains and VLAN tags (context descriptors), a NIC that lags', async (t) => {
+    setup(1, 1, { txmode: { offloads: TX_OFFLOAD_VLAN_INSERT | TX_OFFLOAD_MULTI_SEGS } });
+    const r = txFuzz({ port, queue: 0, pool, stepTx: (q, max) => sim.stepTx(q, max), nb: NB, rounds: 2000, vlan: true });
+    t.same(r.errors, [], 'no frame lost, repeated, reordered or corrupted');
+    t.equal(r.missing, 0, `every accepted frame was sent (${r.frames} frames, ${r.chains} of 5 segments, ${r.tagged} tagged)`);
+    t.ok(r.frames > 5000, 'the fuzz sent enough frames');
   });
 
   t.test('multi-queue TX: one doorbell per queue and burst', async (t) => {
