@@ -195,11 +195,14 @@ export class Generator {
   }
 }
 
-/** Configures and starts ports for the generator: nq queue pairs each, on the given pool. */
-export function startGenPorts(ports: number[], pool: pktio.Mempool, nq = 1, nbDesc = 1024): void {
+/**
+ * Configures and starts ports for the generator: nq queue pairs each, on the given pool; `conf` for all of them
+ * (e.g. { rxmode: { maxRxPktLen: 9018 } } to receive jumbo frames).
+ */
+export function startGenPorts(ports: number[], pool: pktio.Mempool, nq = 1, nbDesc = 1024, conf: pktio.EthConf = {}): void {
   for (const p of ports) {
     const info = pktio.devInfoGet(p);
-    pktio.devConfigure(p, nq, nq);
+    pktio.devConfigure(p, nq, nq, conf);
     for (let q = 0; q < nq; q++) {
       pktio.rxQueueSetup(p, q, Math.min(nbDesc, info.rxDescLim.nbMax), -1, null, pool);
       pktio.txQueueSetup(p, q, Math.min(nbDesc, info.txDescLim.nbMax), -1, null);
