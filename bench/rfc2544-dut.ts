@@ -17,10 +17,22 @@ export interface Dut {
 }
 
 /**
+ * The application options that make a DUT receive frames up to `maxPktLen` bytes with FCS (0: its default, 1518).
+ * Both keep their 2 KB mbufs and receive a jumbo frame as a chain: l2fwd's ports chain RX buffers; DPDK's em, igb
+ * and virtio PMDs turn on scattered RX themselves when the frame exceeds the buffer (virtio: mergeable buffers), and
+ * testpmd sets the MTU from --max-pkt-len.
+ */
+export function dutJumboArgs(kind: DutKind, maxPktLen: number): string[] {
+  if (maxPktLen === 0 || kind === 'external') return [];
+  return kind === 'testpmd' ? [`--max-pkt-len=${maxPktLen}`] : ['--max-pkt-len', String(maxPktLen)];
+}
+
+/**
  * Starts a DUT on two ports, given as EAL options (['--vdev', 'net_memif0,...', '--vdev', ...] or ['-a', BDF, ...]).
  * Its forwarding lcore runs on CPU `fwdCpu`, its main lcore on `mainCpu` (keep the generator's worker elsewhere).
+ * maxPktLen > 0: the DUT takes frames up to that length (jumbo frames, dutJumboArgs).
  */
-export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: number; main: number }): Promise<Dut> {
+export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: number; main: number }, maxPktLen = 0): Promise<Dut> {
   if (kind === 'external') return { kind, label: DUT_LABEL.external, stop: async () => {} };
   const lcores = `0@${cpus.fwd},1@${cpus.main}`;
   if (kind === 'testpmd') {
@@ -29,7 +41,16 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
     // DPDK maps lcore N to CPU N: lcore fwd forwards, the other is testpmd's main lcore
     const tp = await Testpmd.start({
       lcores: `${cpus.fwd},${cpus.main}`, ealArgs: ['--main-lcore', String(cpus.main), ...other], vdevs, fwd: 'io', pci: other.includes('-a'),
+      appArgs: dutJumboArgs(kind, maxPktLen),
     });
+    // testpmd configures its ports before its first prompt and stays up when that fails (e.g. "Frame size (9018) >
+    // device max frame size (1518)": DPDK's memif has no jumbo frames); say so here, not as a link that stays down
+    const failed = tp.out.split('\n').filter((l) => /Fail to (configure|start) port|Start ports failed|> device max frame size/.test(l));
+    if (failed.length) {
+      await tp.quit();
+      throw new BenchError(`dpdk-testpmd could not start its ports: ${failed.map((l) => l.trim()).join('; ')}` +
+        (maxPktLen ? ` (frames of ${maxPktLen} bytes: leave out --jumbo and sizes above 1518, or testpmd from --dut)` : ''));
+    }
     await tp.cmd('start');
     return { kind, label: DUT_LABEL.testpmd, stop: async () => { await tp.quit(); } };
   }
@@ -37,7 +58,8 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
   // TypeScript loader of the parent process would not reach
   const main = path.join(repoRoot, 'dist/examples/l2fwd/main.js');
   const args = [main, '--lcores', lcores, '--main-lcore', '1', ...hugeArgs(false),
-    '--file-prefix', `pktio-dut-${process.pid}`, '--log-level', 'warn', ...portArgs, '--', '-P', '-q', '2', '-T', '0', '--no-mac-updating'];
+    '--file-prefix', `pktio-dut-${process.pid}`, '--log-level', 'warn', ...portArgs, '--', '-P', '-q', '2', '-T', '0', '--no-mac-updating',
+    ...dutJumboArgs(kind, maxPktLen)];
   // taskset: a child inherits the CPU mask of the thread that spawns it, and this process's main lcore is pinned
   const child = spawn('taskset', ['-c', `${cpus.fwd},${cpus.main}`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -39,16 +39,24 @@ export interface Rfc2544Opts {
   out: string;
   genPorts: string[];
   dutPorts: string[];
+  /** --jumbo: 9018-byte frames added to the sizes */
+  jumbo: boolean;
 }
+
+/** RFC 2544's frame sizes stop at Ethernet's 1518; a jumbo frame of 9000 bytes of payload is 9018 with FCS. */
+export const STD_MAX_FRAME = 1518;
+export const JUMBO_FRAME = 9018;
 
 const TESTS = ['throughput', 'latency', 'loss', 'b2b'];
 
 function usage(): string {
-  return `npm run rfc2544 -- [--dut pktio,testpmd,external] [--sizes 64,128,...|rfc2544] [--tests ${TESTS.join(',')}]
+  return `npm run rfc2544 -- [--dut pktio,testpmd,external] [--sizes 64,128,...|rfc2544] [--jumbo] [--tests ${TESTS.join(',')}]
     [--trial SECONDS] [--drain SECONDS] [--resolution PCT] [--loss-threshold PCT] [--max-rate PPS] [--b2b-max FRAMES]
     [--bidir] [--json] [--out DIR] [--medium memif|af_packet|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
   --dut: the devices under test, run one after the other (default pktio,testpmd; external: already wired and running)
-  --sizes: frame sizes with FCS (default rfc2544: ${RFC2544_SIZES.join(',')}; add 9018 where jumbo frames work)
+  --sizes: frame sizes with FCS, ${RFC2544_SIZES[0]} to ${JUMBO_FRAME} (default rfc2544: ${RFC2544_SIZES.join(',')})
+  --jumbo: add ${JUMBO_FRAME}-byte frames to the sizes (where jumbo frames work). Sizes above ${STD_MAX_FRAME}: the generator's
+    ports and the DUTs are set up for the largest (l2fwd --max-pkt-len, testpmd --max-pkt-len; their RX chains mbufs)
   --tests: which of RFC 2544's tests (default throughput,latency,loss)
   --trial: seconds per trial (default 2; RFC 2544 asks for 60)   --drain: seconds counted after TX stops (default 0.5)
   --resolution: the throughput search stops at this percent of the maximum rate (default 1)
@@ -59,11 +67,29 @@ function usage(): string {
   --medium ports: the generator's ports and the DUT's are NICs or vdevs given as EAL options (VM rig, real cabling)`;
 }
 
-function parseArgs(argv: string[]): Rfc2544Opts {
+/** "rfc2544" or "64,128,...": frame sizes with FCS, each from 64 to JUMBO_FRAME bytes */
+export function parseSizes(s: string | undefined): number[] {
+  if (s === 'rfc2544') return RFC2544_SIZES.slice();
+  const out = (s ?? '').split(',').map((x) => Number(x.trim()));
+  for (const n of out) {
+    if (!Number.isInteger(n) || n < RFC2544_SIZES[0] || n > JUMBO_FRAME) {
+      throw new BenchError(`invalid frame sizes '${s ?? ''}': whole bytes with FCS from ${RFC2544_SIZES[0]} to ${JUMBO_FRAME}, comma-separated, or rfc2544`);
+    }
+  }
+  return out;
+}
+
+/** The largest frame the DUTs and the generator's ports must receive: 0 (their default) up to STD_MAX_FRAME. */
+export function maxPktLen(sizes: readonly number[]): number {
+  const m = Math.max(...sizes);
+  return m > STD_MAX_FRAME ? m : 0;
+}
+
+export function parseArgs(argv: string[]): Rfc2544Opts {
   const o: Rfc2544Opts = {
     medium: 'memif', duts: ['pktio', 'testpmd'], sizes: RFC2544_SIZES.slice(), tests: new Set(['throughput', 'latency', 'loss']),
     trialS: 2, drainS: 0.5, resolution: 0.01, lossThresholdPct: 0, maxPps: 0, b2bMax: 0, bidir: false, json: false,
-    out: path.join(repoRoot, 'bench', 'results'), genPorts: [], dutPorts: [],
+    out: path.join(repoRoot, 'bench', 'results'), genPorts: [], dutPorts: [], jumbo: false,
   };
   const num = (s: string | undefined, what: string, min: number): number => {
     const v = Number(s);
@@ -80,11 +106,8 @@ function parseArgs(argv: string[]): Rfc2544Opts {
         o.duts = d as DutKind[];
         break;
       }
-      case '--sizes': {
-        const s = v();
-        o.sizes = s === 'rfc2544' ? RFC2544_SIZES.slice() : (s ?? '').split(',').map((x) => num(x, 'frame size', 64));
-        break;
-      }
+      case '--sizes': o.sizes = parseSizes(v()); break;
+      case '--jumbo': o.jumbo = true; break;
       case '--tests': {
         const t = (v() ?? '').split(',');
         for (const x of t) if (!TESTS.includes(x)) throw new BenchError(`unknown test '${x}': ${TESTS.join(', ')}`);
@@ -112,6 +135,7 @@ function parseArgs(argv: string[]): Rfc2544Opts {
       default: throw new BenchError(`unknown option '${a}' (see --help)`);
     }
   }
+  if (o.jumbo && !o.sizes.includes(JUMBO_FRAME)) o.sizes.push(JUMBO_FRAME);
   if (o.medium === 'ports' && (o.genPorts.length === 0 || (o.dutPorts.length === 0 && o.duts.some((d) => d !== 'external')))) {
     throw new BenchError('--medium ports needs --gen-ports "-a BDF -a BDF" (and --dut-ports for a DUT started here)');
   }
@@ -232,7 +256,7 @@ async function runSize(fn: TrialFn, o: Rfc2544Opts, size: number, lineMbps: numb
 }
 
 /** One DUT: the generator's EAL and ports, the DUT started, every frame size, then everything stopped. */
-async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress): Promise<SizeResult[]> {
+async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress, meta: { genDriver?: string }): Promise<SizeResult[]> {
   const cpus = pktio.cpusAllowed();
   const genCpu = cpus[cpus.length - 1];
   const other = cpus[0];
@@ -242,10 +266,15 @@ async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress): Promis
   let d: Dut | null = null;
   try {
     if (pktio.portIds().length < 2) throw new BenchError(`the generator needs two ports, it has ${pktio.portIds().length}: check --gen-ports`);
+    meta.genDriver = pktio.devInfoGet(0).driverName;
+    // the generator builds each frame in one mbuf; jumbo mbufs are four times as large, so half as many (8191 x
+    // 9.3 KB fits the 128 MB that hugeArgs gives; PMDs whose RX buffers are smaller chain them)
     const maxFrame = Math.max(...o.sizes);
-    const pool = pktio.pktmbufPoolCreate('rfc2544_pool', 16383, 256, 0, Math.max(pktio.MBUF_DEFAULT_BUF_SIZE, maxFrame + 128));
-    startGenPorts([0, 1], pool);
-    d = await startDut(kind, ports.dut, { fwd: other, main: genCpu });
+    const jumbo = maxPktLen(o.sizes);
+    const pool = pktio.pktmbufPoolCreate('rfc2544_pool', jumbo ? 8191 : 16383, 256, 0,
+      Math.max(pktio.MBUF_DEFAULT_BUF_SIZE, maxFrame + pktio.PKTMBUF_HEADROOM));
+    startGenPorts([0, 1], pool, 1, 1024, jumbo ? { rxmode: { maxRxPktLen: jumbo } } : {});
+    d = await startDut(kind, ports.dut, { fwd: other, main: genCpu }, jumbo);
     await waitLinks([0, 1]);
     const macs = [0, 1].map((p) => Array.from(pktio.macAddrGet(p)));
     const mbps = pktio.linkGetNowait(0).speed || 10000;
@@ -274,9 +303,9 @@ function commit(): string {
 
 const us = (ns: number) => (ns / 1000).toFixed(1);
 
-export function formatTable(o: Rfc2544Opts, res: Record<string, SizeResult[]>): string {
+export function formatTable(o: Rfc2544Opts, res: Record<string, SizeResult[]>, genDriver = ''): string {
   const duts = Object.keys(res);
-  const lines = [`RFC 2544 over ${o.medium}: trial ${o.trialS} s, resolution ${(o.resolution * 100).toFixed(1)}%, loss threshold ${o.lossThresholdPct}%, ` +
+  const lines = [`RFC 2544 over ${o.medium}${genDriver ? ` (${genDriver})` : ''}: trial ${o.trialS} s, resolution ${(o.resolution * 100).toFixed(1)}%, loss threshold ${o.lossThresholdPct}%, ` +
     `latency from software timestamps${o.bidir ? ', bidirectional' : ', one direction'}`];
   lines.push(['size'.padEnd(6), ...duts.map((d) => `| ${d}: Mpps (Gbps)  latency p50 / p99 / max us`.padEnd(58))].join(''));
   for (let i = 0; i < o.sizes.length; i++) {
@@ -298,7 +327,7 @@ export function formatTable(o: Rfc2544Opts, res: Record<string, SizeResult[]>): 
   return lines.join('\n') + '\n';
 }
 
-async function charts(base: string, o: Rfc2544Opts, res: Record<string, SizeResult[]>): Promise<string[]> {
+async function charts(base: string, o: Rfc2544Opts, res: Record<string, SizeResult[]>, genDriver = ''): Promise<string[]> {
   const rows = Object.entries(res).flatMap(([dut, rs]) => rs.filter((r) => r.throughput).map((r) => ({
     dut, size: r.size, mpps: r.throughput!.mpps, gbps: r.throughput!.gbps, generatorBound: r.throughput!.generatorBound,
   })));
@@ -307,7 +336,7 @@ async function charts(base: string, o: Rfc2544Opts, res: Record<string, SizeResu
     return [['p50', l.p50], ['p99', l.p99], ['p99.9', l.p999], ['max', l.max]].map(([stat, v]) => ({ dut, size: r.size, stat: stat as string, us: Math.max(0.1, (v as number) / 1000) }));
   }));
   const loss = Object.entries(res).flatMap(([dut, rs]) => rs.flatMap((r) => (r.loss ?? []).map((p) => ({ dut, size: r.size, offeredPct: p.offeredPct, lossPct: p.lossPct }))));
-  const where = `${o.medium}, ${os.cpus().length} CPUs, ${commit()}`;
+  const where = `${o.medium}${genDriver ? ` ${genDriver}` : ''}, ${os.cpus().length} CPUs, ${commit()}`;
   const out: string[] = [];
   if (rows.length) out.push(...await writeChart(`${base}-throughput`, throughputSpec(rows, `RFC 2544 throughput, loss ≤ ${o.lossThresholdPct}% (${where})`)));
   if (lat.length) out.push(...await writeChart(`${base}-latency`, latencySpec(lat, `Latency at the throughput rate, software timestamps (${where})`)));
@@ -327,9 +356,10 @@ export async function main(argv: string[]): Promise<number> {
     (o.tests.has('latency') ? 1 : 0) + (o.tests.has('loss') ? 4 : 0) + (o.tests.has('b2b') ? 8 : 0));
   const progress = new Progress(per * o.duts.length, o.json);
   const res: Record<string, SizeResult[]> = {};
+  const meta: { genDriver?: string } = {};
   try {
     if (o.medium === 'af_packet') veths(true);
-    for (const d of o.duts) res[DUT_LABEL[d]] = await runDut(d, o, progress);
+    for (const d of o.duts) res[DUT_LABEL[d]] = await runDut(d, o, progress, meta);
   } catch (e) {
     process.stderr.write(`rfc2544: ${(e as Error).message}\n`);
     return 1;
@@ -338,12 +368,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   fs.mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, `rfc2544-${o.medium}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const record = { kind: 'rfc2544', medium: o.medium, timestamps: 'software', commit: commit(), date: new Date().toISOString(), cpus: os.cpus().length,
+  const record = { kind: 'rfc2544', medium: o.medium, genDriver: meta.genDriver, timestamps: 'software', commit: commit(), date: new Date().toISOString(), cpus: os.cpus().length,
     load: os.loadavg()[0], options: { ...o, tests: [...o.tests] }, results: res };
   fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 1));
-  const files = [`${base}.json`, ...await charts(base, o, res)].map((f) => path.relative(process.cwd(), f));
+  const files = [`${base}.json`, ...await charts(base, o, res, meta.genDriver)].map((f) => path.relative(process.cwd(), f));
   if (o.json) process.stdout.write(`${JSON.stringify({ ...record, files })}\n`);
-  else process.stdout.write(`${formatTable(o, res)}written: ${files.join(', ')}\n`);
+  else process.stdout.write(`${formatTable(o, res, meta.genDriver)}written: ${files.join(', ')}\n`);
   return 0;
 }
 

@@ -1,12 +1,14 @@
-// The RFC 2544 runner: its procedures against a model device (capacity, buffer), then one short run over memif on
-// this host with pktio's l2fwd and dpdk-testpmd as the devices under test, charts included. The full host run is
-// `npm run rfc2544 -- --dut pktio,testpmd --sizes 64,1518` (README, bench section).
+// The RFC 2544 runner: its procedures against a model device (capacity, buffer), its options (frame sizes, --jumbo),
+// then short runs over memif on this host with pktio's l2fwd and dpdk-testpmd as the devices under test, charts
+// included, and one with 9018-byte frames. The full host run is `npm run rfc2544 -- --dut pktio,testpmd --sizes
+// 64,1518` (README, bench section).
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { throughput, lossCurve, backToBack, type TrialFn } from '../bench/rfc2544-search.js';
-import { main } from '../bench/rfc2544.js';
+import { main, parseArgs, parseSizes, maxPktLen, JUMBO_FRAME } from '../bench/rfc2544.js';
+import { dutJumboArgs } from '../bench/rfc2544-dut.js';
 import { rowsOf } from '../bench/report.js';
 import { testpmdPath } from '../bench/dpdk/testpmd.js';
 import { spawnSync } from 'node:child_process';
@@ -42,6 +44,25 @@ t.test('frame-loss curve and back-to-back', async (t) => {
   t.equal(c[0].lossPct, 55);
   const b = await backToBack(model(500000, 1234), 1000000, 100000);
   t.ok(b.frames <= 1234 && b.frames >= 1234 * 0.95, `longest clean burst ${b.frames} (buffer 1234)`);
+});
+
+t.test('frame sizes: 64 to 9018 bytes, --jumbo adds 9018, the DUTs told the largest', async (t) => {
+  t.same(parseSizes('rfc2544'), [64, 128, 256, 512, 1024, 1280, 1518]);
+  t.same(parseSizes('64, 1518,9018'), [64, 1518, 9018]);
+  for (const bad of ['63', '9019', '64,abc', '', '128.5', 'imix']) {
+    t.throws(() => parseSizes(bad), { message: `invalid frame sizes '${bad}': whole bytes with FCS from 64 to 9018, comma-separated, or rfc2544` }, `'${bad}' refused`);
+  }
+  t.same(parseArgs(['--sizes', '64', '--jumbo']).sizes, [64, 9018], '--jumbo after the sizes');
+  t.same(parseArgs(['--jumbo', '--sizes', 'rfc2544']).sizes, [64, 128, 256, 512, 1024, 1280, 1518, 9018], '--jumbo before the sizes');
+  t.same(parseArgs(['--jumbo', '--sizes', '9018,64']).sizes, [9018, 64], 'a 9018 already there is not added twice');
+  t.same(parseArgs(['--jumbo']).sizes.slice(-2), [1518, JUMBO_FRAME], 'the default list with --jumbo');
+  t.equal(maxPktLen([64, 1518]), 0, 'standard frames: the ports keep their default');
+  t.equal(maxPktLen([64, 9018]), 9018);
+  t.equal(maxPktLen([2000]), 2000);
+  t.same(dutJumboArgs('pktio', 9018), ['--max-pkt-len', '9018'], 'l2fwd -- --max-pkt-len 9018');
+  t.same(dutJumboArgs('testpmd', 9018), ['--max-pkt-len=9018'], 'testpmd -- --max-pkt-len=9018');
+  t.same(dutJumboArgs('testpmd', 0), []);
+  t.same(dutJumboArgs('external', 9018), [], 'an external DUT is the user\'s to configure');
 });
 
 t.test('report rows', async (t) => {
@@ -93,4 +114,35 @@ t.test('af_packet on veth pairs made for the run: pktio l2fwd (short)', { skip: 
   t.ok(rec.results?.['pktio l2fwd']?.[0]?.throughput?.mpps > 0, 'a throughput');
   const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
   t.notMatch(links, /pk2544/, 'the veth pairs are gone');
+});
+
+t.test('9018-byte frames over memif: pktio l2fwd carries them, testpmd\'s memif is refused with one line', { skip: testpmdPath() ? false : 'dpdk-testpmd is not installed' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-rfc2544-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const run = async (dut: string) => {
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const ewrite = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stderr.write;
+    try {
+      const rc = await main(['--dut', dut, '--sizes', '9018', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
+        '--max-rate', '5000', '--resolution', '50', '--loss-threshold', '5', '--out', out, '--json']);
+      return { rc, lines };
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = ewrite;
+    }
+  };
+  const p = await run('pktio');
+  t.equal(p.rc, 0, 'pktio: the run completes');
+  const rec = JSON.parse(p.lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
+  const r = rec.results?.['pktio l2fwd']?.[0];
+  t.equal(r?.size, 9018);
+  t.ok(r?.throughput?.mpps > 0, `pktio l2fwd forwards 9018-byte frames: ${((r?.throughput?.mpps ?? 0) * 1e6).toFixed(0)} pps`);
+  t.equal(rec.genDriver, 'net_memif', 'the generator\'s driver recorded');
+  const d = await run('testpmd');
+  t.equal(d.rc, 1, 'testpmd: refused');
+  t.match(d.lines.join(''), /rfc2544: dpdk-testpmd could not start its ports: Frame size \(9018\) > device max frame size \(1518\).*leave out --jumbo/,
+    'with the reason and what to do');
 });
