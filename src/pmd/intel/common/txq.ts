@@ -150,8 +150,8 @@ export class IntelTxQueue implements TxQueue {
       const segs = u16[(m << 1) + M.H_NB_SEGS];
       const ol = u32[m + M.OL_FLAGS];
       if (segs === 1 && (ol & SLOW_PATH) === 0) {
-        // the common case: one descriptor, no offload
-        if (free < 1) break;
+        // the common case: one descriptor, no offload (out of descriptors: reclaim again before refusing, as below)
+        if (free < 1 && (free = this.reclaim(free)) < 1) break;
         const w = ring + tail * DESC_WORDS;
         const len = u16[(m << 1) + M.H_DATA_LEN];
         const iova = u32[m + M.BUF_IOVA_HI] * TWO32 + u32[m + M.BUF_IOVA_LO] + u16[(m << 1) + M.H_DATA_OFF];
@@ -172,7 +172,7 @@ export class IntelTxQueue implements TxQueue {
       }
       const need = segs + (this.advanced && (ol & CTX_NEEDED) !== 0 && this.contextChanged(m, ol) ? 1 : 0);
       // the reclaim above looked at the burst's packet count; a chain takes a descriptor per segment (and maybe a
-      // context descriptor), so reclaim again before refusing it
+      // context descriptor), so the burst can run out first: reclaim again before refusing a packet
       if (need > free && (free = this.reclaim(free)) < need) break;
       tail = this.putPacket(m, ol, need > segs, tail);
       free -= need;
