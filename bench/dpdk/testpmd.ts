@@ -118,7 +118,8 @@ export class Testpmd {
     // control threads would then share that CPU in one round of a bench and not in the other
     const child = spawn('taskset', ['-c', onlineCpus(), 'stdbuf', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const tp = new Testpmd(child, prefix);
-    await tp.untilPrompt(0, o.startTimeoutMs ?? 20000, 'start');
+    // no prompt: kill it, or its pipes keep the caller's process alive after the error
+    await tp.untilPrompt(0, o.startTimeoutMs ?? 20000, 'start').catch(async (e) => { await tp.kill(); throw e; });
     return tp;
   }
 
