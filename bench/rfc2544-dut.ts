@@ -13,7 +13,8 @@ export const DUT_LABEL: Record<DutKind, string> = { pktio: 'pktio l2fwd', testpm
 export interface Dut {
   kind: DutKind;
   label: string;
-  stop(): Promise<void>;
+  /** stops the DUT; returns its ports' counters as it counted them, one line a port (none for 'external') */
+  stop(): Promise<string[]>;
 }
 
 /**
@@ -33,7 +34,7 @@ export function dutJumboArgs(kind: DutKind, maxPktLen: number): string[] {
  * maxPktLen > 0: the DUT takes frames up to that length (jumbo frames, dutJumboArgs).
  */
 export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: number; main: number }, maxPktLen = 0): Promise<Dut> {
-  if (kind === 'external') return { kind, label: DUT_LABEL.external, stop: async () => {} };
+  if (kind === 'external') return { kind, label: DUT_LABEL.external, stop: async () => [] };
   const lcores = `0@${cpus.fwd},1@${cpus.main}`;
   if (kind === 'testpmd') {
     const vdevs = portArgs.filter((_, i) => portArgs[i - 1] === '--vdev');
@@ -42,17 +43,24 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
     const tp = await Testpmd.start({
       lcores: `${cpus.fwd},${cpus.main}`, ealArgs: ['--main-lcore', String(cpus.main), ...other], vdevs, fwd: 'io', pci: other.includes('-a'),
       appArgs: dutJumboArgs(kind, maxPktLen),
+      // NICs under emulation (the VM rig's TCG) take testpmd well over the default 20 s to reach its prompt
+      startTimeoutMs: other.includes('-a') ? 90000 : undefined,
     });
+    await tp.cmd('start');
     // testpmd configures its ports before its first prompt and stays up when that fails (e.g. "Frame size (9018) >
-    // device max frame size (1518)": DPDK's memif has no jumbo frames); say so here, not as a link that stays down
-    const failed = tp.out.split('\n').filter((l) => /Fail to (configure|start) port|Start ports failed|> device max frame size/.test(l));
+    // device max frame size (1518)": DPDK's memif has no jumbo frames); say so here, not as a link that stays down.
+    // Its errors go to stderr, the prompt to stdout: read after the round trip of 'start' (which then refuses too)
+    const failed = tp.out.split('\n').filter((l) => /Fail to (configure|start) port|Start ports failed|> device max frame size|Not all ports were started/.test(l));
     if (failed.length) {
       await tp.quit();
-      throw new BenchError(`dpdk-testpmd could not start its ports: ${failed.map((l) => l.trim()).join('; ')}` +
+      throw new BenchError(`dpdk-testpmd could not start its ports: ${failed.map((l) => l.replace(/^(testpmd> )+/, '').trim()).join('; ')}` +
         (maxPktLen ? ` (frames of ${maxPktLen} bytes: leave out --jumbo and sizes above 1518, or testpmd from --dut)` : ''));
     }
-    await tp.cmd('start');
-    return { kind, label: DUT_LABEL.testpmd, stop: async () => { await tp.quit(); } };
+    return { kind, label: DUT_LABEL.testpmd, stop: async () => {
+      const st = await tp.portStats().catch(() => []);
+      await tp.quit();
+      return st.map((p) => `port ${p.port}: rx ${p.rxPackets} missed ${p.rxMissed} errors ${p.rxErrors} nombuf ${p.rxNombuf}, tx ${p.txPackets} errors ${p.txErrors}`);
+    } };
   }
   // the built l2fwd (npm run build), also when this runs from source: its lcores are worker threads, which a
   // TypeScript loader of the parent process would not reach
@@ -74,12 +82,14 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
     }
     await sleep(100);
   }
-  return { kind, label: DUT_LABEL.pktio, stop: async () => stopChild(child, exited) };
+  return { kind, label: DUT_LABEL.pktio, stop: async () => stopChild(child, exited, () => out) };
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+/** SIGINT, SIGKILL 10 s later; returns l2fwd's "Port N counters: ..." lines (its ethdev counters at exit). */
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, out: () => string): Promise<string[]> {
   child.kill('SIGINT');
   const t = setTimeout(() => child.kill('SIGKILL'), 10000);
   await exited;
   clearTimeout(t);
+  return out().split('\n').filter((l) => /^Port \d+ counters:/.test(l)).map((l) => l.replace(/^Port (\d+) counters: /, 'port $1: '));
 }

@@ -287,10 +287,15 @@ async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress, meta: {
       const fn = trialFn(gen, o, size, macs, (what, r) => progress.trial(DUT_LABEL[kind], size, what, r));
       out.push(await runSize(fn, o, size, mbps));
     }
-    for (const p of [0, 1]) pktio.devStop(p);
+    // the counters of both sides, for a loss to be placed: the generator's ports and the DUT's (stderr)
+    for (const p of [0, 1]) {
+      const s = pktio.statsGet(p);
+      process.stderr.write(`rfc2544: generator port ${p}: rx ${s.ipackets} missed ${s.imissed} errors ${s.ierrors} nombuf ${s.rxNombuf}, tx ${s.opackets} errors ${s.oerrors}\n`);
+      pktio.devStop(p);
+    }
     return out;
   } finally {
-    await d?.stop();
+    for (const l of await d?.stop() ?? []) process.stderr.write(`rfc2544: ${DUT_LABEL[kind]} ${l}\n`);
     for (const p of pktio.portIds()) pktio.devClose(p);
     await pktio.cleanup();
   }
