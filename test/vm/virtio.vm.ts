@@ -89,9 +89,13 @@ t.test('multi-queue: two queue pairs through VIRTIO_NET_CTRL_MQ, both carrying t
   t.equal(r.kv.testpmd_rc, '0', 'testpmd exits 0');
   const n = (k: string) => Number(r.kv[k] ?? 0);
   t.ok(n('stream_rx0_q0') > 0 && n('stream_rx0_q1') > 0, `port 0 received on both queues (${n('stream_rx0_q0')}, ${n('stream_rx0_q1')})`);
-  t.ok(n('ns1_rx_delta') >= 4000, `ns1 received the 8 x 500 datagrams (${n('ns1_rx_delta')} frames)`);
-  // exact over one window of kernel counters (testpmd's count from its start also holds frames from before it)
-  t.equal(n('ns1_rx_delta'), n('ns0_tx_delta'), `ns1 received every frame ns0 sent through testpmd (${n('ns0_tx_delta')})`);
+  // exact over one window of kernel counters (testpmd's count from its start also holds frames from before it): each
+  // frame ns0 sent reached ns1 or is one testpmd counted as dropped, a burst port 1's full TX ring refused (io mode
+  // without retry, as DPDK's testpmd); a few such bursts are allowed on a busy host, a frame unaccounted for is not
+  t.ok(n('ns0_tx_delta') >= 4003, `ns0 sent the 8 x 500 datagrams and 3 pings (${n('ns0_tx_delta')} frames)`);
+  const dropped = n('port1_tx_dropped');
+  t.equal(n('ns1_rx_delta') + dropped, n('ns0_tx_delta'), `every frame ns0 sent reached ns1 or was counted as dropped (${n('ns0_tx_delta')} sent, ${n('ns1_rx_delta')} received, ${dropped} dropped)`);
+  t.ok(dropped <= 128, `at most 4 bursts refused (${dropped} frames)`);
   t.ok(n('stream_rx0_q0') + n('stream_rx0_q1') >= n('ns0_tx_delta'), 'port 0 received each of them');
   // where a loss would be: tpb rx (frames pktio's port 1 gave QEMU) against tkb tx (frames for ns1's NIC), a tap
   // queue that overflowed while QEMU did not read it (counts include start-up)

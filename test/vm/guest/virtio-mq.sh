@@ -35,4 +35,7 @@ echo "testpmd_rc=$?"
 awk '/Forward Stats for RX Port=/ { split($0, a, /Port=|\/Queue=| -> /); p = a[2] + 0; q = a[3] + 0; getline;
      print "stream_rx" p "_q" q "=" $2 }' testpmd.log
 grep -E 'Forward Stats|RX-packets|TX-packets' testpmd.log | sed 's/^/# /'
+# what testpmd counted as dropped per port: a burst its TX queue refused (a full ring: QEMU's TX lags on a busy host)
+awk '/Forward statistics for port/ { for (i = 1; i <= NF; i++) if ($i == "port") p = $(i + 1) }
+     /TX-dropped:/ && p != "" { for (i = 1; i <= NF; i++) if ($i == "TX-dropped:") print "port" p "_tx_dropped=" $(i + 1); p = "" }' testpmd.log
 grep -m1 -o 'queue pairs[^"]*' testpmd.log | sed 's/^/# /'
