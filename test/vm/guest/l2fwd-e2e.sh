@@ -8,21 +8,13 @@ MODE=$1
 JUMBO=${2:-}
 G=$(cd "$(dirname "$0")" && pwd)
 . "$G/l2fwd-lib.sh"
-l2fwd_eal "$MODE" || exit 1
-[ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
-sysctl -qw net.core.rmem_max=33554432
-kernel_rings_max
-# the kernel's counters at the start: a phase of nic-suite.sh may follow another in the same guest, and the checks
-# compare what this run of l2fwd counted with what the kernel counted meanwhile
+l2fwd_setup "$MODE" "$([ "$JUMBO" = jumbo ] && echo 1 || echo 0)" || exit 1
+# the kernel's counters at the start (after the MTU change of l2fwd_setup): a phase of nic-suite.sh may follow another
+# in the same guest, and the checks compare what this run of l2fwd counted with what the kernel counted meanwhile
 udp_in() { ip netns exec ns1 awk '/^Udp:/ { if (h) print $2 " " $6; h = 1 }' /proc/net/snmp; }
 declare -A BEFORE
 for ns in ns0 ns1; do for c in rx_packets tx_packets rx_missed_errors; do BEFORE[$ns.$c]=$(nic_stat $ns $c); done; done
 read -r UDP_IN0 UDP_RCVBUF0 < <(udp_in)
-APP=()
-if [ "$JUMBO" = jumbo ]; then
-    APP=(--max-pkt-len 9018)
-    for ns in ns0 ns1; do ip netns exec $ns ip link set eth0 mtu 9000; done
-fi
 l2fwd_start l2fwd.log -q 2 --no-mac-updating -P -T 0 "${APP[@]}" || exit 1
 ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > ping.log 2>&1
 PING_RC=$?

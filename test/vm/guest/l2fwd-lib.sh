@@ -2,6 +2,10 @@
 # intr-e2e.sh, nic-features.sh, virtio-mq.sh, virtio-intr.sh): examples/l2fwd between ns0 and ns1 over pktio's two
 # ports (run.sh's PKTIO_VM_PORT_A / _B), and the kernel's counters to compare with pktio's.
 #   l2fwd_eal MODE            sets EAL (pktio's VFIO flags for MODE) and FLOW (readback.mjs's flow)
+#   l2fwd_setup MODE JUMBO    the set-up before l2fwd of l2fwd-e2e.sh and mixed-traffic.sh: l2fwd_eal, prepare.sh
+#                             (unless PKTIO_VM_PREPARED), the socket buffer limit, kernel_rings_max; JUMBO=1: MTU
+#                             9000 on the kernel NICs and APP=(--max-pkt-len 9018) for l2fwd, else APP=(); returns 1
+#                             (prepare_failed=1 printed when prepare.sh failed) if the guest cannot run l2fwd
 #   nic_stat NS COUNTER       a counter of NS's eth0 from /sys/class/net/eth0/statistics
 #   mac_of NS                 the MAC of NS's eth0
 #   kernel_rings_max          the kernel NICs' rings at their largest
@@ -31,6 +35,19 @@ mac_of() { ip netns exec "$1" cat /sys/class/net/eth0/address; }
 kernel_rings_max() {
     local ns
     for ns in ns0 ns1; do ip netns exec $ns ethtool -G eth0 rx 4096 tx 4096 > /dev/null 2>&1 || true; done
+}
+
+l2fwd_setup() {
+    local ns
+    l2fwd_eal "$1" || return 1
+    [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$1" || { echo "prepare_failed=1"; return 1; }
+    # room for the UDP receivers' socket buffers (udp.mjs, udp-mix.mjs ask for large ones)
+    sysctl -qw net.core.rmem_max=33554432
+    kernel_rings_max
+    APP=()
+    [ "$2" = 1 ] || return 0
+    APP=(--max-pkt-len 9018)
+    for ns in ns0 ns1; do ip netns exec $ns ip link set eth0 mtu 9000; done
 }
 
 l2fwd_start() {

@@ -21,16 +21,8 @@ MODE=$1
 SECONDS_RUN=$2
 G=$(cd "$(dirname "$0")" && pwd)
 . "$G/l2fwd-lib.sh"
-l2fwd_eal "$MODE" || exit 1
-[ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
-sysctl -qw net.core.rmem_max=33554432
-kernel_rings_max
-case ${PKTIO_VM_PORT_A_MODEL:-e1000e} in e1000e|igb|virtio*) JUMBO=1 ;; *) JUMBO=0 ;; esac
-APP=() MAXUDP=1472
-if [ $JUMBO = 1 ]; then
-    APP=(--max-pkt-len 9018) MAXUDP=8972
-    for ns in ns0 ns1; do ip netns exec $ns ip link set eth0 mtu 9000; done
-fi
+case ${PKTIO_VM_PORT_A_MODEL:-e1000e} in e1000e|igb|virtio*) JUMBO=1 MAXUDP=8972 ;; *) JUMBO=0 MAXUDP=1472 ;; esac
+l2fwd_setup "$MODE" $JUMBO || exit 1
 echo "jumbo=$JUMBO"
 # a plain FIFO of 10,000 frames as each kernel NIC's qdisc: the default fq_codel drops what waits over 5 ms, which
 # the slow emulated NICs make common (3 frames in 20 s in a first run), before the NIC counts anything
