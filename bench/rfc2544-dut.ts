@@ -19,13 +19,14 @@ export interface Dut {
 
 /**
  * The application options that make a DUT receive frames up to `maxPktLen` bytes with FCS (0: its default, 1518).
- * Both keep their 2 KB mbufs and receive a jumbo frame as a chain: l2fwd's ports chain RX buffers; DPDK's em, igb
- * and virtio PMDs turn on scattered RX themselves when the frame exceeds the buffer (virtio: mergeable buffers), and
- * testpmd sets the MTU from --max-pkt-len.
+ * Both keep their 2 KB mbufs and receive a jumbo frame as a chain: l2fwd's ports chain RX buffers; testpmd asks for
+ * scattered RX (--enable-scatter) and sets the MTU from --max-pkt-len.
  */
 export function dutJumboArgs(kind: DutKind, maxPktLen: number): string[] {
   if (maxPktLen === 0 || kind === 'external') return [];
-  return kind === 'testpmd' ? [`--max-pkt-len=${maxPktLen}`] : ['--max-pkt-len', String(maxPktLen)];
+  // --enable-scatter: DPDK's virtio refuses an RX queue whose frames exceed its mbufs without the SCATTER offload
+  // ("Fail to configure port 0 rx queues", mergeable buffers or not); em and igb turn it on by themselves
+  return kind === 'testpmd' ? [`--max-pkt-len=${maxPktLen}`, '--enable-scatter'] : ['--max-pkt-len', String(maxPktLen)];
 }
 
 /**

@@ -60,7 +60,7 @@ t.test('frame sizes: 64 to 9018 bytes, --jumbo adds 9018, the DUTs told the larg
   t.equal(maxPktLen([64, 9018]), 9018);
   t.equal(maxPktLen([2000]), 2000);
   t.same(dutJumboArgs('pktio', 9018), ['--max-pkt-len', '9018'], 'l2fwd -- --max-pkt-len 9018');
-  t.same(dutJumboArgs('testpmd', 9018), ['--max-pkt-len=9018'], 'testpmd -- --max-pkt-len=9018');
+  t.same(dutJumboArgs('testpmd', 9018), ['--max-pkt-len=9018', '--enable-scatter'], 'testpmd -- --max-pkt-len=9018 --enable-scatter');
   t.same(dutJumboArgs('testpmd', 0), []);
   t.same(dutJumboArgs('external', 9018), [], 'an external DUT is the user\'s to configure');
 });
