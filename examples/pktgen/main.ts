@@ -84,7 +84,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     Math.max(pktio.MBUF_DEFAULT_BUF_SIZE, o.maxFrame + pktio.mbuf.PKTMBUF_HEADROOM));
   let rc = 0;
   try {
-    startGenPorts(ports, pool, nq);
+    // frames above 1518 bytes: the ports receive them whole (one buffer of the pool's size holds each)
+    startGenPorts(ports, pool, nq, 1024, o.maxFrame > 1518 ? { rxmode: { maxRxPktLen: o.maxFrame } } : {});
     // a memif or tap peer may connect a moment after start: wait up to 10 s for every link
     const end = Date.now() + 10000;
     while (!ports.every((p) => pktio.linkGetNowait(p).up) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
