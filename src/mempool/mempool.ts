@@ -4,9 +4,9 @@
 // An object is named by a handle: the u32 index of its first byte in the region (byte offset / 4). Handles mean
 // the same object on every lcore. Each object's IOVA is computed once, at creation. An object that fits a page
 // never straddles one, in both IOVA modes (DPDK's mempool does the same): in PA mode that keeps every object
-// IOVA-contiguous; in VA mode the mapping is contiguous anyway, but a device that maps DMA page by page through
-// an IOMMU may not be: QEMU's e1000e and igb silently drop a TX frame whose buffer crosses an IOMMU page of a
-// vIOMMU (the frame is accepted and never sent, GPTC does not count it).
+// IOVA-contiguous; in VA mode the IOVA range is contiguous anyway, but an emulated device may need more: QEMU's
+// e1000e and igb map each TX buffer whole and drop the frame (uncounted) when, behind a vIOMMU, it spans two
+// guest-physical pages that are not adjacent.
 //
 // Memory of a pool (one memzone "MP_<name>"): header (256 B), per-lcore caches, the free ring, the objects.
 import { isMainThread } from 'node:worker_threads';
