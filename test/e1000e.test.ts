@@ -15,7 +15,7 @@ import * as R from '../src/pmd/intel/e1000e/regs.js';
 import type { Vfio } from '../src/vfio/index.js';
 import { E1000eSim, spyDoorbells, ERR_CE, ERR_IPE, ST_IPCS, ST_TCPCS, ST_UDPCS } from './helpers/e1000e-sim.js';
 import { WB_VP } from './helpers/intel-sim.js';
-import { txFuzz } from './helpers/tx-fuzz.js';
+import { txFuzz, randomBelow } from './helpers/tx-fuzz.js';
 import * as pktio from '../src/index.js';
 import * as mbuf from '../src/mempool/mbuf.js';
 import * as ffi from '../src/eal/ffi.js';
@@ -474,8 +474,7 @@ t.test('e1000e features: two queues with RSS, checksum status, VLAN, jumbo frame
     devStop(port);
     txQueueSetup(port, 0, NB, 0, { freeThresh: 8 });
     devStart(port);
-    let x = 12345;
-    const rnd = (n: number): number => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+    const rnd = randomBelow(12345);
     const pk = new Uint32Array(32);
     const seg = new Uint32Array(5);
     let refused = 0;

@@ -33,11 +33,16 @@ export interface TxFuzzResult {
   errors: string[];
 }
 
+/** A xorshift32 generator of integers below n, from a seed: the same sequence every run. */
+export function randomBelow(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+}
+
 const seqAt = (u8: Uint8Array, o: number): number => (u8[o] | (u8[o + 1] << 8) | (u8[o + 2] << 16) | (u8[o + 3] << 24)) >>> 0;
 
 export function txFuzz(o: TxFuzzOptions): TxFuzzResult {
-  let x = o.seed ?? 0x9e3779b9;
-  const rnd = (n: number): number => { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; return (x >>> 0) % n; };
+  const rnd = randomBelow(o.seed ?? 0x9e3779b9);
   const sent = new Map<number, { lens: number[]; vlan: number }>();
   const pending: number[] = [];
   const seg = new Uint32Array(5);

@@ -26,7 +26,7 @@ wait $(jobs -p | grep -v "^$TP$") 2>/dev/null
 ns0_tx=$(($(nic_stat ns0 tx_packets) - ns0_tx0))
 for i in $(seq 1 30); do [ $(($(nic_stat ns1 rx_packets) - ns1_rx0)) -ge $ns0_tx ] && break; sleep 0.5; done
 echo "ns0_tx_packets=$(nic_stat ns0 tx_packets)"
-echo "ns0_tx_delta=$(($(nic_stat ns0 tx_packets) - ns0_tx0))"
+echo "ns0_tx_delta=$ns0_tx"
 echo "ns1_rx_delta=$(($(nic_stat ns1 rx_packets) - ns1_rx0))"
 kill -INT $TP
 wait $TP
