@@ -287,16 +287,20 @@ async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress, meta: {
       const fn = trialFn(gen, o, size, macs, (what, r) => progress.trial(DUT_LABEL[kind], size, what, r));
       out.push(await runSize(fn, o, size, mbps));
     }
-    // the counters of both sides, for a loss to be placed: the generator's ports and the DUT's (stderr)
+    // the counters of both sides, for a loss to be placed: the generator's ports and the DUT's (stderr). The DUT
+    // reads its own while the generator's ports are still up: DPDK's memif counts only over a connected link's
+    // rings and shows 0 once the peer has gone
     for (const p of [0, 1]) {
       const s = pktio.statsGet(p);
       process.stderr.write(`rfc2544: generator port ${p}: rx ${s.ipackets} missed ${s.imissed} errors ${s.ierrors} nombuf ${s.rxNombuf}, tx ${s.opackets} errors ${s.oerrors}\n`);
-      pktio.devStop(p);
     }
     return out;
   } finally {
     for (const l of await d?.stop() ?? []) process.stderr.write(`rfc2544: ${DUT_LABEL[kind]} ${l}\n`);
-    for (const p of pktio.portIds()) pktio.devClose(p);
+    for (const p of pktio.portIds()) {
+      pktio.devStop(p);
+      pktio.devClose(p);
+    }
     await pktio.cleanup();
   }
 }
