@@ -41,6 +41,8 @@ export interface Rfc2544Opts {
   dutPorts: string[];
   /** --jumbo: 9018-byte frames added to the sizes */
   jumbo: boolean;
+  /** --gen-cpus: the generator's TX CPU and, if given, its RX CPU (empty: both on the last allowed CPU) */
+  genCpus: number[];
 }
 
 /** RFC 2544's frame sizes stop at Ethernet's 1518; a jumbo frame of 9000 bytes of payload is 9018 with FCS. */
@@ -52,7 +54,8 @@ const TESTS = ['throughput', 'latency', 'loss', 'b2b'];
 function usage(): string {
   return `npm run rfc2544 -- [--dut pktio,testpmd,external] [--sizes 64,128,...|rfc2544] [--jumbo] [--tests ${TESTS.join(',')}]
     [--trial SECONDS] [--drain SECONDS] [--resolution PCT] [--loss-threshold PCT] [--max-rate PPS] [--b2b-max FRAMES]
-    [--bidir] [--json] [--out DIR] [--medium memif|af_packet|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
+    [--bidir] [--json] [--out DIR] [--gen-cpus TX[,RX]]
+    [--medium memif|af_packet|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
   --dut: the devices under test, run one after the other (default pktio,testpmd; external: already wired and running)
   --sizes: frame sizes with FCS, ${RFC2544_SIZES[0]} to ${JUMBO_FRAME} (default rfc2544: ${RFC2544_SIZES.join(',')})
   --jumbo: add ${JUMBO_FRAME}-byte frames to the sizes (where jumbo frames work). Sizes above ${STD_MAX_FRAME}: the generator's
@@ -62,9 +65,21 @@ function usage(): string {
   --resolution: the throughput search stops at this percent of the maximum rate (default 1)
   --loss-threshold: highest loss in percent that passes (default 0)
   --max-rate: the top of the search, pps (default: line rate of the generator's link)
+  --gen-cpus: the CPU the generator sends on and, after a comma, the one it receives on (default: both on the last
+    CPU this process may use); the DUT forwards on the first CPU not listed. A receiver on its own CPU drains the
+    DUT's output at once: with 4 CPUs or more, --gen-cpus 2,3
   --medium memif (default): the generator serves two memif sockets and the DUT is their client (host, no NICs)
   --medium af_packet: two veth pairs made for the run (root), the generator on one end of each, the DUT on the other
   --medium ports: the generator's ports and the DUT's are NICs or vdevs given as EAL options (VM rig, real cabling)`;
+}
+
+/** "TX" or "TX,RX": CPUs this process may run on, distinct */
+export function parseGenCpus(s: string | undefined, allowed = pktio.cpusAllowed()): number[] {
+  const out = (s ?? '').split(',').map((x) => (/^\d+$/.test(x.trim()) ? Number(x) : NaN));
+  if (out.length > 2 || out.some((c) => !allowed.includes(c)) || (out.length === 2 && out[0] === out[1])) {
+    throw new BenchError(`invalid generator CPUs '${s ?? ''}': TX or TX,RX, two different CPUs of those this process may use (${allowed.join(',')})`);
+  }
+  return out;
 }
 
 /** "rfc2544" or "64,128,...": frame sizes with FCS, each from 64 to JUMBO_FRAME bytes */
@@ -89,7 +104,7 @@ export function parseArgs(argv: string[]): Rfc2544Opts {
   const o: Rfc2544Opts = {
     medium: 'memif', duts: ['pktio', 'testpmd'], sizes: RFC2544_SIZES.slice(), tests: new Set(['throughput', 'latency', 'loss']),
     trialS: 2, drainS: 0.5, resolution: 0.01, lossThresholdPct: 0, maxPps: 0, b2bMax: 0, bidir: false, json: false,
-    out: path.join(repoRoot, 'bench', 'results'), genPorts: [], dutPorts: [], jumbo: false,
+    out: path.join(repoRoot, 'bench', 'results'), genPorts: [], dutPorts: [], jumbo: false, genCpus: [],
   };
   const num = (s: string | undefined, what: string, min: number): number => {
     const v = Number(s);
@@ -131,6 +146,7 @@ export function parseArgs(argv: string[]): Rfc2544Opts {
       }
       case '--gen-ports': o.genPorts = (v() ?? '').split(/\s+/).filter(Boolean); break;
       case '--dut-ports': o.dutPorts = (v() ?? '').split(/\s+/).filter(Boolean); break;
+      case '--gen-cpus': o.genCpus = parseGenCpus(v()); break;
       case '-h': case '--help': process.stdout.write(`${usage()}\n`); process.exit(0); break;
       default: throw new BenchError(`unknown option '${a}' (see --help)`);
     }
@@ -214,10 +230,16 @@ function streams(o: Rfc2544Opts, pps: number, size: number, macs: number[][], li
   }));
 }
 
+/** The generator's lcores (see runDut): 1 sends; 2 receives when --gen-cpus gives it a CPU, else 1 does both. */
+const GEN_TX_LCORE = 1;
+const GEN_RX_LCORE = 2;
+
 function trialFn(gen: Generator, o: Rfc2544Opts, size: number, macs: number[][], report: (what: string, r: TrialOutcome) => void): TrialFn {
+  const lcore = o.genCpus.length > 1 ? GEN_RX_LCORE : GEN_TX_LCORE;
   return async (pps, what, limit = 0) => {
     const t: Trial = {
-      streams: streams(o, pps, size, macs, limit), rx: o.bidir ? [{ port: 1, queue: 0 }, { port: 0, queue: 0 }] : [{ port: 1, queue: 0 }],
+      streams: streams(o, pps, size, macs, limit).map((s) => ({ ...s, lcore: GEN_TX_LCORE })),
+      rx: (o.bidir ? [1, 0] : [1]).map((port) => ({ port, queue: 0, lcore })),
       durationS: limit > 0 ? limit / pps + 0.01 : o.trialS, drainS: o.drainS, burst: 32,
     };
     const r = await gen.run(t);
@@ -258,10 +280,12 @@ async function runSize(fn: TrialFn, o: Rfc2544Opts, size: number, lineMbps: numb
 /** One DUT: the generator's EAL and ports, the DUT started, every frame size, then everything stopped. */
 async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress, meta: { genDriver?: string }): Promise<SizeResult[]> {
   const cpus = pktio.cpusAllowed();
-  const genCpu = cpus[cpus.length - 1];
-  const other = cpus[0];
+  const genCpus = o.genCpus.length ? o.genCpus : [cpus[cpus.length - 1]];
+  const genCpu = genCpus[0];
+  const other = cpus.find((c) => !genCpus.includes(c)) ?? cpus[0];
   const ports = portArgs(o);
-  await pktio.init(['--lcores', `0@${other},1@${genCpu}`, '--main-lcore', '0', ...hugeArgs(false), '--file-prefix', `pktio-rfc2544-${process.pid}`,
+  const lcores = [`0@${other}`, `${GEN_TX_LCORE}@${genCpu}`, ...(genCpus.length > 1 ? [`${GEN_RX_LCORE}@${genCpus[1]}`] : [])].join(',');
+  await pktio.init(['--lcores', lcores, '--main-lcore', '0', ...hugeArgs(false), '--file-prefix', `pktio-rfc2544-${process.pid}`,
     '--log-level', 'warn', ...(o.medium !== 'ports' ? ['--no-pci'] : []), ...ports.gen]);
   let d: Dut | null = null;
   try {
@@ -278,7 +302,7 @@ async function runDut(kind: DutKind, o: Rfc2544Opts, progress: Progress, meta: {
     await waitLinks([0, 1]);
     const macs = [0, 1].map((p) => Array.from(pktio.macAddrGet(p)));
     const mbps = pktio.linkGetNowait(0).speed || 10000;
-    const gen = new Generator(pool.name, 1);
+    const gen = new Generator(pool.name, GEN_TX_LCORE);
     const out: SizeResult[] = [];
     // learning frames (RFC 2544 section 23) and warm-up: one discarded second at a tenth of the lowest maximum,
     // so the DUT's JIT, caches and a memif connection made a moment ago do not count against the first trial
@@ -377,7 +401,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   fs.mkdirSync(o.out, { recursive: true });
   const base = path.join(o.out, `rfc2544-${o.medium}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const record = { kind: 'rfc2544', medium: o.medium, genDriver: meta.genDriver, timestamps: 'software', commit: commit(), date: new Date().toISOString(), cpus: os.cpus().length,
+  const record = { kind: 'rfc2544', medium: o.medium, genDriver: meta.genDriver, genCpus: o.genCpus, timestamps: 'software', commit: commit(), date: new Date().toISOString(), cpus: os.cpus().length,
     load: os.loadavg()[0], options: { ...o, tests: [...o.tests] }, results: res };
   fs.writeFileSync(`${base}.json`, JSON.stringify(record, null, 1));
   const files = [`${base}.json`, ...await charts(base, o, res, meta.genDriver)].map((f) => path.relative(process.cwd(), f));

@@ -41,7 +41,7 @@ t.test('every report names its timestamps', async (t) => {
   t.match(formatTick(tick, streams), /\(software timestamps\)\n$/);
   const lat = { count: 5, min: 1000, max: 3000, mean: 2000, p50: 2000, p99: 3000, p999: 3000 };
   const r: TrialResult = {
-    timestamps: 'hardware', durationS: 1, txPackets: 1000, rxPackets: 1000, lost: 0, lossPct: 0, foreign: 0, workerGcs: 0, workerHeapGrowth: 0,
+    timestamps: 'hardware', durationS: 1, txPackets: 1000, rxPackets: 1000, lost: 0, lossPct: 0, foreign: 0, crossed: 0, lcores: [1], workerGcs: 0, workerHeapGrowth: 0,
     tx: [{ id: 0, port: 0, queue: 0, targetPps: 1000, packets: 1000, bytes: 64000, pps: 1000, skipped: 0, refused: 0, nombuf: 0, gaps: { ...lat, stddev: 0 } }],
     rx: [{ id: 0, rx: 1000, unique: 1000, lost: 0, lossPct: 0, dup: 0, reorder: 0, late: 0, latency: lat }],
     probes: { sent: 6, measured: 5, lost: 1, clockErrorNs: 1500 },
@@ -50,6 +50,8 @@ t.test('every report names its timestamps', async (t) => {
   t.match(out, /^pktgen: 1 s, timestamps: hardware\n/);
   t.match(out, /latency \(hardware\) min 1\.0 mean 2\.0/);
   t.match(out, /hardware timestamps: 5 of 6 probes measured, 1 lost or not stamped; clock offsets known to \+-1\.5 us/);
+  t.match(out, /\ngenerator lcore 1: 0 GCs, heap \+0 bytes over the trial\n$/);
+  t.match(formatResult({ ...r, crossed: 7, lcores: [1, 2] }), /not counted \(they reached a second RX lcore; counted as lost\): 7: .*\ngenerator lcores 1,2: /);
 });
 
 t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches', async (t) => {

@@ -151,7 +151,9 @@ t.test('frames: headers, stamp and IPv4 checksum', async (t) => {
   t.same(parseRate('50%'), { pps: null, pct: 50 });
   t.throws(() => parseRate('fast'), /invalid rate/);
   t.throws(() => parsePktgenArgs(['--size', '10']), /frame size/);
-  t.throws(() => parsePktgenArgs(['--tx', 'x']), /PORT or PORT:QUEUE/);
+  t.throws(() => parsePktgenArgs(['--tx', 'x']), /PORT, PORT:QUEUE or either with @LCORE/);
+  t.match(parsePktgenArgs(['--tx', '0:1@2', '--rx', '1@3', '--rx', '1:1']), { tx: [{ port: 0, queue: 1, lcore: 2 }], rx: [{ port: 1, queue: 0, lcore: 3 }, { port: 1, queue: 1 }] });
+  t.notOk('lcore' in parsePktgenArgs(['--tx', '0']).tx[0], 'no @LCORE: the first worker');
 });
 
 t.test('pacer: constant spacing and Poisson mean', async (t) => {
@@ -260,6 +262,32 @@ t.test('generator over net_ring', async (t) => {
     if (load < os.cpus().length) t.ok(Math.abs(l.p50 - hold - base.p50) <= hold * 0.03 + 1e6, `p50 ${ms(l.p50)} ms = hold + ${ms(base.p50)} ms within 3% + 1 ms`);
     else t.comment(`median check skipped: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
   });
+  t.test('two lcores: each sends one stream and counts the other, exactly', async (t) => {
+    // stream 0: port 0 (lcore 1) -> pg_b -> port 1, counted on lcore 2; stream 1: port 1 (lcore 2) -> pg_c -> port 2,
+    // counted on lcore 1. They start together: both streams' first departures are within a few ms
+    const r = await gen.run({
+      streams: [{ ...stream(20000, 0), lcore: 1 }, { ...stream(10000, 1), id: 1, lcore: 2 }],
+      rx: [{ port: 1, queue: 0, lcore: 2 }, { port: 2, queue: 0, lcore: 1 }], durationS: 0.5, drainS: 0.2, burst: 32, backlogS: 1,
+    });
+    t.comment(`lcores ${r.lcores}: sent ${r.tx.map((x) => x.packets)}, received ${r.rx.map((x) => x.rx)}, GCs ${r.workerGcs}`);
+    t.same(r.lcores, [1, 2]);
+    t.same(r.tx.map((x) => x.packets), [10000, 5000], 'each stream sent rate x duration');
+    t.match(r.rx, [{ rx: 10000, lost: 0, dup: 0, reorder: 0 }, { rx: 5000, lost: 0, dup: 0, reorder: 0 }]);
+    t.equal(r.crossed, 0);
+    t.equal(r.rxPackets, 15000);
+    t.equal(gen.zone.ctl[1], 3, 'the phase says finished once both are done');
+  });
+
+  t.test('placements a queue cannot have are refused before anything runs', async (t) => {
+    const base = trial(1000, 0.1, 1);
+    await t.rejects(gen.run({ ...base, streams: [{ ...stream(1000), lcore: 3 }] }), /stream 0 is placed on lcore 3, which is not a worker lcore \(workers: 1,2\)/);
+    await t.rejects(gen.run({ ...base, streams: [{ ...stream(1000), lcore: 1 }, { ...stream(1000), id: 1, lcore: 2 }] }),
+      /TX queue 0:0 is used by streams on lcores 1 and 2: a queue has one sender/);
+    await t.rejects(gen.run({ ...base, rx: [{ port: 1, queue: 0 }, { port: 1, queue: 0, lcore: 2 }] }), /RX queue 1:0 is listed twice/);
+    const r = await gen.run(base);
+    t.equal(r.rx[0].lost, 0, 'and the generator still runs afterwards');
+  });
+
   t.test('every mbuf back', async (t) => {
     const buf = new Uint32Array(64);
     for (const p of [0, 1, 2]) for (let n; (n = pktio.rxBurst(p, 0, buf, 64)) > 0;) pktio.mbuf.pktmbufFreeBulk(buf, n);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { throughput, lossCurve, backToBack, type TrialFn } from '../bench/rfc2544-search.js';
-import { main, parseArgs, parseSizes, maxPktLen, JUMBO_FRAME } from '../bench/rfc2544.js';
+import { main, parseArgs, parseSizes, parseGenCpus, maxPktLen, JUMBO_FRAME } from '../bench/rfc2544.js';
 import { dutJumboArgs } from '../bench/rfc2544-dut.js';
 import { rowsOf } from '../bench/report.js';
 import { testpmdPath } from '../bench/dpdk/testpmd.js';
@@ -56,6 +56,12 @@ t.test('frame sizes: 64 to 9018 bytes, --jumbo adds 9018, the DUTs told the larg
   t.same(parseArgs(['--jumbo', '--sizes', 'rfc2544']).sizes, [64, 128, 256, 512, 1024, 1280, 1518, 9018], '--jumbo before the sizes');
   t.same(parseArgs(['--jumbo', '--sizes', '9018,64']).sizes, [9018, 64], 'a 9018 already there is not added twice');
   t.same(parseArgs(['--jumbo']).sizes.slice(-2), [1518, JUMBO_FRAME], 'the default list with --jumbo');
+  t.same(parseGenCpus('3', [0, 1, 2, 3]), [3], 'TX and RX on one CPU');
+  t.same(parseGenCpus('2,3', [0, 1, 2, 3]), [2, 3], 'TX on one CPU, RX on another');
+  for (const bad of ['4', '2,2', '1,2,3', 'x', '', '2,']) {
+    t.throws(() => parseGenCpus(bad, [0, 1, 2, 3]), { message: `invalid generator CPUs '${bad}': TX or TX,RX, two different CPUs of those this process may use (0,1,2,3)` }, `'${bad}' refused`);
+  }
+  t.same(parseArgs([]).genCpus, [], 'default: the last CPU does both');
   t.equal(maxPktLen([64, 1518]), 0, 'standard frames: the ports keep their default');
   t.equal(maxPktLen([64, 9018]), 9018);
   t.equal(maxPktLen([2000]), 2000);

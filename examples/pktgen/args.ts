@@ -7,8 +7,9 @@ import type { TimestampKind } from './generator.js';
 export class UsageError extends Error {}
 
 export interface PktgenOpts {
-  tx: Array<{ port: number; queue: number }>;
-  rx: Array<{ port: number; queue: number }>;
+  /** lcore: the worker lcore that runs it (undefined: the first worker) */
+  tx: Array<{ port: number; queue: number; lcore?: number }>;
+  rx: Array<{ port: number; queue: number; lcore?: number }>;
   /** packets per second, or null when given in percent */
   pps: number | null;
   /** percent of line rate */
@@ -32,12 +33,14 @@ export interface PktgenOpts {
 }
 
 export function usage(cmd: string): string {
-  return `${cmd} [EAL options] -- [--tx PORT[:QUEUE]]... [--rx PORT[:QUEUE]]... [--rate R] [--mode constant|poisson]
+  return `${cmd} [EAL options] -- [--tx PORT[:QUEUE][@LCORE]]... [--rx PORT[:QUEUE][@LCORE]]... [--rate R] [--mode constant|poisson]
     [--size S] [--src-ip A[-B]] [--dst-ip A[-B]] [--sport N[-M]] [--dport N[-M]] [--src-mac M] [--dst-mac M]
     [--duration SECONDS] [--drain SECONDS] [-T PERIOD] [--burst N] [--link-speed MBPS] [--max-frame BYTES] [--json]
     [--timestamps software|hardware] [--seq-start N]
-  --tx PORT[:QUEUE]: a TX stream on this port and queue (repeat for more; default: port 0)
-  --rx PORT[:QUEUE]: an RX queue that counts the streams (repeat; default: port 1, or port 0 with one port)
+  --tx PORT[:QUEUE][@LCORE]: a TX stream on this port and queue (repeat for more; default: port 0)
+  --rx PORT[:QUEUE][@LCORE]: an RX queue that counts the streams (repeat; default: port 1, or port 0 with one port)
+    @LCORE: the worker lcore that runs it (default: the first worker), e.g. -l 0-2 -- --tx 0@1 --rx 1@2 sends on
+    lcore 1 and receives on lcore 2; a TX queue belongs to one lcore, and a stream is counted on one RX lcore
   --rate R: per stream, in packets per second (1000000, 1e6, 2.5M, 300k) or percent of line rate (50%); default 10%
   --mode: constant (paced on a ns clock, default) or poisson (exponential gaps)
   --size S: frame size with FCS (64), a list cycled through (64,128,1518) or imix (7:4:1 of 64,594,1518); default 64
@@ -66,10 +69,10 @@ export function parseRate(s: string): { pps: number | null; pct: number | null }
   return { pps: v * mult, pct: null };
 }
 
-function portQueue(s: string, what: string): { port: number; queue: number } {
-  const m = /^(\d+)(?::(\d+))?$/.exec(s);
-  if (!m) throw new UsageError(`invalid ${what} '${s}': PORT or PORT:QUEUE, e.g. 0 or 0:1`);
-  return { port: Number(m[1]), queue: Number(m[2] ?? 0) };
+function portQueue(s: string, what: string): { port: number; queue: number; lcore?: number } {
+  const m = /^(\d+)(?::(\d+))?(?:@(\d+))?$/.exec(s);
+  if (!m) throw new UsageError(`invalid ${what} '${s}': PORT, PORT:QUEUE or either with @LCORE, e.g. 0, 0:1 or 0:1@2`);
+  return { port: Number(m[1]), queue: Number(m[2] ?? 0), ...(m[3] !== undefined ? { lcore: Number(m[3]) } : {}) };
 }
 
 function seconds(s: string, what: string): number {

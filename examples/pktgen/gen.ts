@@ -1,5 +1,7 @@
-// The generator's data path, run on a worker lcore (remoteLaunch): paced TX streams and the RX queues that count
-// them, in one loop. Each pass: read the ns clock once; for every TX stream send what its pacer says is due (one
+// The generator's data path, run on each of the trial's worker lcores (remoteLaunch): its paced TX streams and the
+// RX queues that count them, in one loop. The lcores start together (one start time, so every stream's pacer and
+// the trial's end are the same on all) and share nothing but the zone: a TX stream is one lcore's, an RX queue is
+// one lcore's, and a stream's receive counters are claimed by the first lcore that receives it. Each pass: read the ns clock once; for every TX stream send what its pacer says is due (one
 // txBurst, TX time stamped once for the burst just before it); for every RX queue receive a burst, read the clock
 // once, and count each packet in its stream (sequence window, latency histogram). TX stops at the trial's end, RX
 // goes on for the drain time so packets still in the device under test are counted.
@@ -26,8 +28,8 @@ import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, typ
 import type { Histogram } from '../../src/lib/histogram.js';
 import type { StreamRx } from '../../src/lib/streams.js';
 import {
-  GenZone, CTL_PHASE, CTL_STOP, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT,
-  PROBE_ARRIVED, RXQ_BYTES, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, MAX_STREAMS, CTL_PHASE, CTL_STOP, CTL_READY, CTL_GO, CTL_START_HI, CTL_START_LO, CTL_TX_DONE, CTL_DONE, CTL_OWNER, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT,
+  PROBE_ARRIVED, RXQ_BYTES, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
@@ -46,13 +48,19 @@ export interface TxStreamArgs {
   flow: FlowSpec;
   /** stop after this many packets (0: none), for RFC 2544's back-to-back bursts */
   limit?: number;
+  /** the worker lcore that sends it (default: the generator's) */
+  lcore?: number;
   /** the first packet's sequence number, 0 .. 2^32 - 1 (default 0); the numbers wrap to 0 after 2^32 - 1 */
   seqStart?: number;
 }
 
 export interface GenArgs {
+  /** this lcore's streams */
   tx: TxStreamArgs[];
-  rx: Array<{ port: number; queue: number }>;
+  /** this lcore's RX queues, each with its counters' slot in the zone */
+  rx: Array<{ port: number; queue: number; slot: number }>;
+  /** lcores in the trial: they start when all are ready */
+  workers: number;
   durationNs: number;
   drainNs: number;
   burst: number;
@@ -77,7 +85,7 @@ export interface GenArgs {
  */
 class TxStream {
   constructor(
-    readonly port: number, readonly queue: number, readonly pacer: Pacer, readonly writer: FrameWriter,
+    readonly id: number, readonly port: number, readonly queue: number, readonly pacer: Pacer, readonly writer: FrameWriter,
     readonly st: Float64Array, readonly gaps: Histogram, readonly limit: number,
   ) {}
 }
@@ -102,7 +110,14 @@ interface Ctx {
   probeNext: number;
   probeMacs: Uint8Array[];
   one: Uint32Array;
+  workers: number;
+  /** this lcore as a stream owner (lcore + 1), and per stream: 0 not known yet, OWN_MINE, OWN_OTHER */
+  me: number;
+  mine: Uint8Array;
 }
+
+const OWN_MINE = 1;
+const OWN_OTHER = 2;
 
 const T_PASS = 0;
 const T_TX = 1;
@@ -128,25 +143,33 @@ function writeProbe(u8: Uint8Array, e: number, macs: Uint8Array, s: number, seq:
   u8[e + 45] = seq & 0xff;
 }
 
-/** Sends the next probe when one is due and none is in flight. */
+/**
+ * Sends the next probe of this lcore's streams when one is due and none is in flight. The TX lcores take turns
+ * through the probe state: the one whose compare-and-exchange moves it from idle to sent owns the probe.
+ */
 function probeStep(c: Ctx, tx: TxStream[]): void {
   const tm = c.tm;
   if (tm[T_PASS] < tm[T_PROBE] || Atomics.load(c.ctl, CTL_PROBE) !== PROBE_IDLE) return;
   tm[T_PROBE] = tm[T_PASS] + c.probeNs;
-  const s = c.probeNext;
-  c.probeNext = s + 1 === tx.length ? 0 : s + 1;
+  const i = c.probeNext;
   const one = c.one;
   if (pktmbufAllocBurst(c.pool, one, 1, 0) !== 1) return;
+  // claimed before it can arrive; the main lcore reads the stream only once the probe has arrived or timed out
+  if (Atomics.compareExchange(c.ctl, CTL_PROBE, PROBE_IDLE, PROBE_SENT) !== PROBE_IDLE) {
+    pktmbufFreeBulk(one, 1, 0);
+    return;
+  }
+  c.probeNext = i + 1 === tx.length ? 0 : i + 1;
+  const s = tx[i].id;
+  Atomics.store(c.ctl, CTL_PROBE_STREAM, s);
   const m = one[0];
   const u32 = c.u32;
   const u16 = c.u16;
-  writeProbe(c.u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], c.probeMacs[s], s, Atomics.load(c.ctl, CTL_PROBES_SENT));
+  writeProbe(c.u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], c.probeMacs[i], s, Atomics.load(c.ctl, CTL_PROBES_SENT));
   u32[m + M.PKT_LEN] = PTP_FRAME;
   u16[(m << 1) + M.H_DATA_LEN] = PTP_FRAME;
   u32[m + M.OL_FLAGS] = TX_IEEE1588_TMST;
-  Atomics.store(c.ctl, CTL_PROBE_STREAM, s);
-  Atomics.store(c.ctl, CTL_PROBE, PROBE_SENT); // before it can arrive
-  if (txBurst(tx[s].port, tx[s].queue, one, 1, 0) !== 1) {
+  if (txBurst(tx[i].port, tx[i].queue, one, 1, 0) !== 1) {
     pktmbufFreeBulk(one, 1, 0);
     Atomics.store(c.ctl, CTL_PROBE, PROBE_IDLE);
     return;
@@ -228,8 +251,10 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
   const u16 = c.u16;
   const nStreams = c.rx.length;
   const tag = c.tag;
+  const mine = c.mine;
   let bytes = 0;
   let foreign = 0;
+  let crossed = 0;
   for (let j = 0; j < n; j++) {
     const m = pkts[j];
     const e = u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF];
@@ -242,6 +267,10 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
       if (!notStream(c, m, e, port)) foreign++;
       continue;
     }
+    if (mine[sid] !== OWN_MINE && claim(c, sid) !== OWN_MINE) {
+      crossed++;
+      continue;
+    }
     // the sequence number as an int32 (stampSeq): a u32 above 2^31 passed on would be a heap number per packet
     c.rx[sid].record(stampSeq(u8, e), len + FCS_LEN);
     c.lat[sid].record(stampAge(u8, e, tm, T_RX));
@@ -250,7 +279,43 @@ function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
   q[RXQ_PACKETS] += n;
   q[RXQ_BYTES] += bytes;
   q[RXQ_FOREIGN] += foreign;
+  q[RXQ_CROSSED] += crossed;
   return n;
+}
+
+/**
+ * Whether this lcore counts stream sid: the first RX lcore to receive it takes it (compare-and-exchange on its
+ * owner word), the answer is then kept in c.mine so later packets cost one typed-array read.
+ */
+function claim(c: Ctx, sid: number): number {
+  if (c.mine[sid] === 0) {
+    const was = Atomics.compareExchange(c.ctl, CTL_OWNER + sid, 0, c.me);
+    c.mine[sid] = was === 0 || was === c.me ? OWN_MINE : OWN_OTHER;
+  }
+  return c.mine[sid];
+}
+
+/** Counts this lcore into word w; the last of the trial's lcores to do so sets the phase. */
+function lastOf(ctl: Int32Array, w: number, workers: number, phase: number): void {
+  if (Atomics.add(ctl, w, 1) === workers - 1) Atomics.store(ctl, CTL_PHASE, phase);
+}
+
+/**
+ * Waits until every lcore of the trial is set up and returns the common start time (ns since the shared epoch):
+ * the last one to arrive reads the clock and publishes it. Gives up when the trial is stopped (a worker that failed
+ * in its set-up makes the main lcore stop the others).
+ */
+function startTogether(ctl: Int32Array, clock: NsClock, workers: number): number {
+  if (Atomics.add(ctl, CTL_READY, 1) === workers - 1) {
+    const t = Math.round(clock.now());
+    ctl[CTL_START_HI] = Math.floor(t / 2 ** 32);
+    ctl[CTL_START_LO] = t % 2 ** 32;
+    Atomics.store(ctl, CTL_PHASE, 1);
+    Atomics.store(ctl, CTL_GO, 1); // publishes the two words above to every lcore that loads it
+  } else {
+    while (Atomics.load(ctl, CTL_GO) === 0 && Atomics.load(ctl, CTL_STOP) === 0 && !quitRequested());
+  }
+  return ctl[CTL_START_HI] * 2 ** 32 + (ctl[CTL_START_LO] >>> 0);
 }
 
 function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainEnd: number): void {
@@ -262,13 +327,14 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
     c.clock.nowInto(tm, T_PASS);
     if (sending && tm[T_PASS] >= endNs) {
       // the departures scheduled before the end still go (a sender descheduled near the end would otherwise
-      // offer less than rate x duration), then TX stops
-      tm[T_PASS] = endNs;
+      // offer less than rate x duration), then TX stops. Before, not at: the departure at the end itself is the
+      // first of the next interval (20 kpps for 0.5 s is 10,000 packets, not 10,001)
+      tm[T_PASS] = endNs - 0.5;
       for (let i = 0; i < ntx; i++) while (txStep(c, tx[i]) > 0);
       sending = false;
-      Atomics.store(ctl, CTL_PHASE, 2);
+      lastOf(ctl, CTL_TX_DONE, c.workers, 2);
     }
-    if (!sending && tm[T_PASS] >= drainEnd) break;
+    if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd)) break;
     if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
     if (sending && c.probeNs > 0) probeStep(c, tx);
     for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
@@ -294,21 +360,21 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
   const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4),
     ctl: z.ctl, probeNs: a.probeNs, probeNext: 0, one: new Uint32Array(1),
-    probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])) };
-  const tx = a.tx.map((s) => new TxStream(s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
+    probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])),
+    workers: a.workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS) };
+  const tx = a.tx.map((s) => new TxStream(s.id, s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
   // garbage of the set-up or of an earlier trial on this lcore is collected now, not inside the trial
   fullGc();
-  const start = clock.now();
+  const start = startTogether(z.ctl, clock, a.workers);
   for (const s of tx) s.pacer.start(start);
   // the data path allocates nothing per packet or burst: the trial's GCs and heap growth on this lcore say so
   const prof = new v8.GCProfiler();
   prof.start();
   const heap0 = v8.getHeapStatistics().used_heap_size;
-  Atomics.store(z.ctl, CTL_PHASE, 1);
-  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), z.rxq.slice(0, a.rx.length), z.ctl, start + a.durationNs, start + a.durationNs + a.drainNs);
+  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), a.rx.map((x) => z.rxq[x.slot]), z.ctl, start + a.durationNs, start + a.durationNs + a.drainNs);
   for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
   const heap1 = v8.getHeapStatistics().used_heap_size;
   const gcs = prof.stop().statistics.length;
-  Atomics.store(z.ctl, CTL_PHASE, 3);
+  lastOf(z.ctl, CTL_DONE, a.workers, 3);
   return { lcore: lcoreId(), gcs, heapGrowth: heap1 - heap0 };
 }

@@ -1,5 +1,6 @@
-// The generator's control half, on the main lcore: sets up ports, launches one trial at a time on a worker lcore
-// (gen.ts), samples the zone for periodic output, and turns the counters into a result record.
+// The generator's control half, on the main lcore: sets up ports, launches one trial at a time on its worker lcores
+// (gen.ts; one by default, or each stream and RX queue on the lcore it names), samples the zone for periodic
+// output, and turns the counters into a result record.
 import * as pktio from '../../src/index.js';
 import { mempoolLookup } from '../../src/mempool/mempool.js';
 import { NsClock } from '../../src/lib/clock.js';
@@ -8,7 +9,7 @@ import { SC_RX } from '../../src/lib/streams.js';
 import { MAX_BURST, type GenArgs, type TxStreamArgs } from './gen.js';
 import { HwClocks, ProbeReader } from './hwclock.js';
 import {
-  GenZone, CTL_PROBES_SENT, MAX_RXQ, MAX_STREAMS, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, CTL_PROBES_SENT, MAX_RXQ, MAX_STREAMS, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
@@ -23,8 +24,10 @@ export class GenError extends Error {}
 export type TimestampKind = 'software' | 'hardware';
 
 export interface Trial {
+  /** each on its own lcore if it names one (TxStreamArgs.lcore), else on the generator's */
   streams: TxStreamArgs[];
-  rx: Array<{ port: number; queue: number }>;
+  /** the RX queues that count the streams, each on the lcore it names or the generator's */
+  rx: Array<{ port: number; queue: number; lcore?: number }>;
   durationS: number;
   /** seconds RX keeps counting after TX stops (packets still in the DUT) */
   drainS: number;
@@ -61,7 +64,14 @@ export interface TrialResult {
   lossPct: number;
   /** packets without a generator stamp of this trial (other traffic, or an earlier trial's stragglers) */
   foreign: number;
-  /** garbage collections on the generator's lcore during the trial, and its heap growth in bytes */
+  /**
+   * stream packets not counted because they reached a second RX lcore (a stream is counted on the lcore that
+   * received it first): they show as lost; put the queues a stream arrives on under one lcore
+   */
+  crossed: number;
+  /** the worker lcores of the trial */
+  lcores: number[];
+  /** garbage collections on the generator's lcores during the trial (summed), and their heap growth in bytes */
   workerGcs: number;
   workerHeapGrowth: number;
   /** hardware timestamps: probes sent, measured (both times read), lost (or not stamped); the offsets' error bound */
@@ -89,7 +99,7 @@ export class Generator {
   readonly baseSec: number;
   private trials = 0;
 
-  /** @param pool the mempool TX streams allocate from; @param worker the lcore that runs trials */
+  /** @param pool the mempool TX streams allocate from; @param worker the lcore of streams and RX queues that name none */
   constructor(pool: string, worker: number) {
     if (!mempoolLookup(pool)) throw new GenError(`no mempool '${pool}'`);
     this.zone = GenZone.reserve();
@@ -108,10 +118,11 @@ export class Generator {
       const q = s.seqStart ?? 0;
       if (!Number.isInteger(q) || q < 0 || q > 0xffffffff) throw new GenError(`stream ${i}: sequence start ${q}: an integer from 0 to 4294967295`);
     });
+    const plan = this.plan(t);
     const z = this.zone;
     z.reset();
-    const args: GenArgs = {
-      tx: t.streams, rx: t.rx, durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9,
+    const common = {
+      durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9, workers: plan.size,
       burst: Math.min(t.burst, MAX_BURST), pool: this.pool, baseSec: this.baseSec, backlogS: t.backlogS ?? 0.002, tag: ++this.trials & 0xff,
       probeNs: t.hw ? (t.probeIntervalS ?? 0.001) * 1e9 : 0,
     };
@@ -141,18 +152,65 @@ export class Generator {
       }
       onTick(k);
     }, tickMs) : null;
-    pktio.remoteLaunch(this.worker, genModule, args);
-    let w: { gcs: number; heapGrowth: number } | undefined;
-    try {
-      w = (await pktio.waitLcore(this.worker)) as typeof w;
-    } finally {
-      if (timer) clearInterval(timer);
-      if (probeTimer) clearInterval(probeTimer);
-    }
+    const lcores = [...plan.keys()];
+    // every worker is waited for; one that fails stops the others (they would wait for it at the start)
+    const settled = await Promise.allSettled(lcores.map(async (l) => {
+      pktio.remoteLaunch(l, genModule, { ...common, ...plan.get(l)! } satisfies GenArgs);
+      try {
+        return (await pktio.waitLcore(l)) as { gcs: number; heapGrowth: number };
+      } catch (e) {
+        this.stop();
+        throw e;
+      }
+    }));
+    if (timer) clearInterval(timer);
+    if (probeTimer) clearInterval(probeTimer);
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const ws = settled.map((x) => (x as PromiseFulfilledResult<{ gcs: number; heapGrowth: number }>).value);
     reader?.poll(); // a probe that arrived at the very end
     const probes = reader && t.hw ?
       { sent: Atomics.load(z.ctl, CTL_PROBES_SENT), measured: reader.measured, lost: reader.lost, clockErrorNs: t.hw.errorNs } : undefined;
-    return { ...this.result(t), workerGcs: w?.gcs ?? 0, workerHeapGrowth: w?.heapGrowth ?? 0, ...(probes ? { probes } : {}) };
+    return {
+      ...this.result(t), lcores, workerGcs: ws.reduce((a, w) => a + (w?.gcs ?? 0), 0),
+      workerHeapGrowth: ws.reduce((a, w) => a + (w?.heapGrowth ?? 0), 0), ...(probes ? { probes } : {}),
+    };
+  }
+
+  /**
+   * Which lcore runs what: the streams and RX queues of each, in lcore order. A queue has one writer, so a TX queue
+   * used by streams on two lcores, or an RX queue listed twice, is refused; so is an lcore that is not a worker.
+   */
+  private plan(t: Trial): Map<number, Pick<GenArgs, 'tx' | 'rx'>> {
+    const workers = pktio.workerLcores();
+    const plan = new Map<number, Pick<GenArgs, 'tx' | 'rx'>>();
+    const of = (l: number | undefined, what: string) => {
+      const lc = l ?? this.worker;
+      if (!workers.includes(lc)) {
+        throw new GenError(`${what} is placed on lcore ${lc}, which is not a worker lcore (workers: ${workers.join(',') || 'none'}): ` +
+          'give the EAL that lcore, e.g. -l 0-2 for workers 1 and 2');
+      }
+      if (!plan.has(lc)) plan.set(lc, { tx: [], rx: [] });
+      return plan.get(lc)!;
+    };
+    const txOwner = new Map<string, number>();
+    for (const s of t.streams) {
+      const key = `${s.port}:${s.queue}`;
+      const lc = s.lcore ?? this.worker;
+      if (txOwner.has(key) && txOwner.get(key) !== lc) {
+        throw new GenError(`TX queue ${key} is used by streams on lcores ${txOwner.get(key)} and ${lc}: a queue has one sender; give each lcore its own queue (e.g. --tx ${s.port}:${s.queue + 1}@${lc})`);
+      }
+      txOwner.set(key, lc);
+      of(s.lcore, `stream ${s.id}`).tx.push(s);
+    }
+    const rxSeen = new Set<string>();
+    t.rx.forEach((x, slot) => {
+      const key = `${x.port}:${x.queue}`;
+      if (rxSeen.has(key)) throw new GenError(`RX queue ${key} is listed twice: a queue has one reader`);
+      rxSeen.add(key);
+      of(x.lcore, `RX queue ${key}`).rx.push({ port: x.port, queue: x.queue, slot });
+    });
+    return new Map([...plan].sort((a, b) => a[0] - b[0]));
   }
 
   /** Asks a running trial to stop (SIGINT). */
@@ -160,7 +218,7 @@ export class Generator {
     Atomics.store(this.zone.ctl, 0, 1);
   }
 
-  private result(t: Trial): Omit<TrialResult, 'workerGcs' | 'workerHeapGrowth'> {
+  private result(t: Trial): Omit<TrialResult, 'lcores' | 'workerGcs' | 'workerHeapGrowth'> {
     const z = this.zone;
     const tx: TxResult[] = t.streams.map((s) => {
       const st = z.tx[s.id];
@@ -185,12 +243,14 @@ export class Generator {
     const txPackets = tx.reduce((a, x) => a + x.packets, 0);
     const lost = rx.reduce((a, x) => a + x.lost, 0);
     let foreign = 0;
+    let crossed = 0;
     for (let q = 0; q < t.rx.length; q++) foreign += z.rxq[q][RXQ_FOREIGN];
+    for (let q = 0; q < t.rx.length; q++) crossed += z.rxq[q][RXQ_CROSSED];
     let rxPackets = 0;
     for (let q = 0; q < t.rx.length; q++) rxPackets += z.rxq[q][RXQ_PACKETS];
     return {
       timestamps: t.hw ? 'hardware' : 'software', durationS: t.durationS, tx, rx, txPackets, rxPackets, lost,
-      lossPct: txPackets > 0 ? (100 * lost) / txPackets : 0, foreign,
+      lossPct: txPackets > 0 ? (100 * lost) / txPackets : 0, foreign, crossed,
     };
   }
 }

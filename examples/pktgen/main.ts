@@ -5,8 +5,9 @@
 //   npx pktio-pktgen ...   (the same, where pktio is installed as a package)
 //
 // Streams (one per --tx PORT:QUEUE) are paced on a nanosecond clock and carry a stream id, a sequence number and a
-// TX time; the --rx queues count them per stream (loss, duplicates, reordering, latency histogram). One worker
-// lcore runs TX and RX (the main lcore keeps its event loop for the periodic output and signals).
+// TX time; the --rx queues count them per stream (loss, duplicates, reordering, latency histogram). The first worker
+// lcore runs TX and RX, or each stream and RX queue runs on the lcore it names (--tx 0@1 --rx 1@2); the main lcore
+// keeps its event loop for the periodic output and signals.
 import * as pktio from '../../src/index.js';
 import { lineRatePps } from '../../src/lib/frames.js';
 import { parsePktgenArgs, usage, UsageError, type PktgenOpts } from './args.js';
@@ -38,7 +39,8 @@ export function formatResult(r: TrialResult): string {
       `clock offsets known to +-${us(r.probes.clockErrorNs)} us`);
   }
   if (r.foreign) out.push(`foreign packets (no pktgen stamp): ${r.foreign}`);
-  out.push(`generator lcore: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes over the trial`);
+  if (r.crossed) out.push(`stream packets not counted (they reached a second RX lcore; counted as lost): ${r.crossed}: put the RX queues a stream arrives on under one lcore`);
+  out.push(`generator lcore${r.lcores.length > 1 ? 's' : ''} ${r.lcores.join(',')}: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes over the trial`);
   return out.join('\n') + '\n';
 }
 
@@ -47,7 +49,10 @@ export function buildStreams(o: PktgenOpts, macOf: (p: number) => number[], spee
   return o.tx.map((t, id) => {
     const dst = o.dstMacGiven ? o.flow.dstMac : macOf(o.rx[id % o.rx.length].port);
     const rate = o.pps ?? (o.pct! / 100) * lineRatePps(o.linkSpeed || speedOf(t.port), o.sizes);
-    return { id, port: t.port, queue: t.queue, rate, mode: o.mode, sizes: o.sizes, flow: { ...o.flow, dstMac: dst, srcMac: o.flow.srcMac }, seqStart: o.seqStart };
+    return {
+      id, port: t.port, queue: t.queue, rate, mode: o.mode, sizes: o.sizes, flow: { ...o.flow, dstMac: dst, srcMac: o.flow.srcMac }, seqStart: o.seqStart,
+      ...(t.lcore !== undefined ? { lcore: t.lcore } : {}),
+    };
   });
 }
 
@@ -55,8 +60,12 @@ function checkPorts(o: PktgenOpts, all: number[]): void {
   if (all.length === 0) throw new UsageError('no Ethernet ports: add some with --vdev (e.g. --vdev net_ring0) or -a BDF');
   if (o.tx.length === 0) o.tx.push({ port: all[0], queue: 0 });
   if (o.rx.length === 0) o.rx.push({ port: all.length > 1 ? all[1] : all[0], queue: 0 });
+  const workers = pktio.workerLcores();
   for (const x of [...o.tx, ...o.rx]) {
     if (!all.includes(x.port)) throw new UsageError(`port ${x.port} does not exist (ports: ${all.join(',')})`);
+    if (x.lcore !== undefined && !workers.includes(x.lcore)) {
+      throw new UsageError(`lcore ${x.lcore} is not a worker lcore (workers: ${workers.join(',') || 'none'}): give the EAL more lcores, e.g. -l 0-${Math.max(2, x.lcore)}`);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// The "pktgen" memzone: what the generator's worker lcore counts and the main lcore reads, as typed-array views
+// The "pktgen" memzone: what the generator's worker lcores count and the main lcore reads, as typed-array views
 // over one block of the EAL region (no messages between threads while a trial runs).
 //
 //   i32 control words | per TX stream: counters + gap histogram | per stream: RX counters + latency histogram +
@@ -31,7 +31,23 @@ export const CTL_PROBES_SENT = 5;
 export const PROBE_IDLE = 0;
 export const PROBE_SENT = 1;
 export const PROBE_ARRIVED = 2;
-const CTL_WORDS = 16;
+/**
+ * A trial on several lcores starts together: each worker adds one to CTL_READY when it is set up; the last one
+ * reads the clock, writes that start time (ns since the shared epoch, high and low 32 bits) and sets CTL_GO.
+ * CTL_TX_DONE and CTL_DONE count the workers that stopped sending and that finished (the phase follows them).
+ */
+export const CTL_READY = 6;
+export const CTL_GO = 7;
+export const CTL_START_HI = 8;
+export const CTL_START_LO = 9;
+export const CTL_TX_DONE = 10;
+export const CTL_DONE = 11;
+/**
+ * Per stream, from word CTL_OWNER: the RX lcore (+1) that counts it, claimed by its first packet. A stream's
+ * sequence window has one writer; packets of it that reach another lcore are counted as crossed instead.
+ */
+export const CTL_OWNER = 16;
+const CTL_WORDS = 32;
 /** f64 words of a TX stream's counters */
 export const TX_PACKETS = 0;
 export const TX_BYTES = 1;
@@ -50,12 +66,14 @@ export const RXQ_PACKETS = 0;
 export const RXQ_BYTES = 1;
 /** packets without a generator stamp (or of an unknown stream) */
 export const RXQ_FOREIGN = 2;
+/** stream packets left uncounted: their stream is counted on another lcore (see CTL_OWNER) */
+export const RXQ_CROSSED = 3;
 const RXQ_WORDS = 4;
 
 const TX_BLOCK = TX_WORDS + HIST_WORDS;
 const RX_BLOCK = SC_WORDS + HIST_WORDS;
 const OFF_CTL = 0;
-const OFF_TX = 64;
+const OFF_TX = CTL_WORDS * 4;
 const OFF_RX = OFF_TX + MAX_STREAMS * TX_BLOCK * 8;
 const OFF_BITS = OFF_RX + MAX_STREAMS * RX_BLOCK * 8;
 const OFF_RXQ = OFF_BITS + MAX_STREAMS * SEQ_WORDS * 4;
