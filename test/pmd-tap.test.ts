@@ -340,13 +340,17 @@ function ifMtuIn(ns: string, ifname: string): number {
  * buffer; they leave at its next kick. So while some are missing, the peer sends one more burst (kick) and the
  * totals are compared again.
  */
-async function settle(peer: Testpmd, received: () => Promise<number>): Promise<{ sent: number; bytes: number; got: number }> {
+async function settle(peer: Testpmd, received: () => Promise<number>, kernelTx: () => number): Promise<{ sent: number; bytes: number; got: number; seen: string }> {
+  // what each round saw, for a failure to say which side is short: dpdk-testpmd's count, pktio's, and the tap's
+  // own (frames the kernel passed from the af_packet socket to the tap's reader)
+  const seen: string[] = [];
   for (let i = 0; ; i++) {
     const [ps] = await peer.portStats();
     // on a loaded machine the last frames may take a while: give them 2 s before kicking
     let got = await received();
     for (const end = Date.now() + 2000; got < ps.txPackets && Date.now() < end;) got = await received();
-    if (got >= ps.txPackets || i === 3) return { sent: ps.txPackets, bytes: ps.txBytes, got };
+    seen.push(`round ${i}: dpdk-testpmd sent ${ps.txPackets} (errors ${ps.txErrors}), pktio got ${got}, the tap passed ${kernelTx()}`);
+    if (got >= ps.txPackets || i === 3) return { sent: ps.txPackets, bytes: ps.txBytes, got, seen: seen.join('; ') };
     await peer.cmd('start tx_first 1');
     await sleep(200);
     await peer.cmd('stop');
@@ -382,9 +386,9 @@ t.test('dpdk-testpmd (net_af_packet) on the kernel side of a tap: counters equal
     await sleep(300);
     await tp.cmd('stop');
     let got = 0;
-    const r = await settle(tp, async () => (got += (await drainAll(p, 1))[0]));
+    const r = await settle(tp, async () => (got += (await drainAll(p, 1))[0]), () => lab!.counters(null, ifname).tx_packets - k0.tx_packets);
     t.ok(r.sent >= 256, `testpmd sent 8 bursts (and ${(r.sent - 256) / 32} to kick its ring)`);
-    t.equal(got, r.sent, 'pktio received every one');
+    t.equal(got, r.sent, `pktio received every one (${r.seen})`);
     t.equal(statsGet(p).ibytes, r.bytes, 'byte for byte');
     const k1 = lab!.counters(null, ifname);
     t.equal(k1.tx_packets - k0.tx_packets, r.sent, 'the kernel counted them out of the tap');
@@ -478,10 +482,10 @@ t.test('examples/testpmd, unchanged, receives exactly what dpdk-testpmd sends in
       await until('port stats', () => /RX-bytes:\s+\d+/.test(ours.out().slice(from)));
       m = /RX-packets:\s+(\d+)\s+RX-missed:\s+(\d+)\s+RX-bytes:\s+(\d+)/.exec(ours.out().slice(from));
       return Number(m?.[1]);
-    });
+    }, () => lab!.counters(null, ifname).tx_packets - k0.tx_packets);
     t.ok(r.sent >= 256, 'dpdk-testpmd sent 8 bursts of 32 into the tap');
-    t.equal(r.got, lab!.counters(null, ifname).tx_packets - k0.tx_packets, 'pktio testpmd counted what the kernel gave it');
-    t.equal(r.got, r.sent, 'pktio testpmd counted every packet');
+    t.equal(r.got, lab!.counters(null, ifname).tx_packets - k0.tx_packets, `pktio testpmd counted what the kernel gave it (${r.seen})`);
+    t.equal(r.got, r.sent, `pktio testpmd counted every packet (${r.seen})`);
     t.equal(Number(m![3]), r.bytes, 'and every byte');
     ours.stdin.write('quit\n');
   } finally {
