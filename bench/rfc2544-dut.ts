@@ -1,14 +1,19 @@
 // Devices under test for the RFC 2544 runner: something that forwards between two ports wired to the generator's
-// two ports. pktio's l2fwd and dpdk-testpmd (io forwarding) are started here as their own processes; 'external'
-// is a device the user wired and started (a kernel bridge, a switch, a box on the bench).
-import { spawn, type ChildProcess } from 'node:child_process';
+// two ports. pktio's l2fwd and dpdk-testpmd (io forwarding) are started here as their own processes; 'bridge' is a
+// Linux bridge made here over the DUT ends of --medium af_packet's veth pairs; 'external' is a device the user
+// wired and started (a switch, a box on the bench).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Testpmd } from './dpdk/testpmd.js';
 import { BenchError, hugeArgs, keepOutput, repoRoot, sleep } from './common.js';
 
-export type DutKind = 'pktio' | 'testpmd' | 'external';
+export type DutKind = 'pktio' | 'testpmd' | 'bridge' | 'external';
 
-export const DUT_LABEL: Record<DutKind, string> = { pktio: 'pktio l2fwd', testpmd: 'DPDK testpmd', external: 'external DUT' };
+export const DUT_LABEL: Record<DutKind, string> = { pktio: 'pktio l2fwd', testpmd: 'DPDK testpmd', bridge: 'Linux bridge', external: 'external DUT' };
+
+/** The bridge that --dut bridge makes (one at a time: the runner's veth names are fixed too). */
+export const BRIDGE = 'pk2544br';
 
 export interface Dut {
   kind: DutKind;
@@ -23,7 +28,7 @@ export interface Dut {
  * scattered RX (--enable-scatter) and sets the MTU from --max-pkt-len.
  */
 export function dutJumboArgs(kind: DutKind, maxPktLen: number): string[] {
-  if (maxPktLen === 0 || kind === 'external') return [];
+  if (maxPktLen === 0 || kind === 'external' || kind === 'bridge') return [];
   // --enable-scatter: DPDK's virtio refuses an RX queue whose frames exceed its mbufs without the SCATTER offload
   // ("Fail to configure port 0 rx queues", mergeable buffers or not); em and igb turn it on by themselves
   return kind === 'testpmd' ? [`--max-pkt-len=${maxPktLen}`, '--enable-scatter'] : ['--max-pkt-len', String(maxPktLen)];
@@ -36,6 +41,7 @@ export function dutJumboArgs(kind: DutKind, maxPktLen: number): string[] {
  */
 export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: number; main: number }, maxPktLen = 0): Promise<Dut> {
   if (kind === 'external') return { kind, label: DUT_LABEL.external, stop: async () => [] };
+  if (kind === 'bridge') return startBridge(portArgs.flatMap((a) => /iface=([^,]+)/.exec(a)?.[1] ?? []), maxPktLen);
   const lcores = `0@${cpus.fwd},1@${cpus.main}`;
   if (kind === 'testpmd') {
     const vdevs = portArgs.filter((_, i) => portArgs[i - 1] === '--vdev');
@@ -93,4 +99,49 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, ou
   await exited;
   clearTimeout(t);
   return out().split('\n').filter((l) => /^Port \d+ counters:/.test(l)).map((l) => l.replace(/^Port (\d+) counters: /, 'port $1: '));
+}
+
+function must(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new BenchError(`${cmd} ${args.join(' ')}: ${(r.stderr ?? '').trim() || `exit ${r.status}`} (--dut bridge needs root and iproute2)`);
+}
+
+/** An interface's kernel counters (/sys/class/net/IF/statistics). */
+function netStats(ifname: string): Record<string, number> {
+  const dir = `/sys/class/net/${ifname}/statistics`;
+  return Object.fromEntries(['rx_packets', 'tx_packets', 'rx_dropped', 'tx_dropped'].map((k) => [k, Number(fs.readFileSync(`${dir}/${k}`, 'utf8'))]));
+}
+
+/**
+ * A Linux bridge joining the given interfaces (the DUT ends of veth pairs): STP off, so its ports forward at once;
+ * no IPv6 on it, so it sends nothing of its own. Stopping reads each port's kernel counters and deletes the bridge.
+ */
+function startBridge(ifaces: string[], maxPktLen: number): Dut {
+  if (ifaces.length !== 2) throw new BenchError('--dut bridge joins two interfaces: run it with --medium af_packet');
+  spawnSync('ip', ['link', 'del', BRIDGE], { encoding: 'utf8' });
+  must('ip', ['link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0']);
+  try {
+    spawnSync('sysctl', ['-q', '-w', `net.ipv6.conf.${BRIDGE}.disable_ipv6=1`]);
+    for (const i of ifaces) {
+      // the veth's MTU for frames above 1518 (with FCS; the MTU counts neither the header nor the FCS)
+      if (maxPktLen > 0) must('ip', ['link', 'set', i, 'mtu', String(maxPktLen - 18)]);
+      must('ip', ['link', 'set', i, 'master', BRIDGE]);
+    }
+    must('ip', ['link', 'set', BRIDGE, 'up']);
+  } catch (e) {
+    spawnSync('ip', ['link', 'del', BRIDGE]);
+    throw e;
+  }
+  const before = ifaces.map(netStats);
+  return {
+    kind: 'bridge', label: DUT_LABEL.bridge, stop: async () => {
+      const lines = ifaces.map((i, n) => {
+        const s = netStats(i);
+        const d = (k: string) => s[k] - before[n][k];
+        return `port ${n} (${i}): rx ${d('rx_packets')} dropped ${d('rx_dropped')}, tx ${d('tx_packets')} dropped ${d('tx_dropped')}`;
+      });
+      spawnSync('ip', ['link', 'del', BRIDGE]);
+      return lines;
+    },
+  };
 }

@@ -52,11 +52,12 @@ export const JUMBO_FRAME = 9018;
 const TESTS = ['throughput', 'latency', 'loss', 'b2b'];
 
 function usage(): string {
-  return `npm run rfc2544 -- [--dut pktio,testpmd,external] [--sizes 64,128,...|rfc2544] [--jumbo] [--tests ${TESTS.join(',')}]
+  return `npm run rfc2544 -- [--dut pktio,testpmd,bridge,external] [--sizes 64,128,...|rfc2544] [--jumbo] [--tests ${TESTS.join(',')}]
     [--trial SECONDS] [--drain SECONDS] [--resolution PCT] [--loss-threshold PCT] [--max-rate PPS] [--b2b-max FRAMES]
     [--bidir] [--json] [--out DIR] [--gen-cpus TX[,RX]]
     [--medium memif|af_packet|ports --gen-ports "EAL port options" --dut-ports "EAL port options"]
-  --dut: the devices under test, run one after the other (default pktio,testpmd; external: already wired and running)
+  --dut: the devices under test, run one after the other (default pktio,testpmd; bridge: a Linux bridge made for
+    the run, with --medium af_packet; external: already wired and running)
   --sizes: frame sizes with FCS, ${RFC2544_SIZES[0]} to ${JUMBO_FRAME} (default rfc2544: ${RFC2544_SIZES.join(',')})
   --jumbo: add ${JUMBO_FRAME}-byte frames to the sizes (where jumbo frames work). Sizes above ${STD_MAX_FRAME}: the generator's
     ports and the DUTs are set up for the largest (l2fwd --max-pkt-len, testpmd --max-pkt-len; their RX chains mbufs)
@@ -117,7 +118,7 @@ export function parseArgs(argv: string[]): Rfc2544Opts {
     switch (a) {
       case '--dut': {
         const d = v()?.split(',') ?? [];
-        for (const x of d) if (!(x in DUT_LABEL)) throw new BenchError(`unknown DUT '${x}': pktio, testpmd or external`);
+        for (const x of d) if (!(x in DUT_LABEL)) throw new BenchError(`unknown DUT '${x}': pktio, testpmd, bridge or external`);
         o.duts = d as DutKind[];
         break;
       }
@@ -152,6 +153,9 @@ export function parseArgs(argv: string[]): Rfc2544Opts {
     }
   }
   if (o.jumbo && !o.sizes.includes(JUMBO_FRAME)) o.sizes.push(JUMBO_FRAME);
+  if (o.duts.includes('bridge') && o.medium !== 'af_packet') {
+    throw new BenchError('--dut bridge joins the DUT ends of veth pairs: add --medium af_packet');
+  }
   if (o.medium === 'ports' && (o.genPorts.length === 0 || (o.dutPorts.length === 0 && o.duts.some((d) => d !== 'external')))) {
     throw new BenchError('--medium ports needs --gen-ports "-a BDF -a BDF" (and --dut-ports for a DUT started here)');
   }

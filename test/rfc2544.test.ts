@@ -62,6 +62,9 @@ t.test('frame sizes: 64 to 9018 bytes, --jumbo adds 9018, the DUTs told the larg
     t.throws(() => parseGenCpus(bad, [0, 1, 2, 3]), { message: `invalid generator CPUs '${bad}': TX or TX,RX, two different CPUs of those this process may use (0,1,2,3)` }, `'${bad}' refused`);
   }
   t.same(parseArgs([]).genCpus, [], 'default: the last CPU does both');
+  t.throws(() => parseArgs(['--dut', 'bridge']), { message: '--dut bridge joins the DUT ends of veth pairs: add --medium af_packet' });
+  t.same(parseArgs(['--dut', 'bridge', '--medium', 'af_packet']).duts, ['bridge']);
+  t.throws(() => parseArgs(['--dut', 'switch']), { message: "unknown DUT 'switch': pktio, testpmd, bridge or external" });
   t.equal(maxPktLen([64, 1518]), 0, 'standard frames: the ports keep their default');
   t.equal(maxPktLen([64, 9018]), 9018);
   t.equal(maxPktLen([2000]), 2000);
@@ -101,7 +104,7 @@ t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { ski
   t.ok((rec.files ?? []).some((f: string) => f.endsWith('-throughput.svg')), 'a throughput chart');
 });
 
-t.test('af_packet on veth pairs made for the run: pktio l2fwd (short)', { skip: process.getuid?.() === 0 ? false : 'veth pairs need root' }, async (t) => {
+t.test('af_packet on veth pairs made for the run: pktio l2fwd and a Linux bridge (short)', { skip: process.getuid?.() === 0 ? false : 'veth pairs need root' }, async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-rfc2544-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
   const lines: string[] = [];
@@ -109,7 +112,7 @@ t.test('af_packet on veth pairs made for the run: pktio l2fwd (short)', { skip: 
   process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
   let rc: number;
   try {
-    rc = await main(['--medium', 'af_packet', '--dut', 'pktio', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
+    rc = await main(['--medium', 'af_packet', '--dut', 'pktio,bridge', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
       '--max-rate', '20000', '--resolution', '25', '--loss-threshold', '5', '--out', out, '--json']);
   } finally {
     process.stdout.write = write;
@@ -118,8 +121,9 @@ t.test('af_packet on veth pairs made for the run: pktio l2fwd (short)', { skip: 
   const rec = JSON.parse(lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
   t.equal(rec.medium, 'af_packet');
   t.ok(rec.results?.['pktio l2fwd']?.[0]?.throughput?.mpps > 0, 'a throughput');
+  t.ok(rec.results?.['Linux bridge']?.[0]?.throughput?.mpps > 0, 'a throughput of the kernel bridge');
   const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
-  t.notMatch(links, /pk2544/, 'the veth pairs are gone');
+  t.notMatch(links, /pk2544/, 'the veth pairs and the bridge are gone');
 });
 
 t.test('9018-byte frames over memif: pktio l2fwd carries them, testpmd\'s memif is refused with one line', { skip: testpmdPath() ? false : 'dpdk-testpmd is not installed' }, async (t) => {
