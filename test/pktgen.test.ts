@@ -173,7 +173,7 @@ t.test('pacer: constant spacing and Poisson mean', async (t) => {
 
 t.test('generator over net_ring', async (t) => {
   await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error',
-    '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]},2@${cpus[0]}`,
+    '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]},2@${cpus[0]},3@${cpus[cpus.length - 1]}`,
     '--vdev', 'net_ring0,rxring=pg_a,txring=pg_b', '--vdev', 'net_ring1,rxring=pg_b,txring=pg_c', '--vdev', 'net_ring2,rxring=pg_c,txring=pg_a']);
   t.teardown(pktio.cleanup);
   const pool = pktio.pktmbufPoolCreate('pg_pool', 16383, 256);
@@ -200,19 +200,19 @@ t.test('generator over net_ring', async (t) => {
     t.equal(r.timestamps, 'software');
   });
 
-  const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number, seqStart = 0) => {
+  /** Runs trial `tr` (default: a stream from port 0 into port 2) with the test forwarder on `lcore` between them. */
+  const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number, seqStart = 0, tr = trial(rate, durationS, 2), lcore = 2) => {
     pktio.clearQuit();
     const args: ImpairArgs = { rxPort: 1, txPort: 1, pool: 'pg_pool', holdNs: 0, drop: [], dup: [], swap: [], baseSec: 0, ...a };
     // the forwarder shares the generator's clock epoch (its timespec slot is its lcore's)
     args.baseSec = gen.baseSec;
     Atomics.store(ready, 0, 0);
-    pktio.remoteLaunch(2, new URL('./helpers/pktgen-impair.ts', import.meta.url), args);
+    pktio.remoteLaunch(lcore, new URL('./helpers/pktgen-impair.ts', import.meta.url), args);
     while (Atomics.load(ready, 0) === 0) await new Promise((r) => setTimeout(r, 10));
     // port 0 -> pg_b -> forwarder (port 1) -> pg_c -> port 2
-    const tr = trial(rate, durationS, 2);
     const r = await gen.run({ ...tr, streams: [{ ...tr.streams[0], seqStart }], backlogS: 1, drainS: 0.3 });
     pktio.requestQuit();
-    await pktio.waitLcore(2);
+    await pktio.waitLcore(lcore);
     pktio.clearQuit();
     return r;
   };
@@ -278,9 +278,20 @@ t.test('generator over net_ring', async (t) => {
     t.equal(gen.zone.ctl[1], 3, 'the phase says finished once both are done');
   });
 
+  t.test('a stream that reaches two RX lcores is counted on the first and the rest reported, not raced over', async (t) => {
+    // the forwarder (lcore 3) sends the stream on to port 2 (counted on lcore 1) but packets 100..104 through port
+    // 2's TX -> pg_a -> port 0, counted on lcore 2: they are the crossed ones
+    const tr: Trial = { ...trial(10000, 0.2, 2), rx: [{ port: 2, queue: 0, lcore: 1 }, { port: 0, queue: 0, lcore: 2 }] };
+    const r = await impair({ divert: [100, 101, 102, 103, 104], divertPort: 2 }, 10000, 0.2, 0, tr, 3);
+    t.comment(`sent ${r.tx[0].packets}, counted ${r.rx[0].rx}, crossed ${r.crossed}, lost ${r.rx[0].lost}`);
+    t.equal(r.crossed, 5, 'the five diverted packets reached lcore 2 and were not counted there');
+    t.match(r.rx[0], { rx: r.tx[0].packets - 5, lost: 5, dup: 0 }, 'lcore 1 counted the rest; the five show as lost');
+    t.equal(r.rxPackets, r.tx[0].packets, 'every packet was received by one of the two');
+  });
+
   t.test('placements a queue cannot have are refused before anything runs', async (t) => {
     const base = trial(1000, 0.1, 1);
-    await t.rejects(gen.run({ ...base, streams: [{ ...stream(1000), lcore: 3 }] }), /stream 0 is placed on lcore 3, which is not a worker lcore \(workers: 1,2\)/);
+    await t.rejects(gen.run({ ...base, streams: [{ ...stream(1000), lcore: 4 }] }), /stream 0 is placed on lcore 4, which is not a worker lcore \(workers: 1,2,3\)/);
     await t.rejects(gen.run({ ...base, streams: [{ ...stream(1000), lcore: 1 }, { ...stream(1000), id: 1, lcore: 2 }] }),
       /TX queue 0:0 is used by streams on lcores 1 and 2: a queue has one sender/);
     await t.rejects(gen.run({ ...base, rx: [{ port: 1, queue: 0 }, { port: 1, queue: 0, lcore: 2 }] }), /RX queue 1:0 is listed twice/);

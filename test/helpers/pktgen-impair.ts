@@ -1,6 +1,6 @@
 // A test forwarder between pktgen's TX and RX ports (remoteLaunch on its own lcore): receives on one port and
 // sends on another, dropping, duplicating or swapping packets by their pktgen sequence number, and holding every
-// packet for holdNs before it leaves (a device under test with a known latency).
+// packet for holdNs before it leaves (a device under test with a known latency), or sending some on another port.
 import { mem, memzoneLookup, quitRequested, lcoreId } from '../../src/eal/index.js';
 import { rxBurst, txBurst } from '../../src/ethdev/ethdev.js';
 import { M, mbufBind, pktmbufCopy, pktmbufFreeBulk } from '../../src/mempool/mbuf.js';
@@ -18,6 +18,9 @@ export interface ImpairArgs {
   dup: number[];
   /** sequence numbers s whose packet leaves after s + 1's */
   swap: number[];
+  /** sequence numbers whose packet leaves at once on divertPort (a DUT that splits a stream over two ports) */
+  divert?: number[];
+  divertPort?: number;
   baseSec: number;
 }
 
@@ -25,6 +28,7 @@ const PASS = 0;
 const DROP = 1;
 const DUP = 2;
 const SWAP = 3;
+const DIVERT = 4;
 const FIFO = 16384;
 
 export default function impair(a: ImpairArgs): { forwarded: number; dropped: number } {
@@ -36,6 +40,8 @@ export default function impair(a: ImpairArgs): { forwarded: number; dropped: num
   for (const s of a.drop) action[s] = DROP;
   for (const s of a.dup) action[s] = DUP;
   for (const s of a.swap) action[s] = SWAP;
+  for (const s of a.divert ?? []) action[s] = DIVERT;
+  const one = new Uint32Array(1);
   const q = new Uint32Array(FIFO);
   const at = new Float64Array(FIFO);
   let head = 0;
@@ -58,6 +64,12 @@ export default function impair(a: ImpairArgs): { forwarded: number; dropped: num
       const act = stampStream(r.u8, e, r.u32[m + M.PKT_LEN]) >= 0 ? action[stampSeq(r.u8, e) & (action.length - 1)] : PASS;
       if (act === DROP) { pktmbufFreeBulk(pkts, 1, i); dropped++; continue; }
       if (act === SWAP) { held = m; heldAt = now; continue; }
+      if (act === DIVERT) {
+        one[0] = m;
+        if (txBurst(a.divertPort ?? a.txPort, 0, one, 1, 0) === 1) forwarded++;
+        else { pktmbufFreeBulk(one, 1, 0); dropped++; }
+        continue;
+      }
       push(m, now);
       if (act === DUP) push(pktmbufCopy(m, pool), now);
       if (held !== 0) { push(held, heldAt); held = 0; }
