@@ -9,7 +9,7 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, app_wait, links_up, port_stats, msix_irqs
 [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
 sysctl -qw net.core.rmem_max=33554432
 l2fwd_eal "$MODE" || exit 1
@@ -37,29 +37,14 @@ busiest_pct() {
     done
     awk -v d="$best" -v hz="$HZ" -v s="$2" 'BEGIN { printf "%.2f\n", d * 100 / hz / s }'
 }
-# interrupts the kernel took on function $1's VFIO MSI-X vectors ("vfio-msix[N](BDF)" lines of /proc/interrupts)
-msix_irqs() { awk -v b="$1" 'index($0, "vfio-msix") && index($0, b) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
 # ping's average RTT in ms from 20 pings 0.2 s apart
 rtt() { ip netns exec ns0 ping -c 20 -i 0.2 -W 2 10.99.0.2 | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p'; }
-wait_started() { # LOG PID
-    for i in $(seq 1 120); do grep -q 'L2FWD:' "$1" && return 0; kill -0 "$2" 2>/dev/null || return 1; sleep 0.5; done
-    return 1
-}
-links_up() {
-    for ns in ns0 ns1; do
-        for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
-    done
-}
-final_stats() { # LOG PREFIX
-    awk -v pre="$2" '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
-        END {for (k in s) printf "%sport%s_tx=%s\n%sport%s_rx=%s\n%sport%s_drop=%s\n", pre, k, s[k], pre, k, r[k], pre, k, d[k]}' "$1"
-}
 
 # ---- 1. l2fwd-power ------------------------------------------------------------------------------------------------
 node "$ROOT/dist/examples/l2fwd-power/main.js" -l 0,1 -a $A -a $B "${EAL[@]}" -m 128 --log-level info -- \
     -q 2 --no-mac-updating -P -T 2 > power.log 2>&1 &
 P=$!
-wait_started power.log $P || { echo "power_started=0"; cat power.log; exit 1; }
+app_wait power.log $P || { echo "power_started=0"; cat power.log; exit 1; }
 echo "power_started=1"
 links_up
 ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > /dev/null 2>&1
@@ -81,7 +66,7 @@ sleep 1
 kill -INT $P
 wait $P
 echo "power_rc=$?"
-final_stats power.log power_
+port_stats power.log power_
 sed -n 's/.*| total wake-ups \([0-9]*\), asleep \([0-9.]*\) s$/power_wakeups=\1\npower_asleep_s=\2/p' power.log | tail -2
 grep -q 'Bye' power.log && echo "power_bye=1"
 grep -q 'not returned' power.log && echo "power_mbufs_lost=1"
@@ -90,7 +75,7 @@ grep -q 'not returned' power.log && echo "power_mbufs_lost=1"
 node "$ROOT/dist/examples/l2fwd/main.js" -l 0,1 -a $A -a $B "${EAL[@]}" -m 128 --log-level info -- \
     -q 2 --no-mac-updating -P -T 0 > busy.log 2>&1 &
 P=$!
-wait_started busy.log $P || { echo "busy_started=0"; cat busy.log; exit 1; }
+app_wait busy.log $P || { echo "busy_started=0"; cat busy.log; exit 1; }
 links_up
 ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > /dev/null 2>&1
 echo "busy_ping_rc=$?"

@@ -11,7 +11,7 @@ set -u
 MODE=$1
 CYCLES=${2:-3}
 G=$(cd "$(dirname "$0")" && pwd)
-. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, app_wait
 bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
 l2fwd_eal "$MODE" || exit 1
 # RCTL (0x100) and TCTL (0x400): the receive and transmit enable bits (bit 1) of the 82574 and 82576 alike
@@ -48,8 +48,7 @@ for i in $(seq 1 "$CYCLES"); do
     node "$ROOT/dist/examples/l2fwd/main.js" -l 0,1 -a $A -a $B "${EAL[@]}" -m 128 --log-level info -- \
         -q 2 --no-mac-updating -P -T 0 > l2fwd-$i.log 2>&1 &
     L2=$!
-    for k in $(seq 1 240); do grep -q 'L2FWD:' l2fwd-$i.log && break; kill -0 $L2 2>/dev/null || break; sleep 0.5; done
-    grep -q 'L2FWD:' l2fwd-$i.log && echo "c${i}_started=1" || { echo "c${i}_started=0"; sed "s/^/c${i}_log: /" l2fwd-$i.log | tail -20; }
+    app_wait l2fwd-$i.log $L2 120 && echo "c${i}_started=1" || { echo "c${i}_started=0"; sed "s/^/c${i}_log: /" l2fwd-$i.log | tail -20; }
     echo "c${i}_start_s=$(($(date +%s) - t0))"
     ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > /dev/null 2>&1
     echo "c${i}_ping_rc=$?"

@@ -14,6 +14,11 @@
 #   neigh_permanent           both neighbour entries permanent: no more ARP from either kernel
 #   l2fwd_stop LOG            SIGINT, wait, prints l2fwd_rc, pktio_portN_tx/rx/drop (l2fwd's last statistics),
 #                             l2fwd_bye, mbufs_lost
+#   app_wait LOG PID [SECS]   waits up to SECS (60) for an l2fwd-style app (l2fwd, l2fwd-power) to print 'L2FWD:';
+#                             returns 1 if it exited or never did
+#   links_up                  waits up to 10 s for ns0's and ns1's eth0 to be up
+#   port_stats LOG PREFIX     PREFIXportN_tx/rx/drop from the app's last "Statistics for port" block
+#   msix_irqs BDF             interrupts the kernel took on the function's VFIO MSI-X vectors (/proc/interrupts)
 G=${G:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 ROOT=${ROOT:-$(cd "$G/../../.." && pwd)}
 A=${PKTIO_VM_PORT_A:-0000:00:03.0} B=${PKTIO_VM_PORT_B:-0000:00:04.0}
@@ -50,20 +55,37 @@ l2fwd_setup() {
     for ns in ns0 ns1; do ip netns exec $ns ip link set eth0 mtu 9000; done
 }
 
+app_wait() {
+    local i
+    for i in $(seq 1 $((${3:-60} * 2))); do grep -q 'L2FWD:' "$1" && return 0; kill -0 "$2" 2>/dev/null || break; sleep 0.5; done
+    grep -q 'L2FWD:' "$1"
+}
+
+links_up() {
+    local ns i
+    for ns in ns0 ns1; do
+        for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
+    done
+}
+
+port_stats() {
+    awk -v pre="$2" '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
+        END {for (k in s) printf "%sport%s_tx=%s\n%sport%s_rx=%s\n%sport%s_drop=%s\n", pre, k, s[k], pre, k, r[k], pre, k, d[k]}' "$1"
+}
+
+msix_irqs() { awk -v b="$1" 'index($0, "vfio-msix") && index($0, b) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
+
 l2fwd_start() {
-    local log=$1 i ns
+    local log=$1
     shift
     node "$ROOT/dist/examples/l2fwd/main.js" -l 0,1 -a "$A" -a "$B" "${EAL[@]}" -m 128 --log-level info --log-format json -- \
         "$@" > "$log" 2>&1 &
     L2=$!
-    for i in $(seq 1 120); do grep -q 'L2FWD:' "$log" && break; kill -0 $L2 2>/dev/null || break; sleep 0.5; done
-    grep -q 'L2FWD:' "$log" || { echo "l2fwd_started=0"; cat "$log"; return 1; }
+    app_wait "$log" $L2 || { echo "l2fwd_started=0"; cat "$log"; return 1; }
     echo "l2fwd_started=1"
     sed -n 's/.*"iommu":"\([a-z0-9]*\)".*"flows":\["\([a-z]*\)".*/iommu=\1\nflow=\2/p' "$log" | head -2
     sed -n 's/.*"iova":"\([a-z]*\)".*/iova=\1/p' "$log" | head -1
-    for ns in ns0 ns1; do
-        for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
-    done
+    links_up
     # pktio's links as l2fwd saw them after its link check (up to 9 s, as DPDK's l2fwd)
     sed -n 's/^Port \([0-9]*\) Link \([a-z]*\).*/link_port\1=\2/p' "$log"
 }
@@ -78,9 +100,7 @@ l2fwd_stop() {
     kill -INT $L2
     wait $L2
     echo "l2fwd_rc=$?"
-    # the final statistics block: port N sent/received
-    awk '/Statistics for port/ {p=$4} /Packets sent:/ {s[p]=$3} /Packets received:/ {r[p]=$3} /Packets dropped:/ {d[p]=$3}
-         END {for (k in s) printf "pktio_port%s_tx=%s\npktio_port%s_rx=%s\npktio_port%s_drop=%s\n", k, s[k], k, r[k], k, d[k]}' "$log"
+    port_stats "$log" pktio_
     grep -q 'Bye' "$log" && echo "l2fwd_bye=1"
     grep -q 'not returned' "$log" && echo "mbufs_lost=1"
 }

@@ -6,22 +6,18 @@
 set -u
 MODE=$1
 G=$(cd "$(dirname "$0")" && pwd)
-. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, nic_stat
+. "$G/l2fwd-lib.sh" # ROOT, A, B, l2fwd_eal, app_wait, links_up, msix_irqs
 [ -n "${PKTIO_VM_PREPARED:-}" ] || bash "$G/prepare.sh" "$MODE" || { echo "intr_prepare_failed=1"; exit 1; }
 l2fwd_eal "$MODE" || exit 1
-# interrupts the guest kernel took on a function's VFIO MSI-X vectors ("vfio-msix[N](BDF)" in /proc/interrupts)
-msix_irqs() { awk -v b="$1" 'index($0, "vfio-msix") && index($0, b) { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
 
 node "$ROOT/dist/examples/l2fwd-power/main.js" -l 0,1 -a $A -a $B "${EAL[@]}" -m 128 --log-level info -- \
     -q 2 --no-mac-updating -P -T 2 > intr.log 2>&1 &
 P=$!
 started=0
-for i in $(seq 1 120); do grep -q 'L2FWD:' intr.log && { started=1; break; }; kill -0 $P 2>/dev/null || break; sleep 0.5; done
+app_wait intr.log $P && started=1
 echo "intr_started=$started"
 if [ $started = 1 ]; then
-    for ns in ns0 ns1; do
-        for i in $(seq 1 50); do [ "$(ip netns exec $ns cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.2; done
-    done
+    links_up
     ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > /dev/null 2>&1
     ip netns exec ns0 ping -c 10 -i 0.3 -W 3 10.99.0.2 > intr-ping.log 2>&1
     echo "intr_ping_rc=$?"
