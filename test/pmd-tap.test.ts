@@ -461,7 +461,12 @@ t.test('examples/testpmd, unchanged, receives exactly what dpdk-testpmd sends in
     ours.stdin.write('start\n');
     await until('start', () => /rxonly packet forwarding/.test(ours.out()));
     await sleep(300);
+    // wait for the clear to be done: the example reads its commands on its main thread, which a loaded machine can
+    // hold up past the peer's first bursts; a clear that lands after them wipes frames the kernel counted
+    // (seen: 288 counted of 352 the tap passed)
+    const from = ours.out().length;
     ours.stdin.write('clear port stats all\n');
+    await until('clear port stats', () => ours.out().slice(from).includes('NIC statistics for port 0 cleared'));
     const k0 = lab!.counters(null, ifname);
     // the peer forwards on lcore 0 (CPU 0), the example on CPU 1, as in the benches
     peer = await Testpmd.start({ vdevs: [`net_af_packet0,iface=${ifname}`], fwd: 'io', appArgs: ['--port-topology=loop'], ealArgs: ['--main-lcore', '1'] });
