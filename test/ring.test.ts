@@ -5,7 +5,7 @@ import { ealInit, ealCleanup, memzoneReserve, memzoneFree, mem, cpusAllowed, rem
 import {
   ringCreate, ringLookup, ringFree, ringMemSize, Ring, RingError, RING_F_SP_ENQ, RING_F_SC_DEQ, RING_F_EXACT_SZ, RING_HDR_BYTES,
 } from '../src/ring/ring.js';
-import type { ProducerArgs, ConsumerArgs } from './helpers/lcore-ring.js';
+import { READY, type ProducerArgs, type ConsumerArgs } from './helpers/lcore-ring.js';
 
 const helper = new URL('./helpers/lcore-ring.ts', import.meta.url);
 const cpus = cpusAllowed();
@@ -209,9 +209,16 @@ async function stress(t: Test, name: string, s: StressRun): Promise<void> {
     remoteLaunch(lc, helper, a, 'consumer');
     consumers.push(lc);
   }
+  // the producers send once every worker has started, and the time budget starts then: a worker that took seconds
+  // to start on a loaded machine found the run over (one consumer got nothing: "every consumer took part" failed)
+  const parties = s.producers + s.consumers;
   for (let p = 0; p < s.producers; p++) {
-    const a: ProducerArgs = { ring: name, first: p * s.perProducer, count: s.perProducer, burst: s.burst, bulk: s.bulk };
+    const a: ProducerArgs = { ring: name, first: p * s.perProducer, count: s.perProducer, burst: s.burst, bulk: s.bulk, ctl: `${name}_ctl`, parties };
     remoteLaunch(1 + p, helper, a, 'producer');
+  }
+  for (const end = Date.now() + 60000; Atomics.load(i32, (ctl.off >> 2) + READY) < parties;) {
+    if (Date.now() > end) throw new Error(`${Atomics.load(i32, (ctl.off >> 2) + READY)} of ${parties} ring workers started in 60 s`);
+    await new Promise((r) => setTimeout(r, 10));
   }
   const stop = setTimeout(requestQuit, s.budgetMs);
   const sent: number[] = [];

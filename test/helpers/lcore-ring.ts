@@ -2,9 +2,26 @@
 // shared byte array (one byte per value), so the main lcore can check that every value arrived exactly once.
 import { ringLookup, mem, memzoneLookup, quitRequested, lcoreId } from '../../src/index.js';
 
-export interface ProducerArgs { ring: string; first: number; count: number; burst: number; bulk?: boolean }
+/**
+ * ctl: a zone whose i32 word READY counts the workers that have started; with `parties`, a producer sends only once
+ * that many have (a worker started late on a loaded machine would otherwise find the run over).
+ */
+export interface ProducerArgs { ring: string; first: number; count: number; burst: number; bulk?: boolean; ctl?: string; parties?: number }
 export interface ConsumerArgs {
   ring: string; seen: string; ctl: string; burst: number; perProducer: number; producers: number; timeoutMs: number;
+}
+/** i32 words of the ctl zone: [0] items consumed, [1] items to consume, [READY] workers started */
+export const READY = 2;
+
+/** Counts this worker in; with parties > 0, waits until that many have (or the run is stopped). */
+function arrive(ctl: string | undefined, parties = 0): void {
+  if (!ctl) return;
+  const z = memzoneLookup(ctl);
+  if (!z) throw new Error(`no zone ${ctl}`);
+  const i32 = mem().i32;
+  const w = (z.off >> 2) + READY;
+  Atomics.add(i32, w, 1);
+  while (parties > 0 && Atomics.load(i32, w) < parties && !quitRequested());
 }
 
 export function producer(a: ProducerArgs): { lcore: number; sent: number; retries: number } {
@@ -16,6 +33,7 @@ export function producer(a: ProducerArgs): { lcore: number; sent: number; retrie
   let v = a.first;
   const end = a.first + a.count;
   let k = 0;
+  arrive(a.ctl, a.parties);
   while (v < end && !quitRequested()) {
     // vary the burst size so heads and tails land everywhere in the ring
     let n = 1 + ((k++ * 7) % a.burst);
@@ -51,6 +69,7 @@ export function consumer(a: ConsumerArgs): { lcore: number; got: number; orderEr
   let orderErrors = 0;
   let outOfRange = 0;
   let idle = 0;
+  arrive(a.ctl);
   const deadline = Date.now() + a.timeoutMs;
   while (Atomics.load(ctl, consumed) < Atomics.load(ctl, target)) {
     const n = r.dequeueBurst(buf, a.burst);
