@@ -201,6 +201,18 @@ t.test('generator over net_ring', async (t) => {
   });
 
   /** Runs trial `tr` (default: a stream from port 0 into port 2) with the test forwarder on `lcore` between them. */
+  t.test('what waits in the RX queue when the trial ends is counted, not lost', async (t) => {
+    // 500 frames without a stamp wait in port 1's ring; a trial of 1 us sends one packet behind them and has
+    // no drain time: its one loop pass reads a burst, then the lcore empties the queue before it returns
+    const pkts = new Uint32Array(500);
+    t.equal(pktio.pktmbufAllocPackets(pool, pkts, 500, 60, 0), 500);
+    t.equal(pktio.txBurst(0, 0, pkts, 500, 0), 500);
+    const r = await gen.run({ ...trial(1000, 1e-6, 1), drainS: 0 });
+    t.equal(r.tx[0].packets, 1, 'one packet sent (the departure at the start)');
+    t.equal(r.foreign, 500, 'the frames ahead of it were read');
+    t.match(r.rx[0], { rx: 1, lost: 0 }, 'and so was the stream packet behind them');
+  });
+
   const impair = async (a: Partial<ImpairArgs>, rate: number, durationS: number, seqStart = 0, tr = trial(rate, durationS, 2), lcore = 2) => {
     pktio.clearQuit();
     const args: ImpairArgs = { rxPort: 1, txPort: 1, pool: 'pg_pool', holdNs: 0, drop: [], dup: [], swap: [], baseSec: 0, ...a };
@@ -251,16 +263,21 @@ t.test('generator over net_ring', async (t) => {
     const l = r.rx[0].latency;
     t.comment(`held ${ms(hold)} ms: latency (software) ${line(l)}`);
     t.equal(r.rx[0].lost, 0);
-    // tolerance: no packet is faster than the hold, and the fastest is within 3% (the histogram's bucket) + 2 ms
-    // of it (one loop pass of the forwarder and of the generator's RX, on a machine where they share CPUs)
-    t.ok(l.min >= hold && l.min <= hold * 1.03 + 2e6, `min ${ms(l.min)} ms within [5, 7.15] ms`);
-    // the median moves by the hold: within 3% + 1 ms of hold + the median without a hold. That needs the
-    // generator's lcore to run when the held packets come back: on a machine with more runnable threads than CPUs
-    // it waits scheduler slices (tens of ms), the packets wait in the RX ring, and the median measures that wait
-    // (seen: 20 ms at a load of 10 on 2 CPUs, for holds of 1 and 5 ms alike); the check then says so and is skipped
+    // tolerance: no packet is faster than the hold (always checked); the fastest is within 3% (the histogram's
+    // bucket) + 2 ms of it (one loop pass of the forwarder and of the generator's RX, on a machine where they share
+    // CPUs), and the median moves by the hold: within 3% + 1 ms of hold + the median without a hold. Those two need
+    // the forwarder and the generator's lcore to run when the packets are due: on a machine with more runnable
+    // threads than CPUs they wait scheduler slices (tens of ms), the packets wait in the rings, and the histogram
+    // measures that wait (seen: a median of 20 ms at a load of 10 on 2 CPUs, for holds of 1 and 5 ms alike; a
+    // fastest packet of 7.6 ms for a 5 ms hold at a load of 8). They are checked when the load leaves a CPU free
+    t.ok(l.min >= hold, `min ${ms(l.min)} ms: no packet faster than the hold`);
     const load = os.loadavg()[0];
-    if (load < os.cpus().length) t.ok(Math.abs(l.p50 - hold - base.p50) <= hold * 0.03 + 1e6, `p50 ${ms(l.p50)} ms = hold + ${ms(base.p50)} ms within 3% + 1 ms`);
-    else t.comment(`median check skipped: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+    if (load < os.cpus().length) {
+      t.ok(l.min <= hold * 1.03 + 2e6, `min ${ms(l.min)} ms within [5, 7.15] ms`);
+      t.ok(Math.abs(l.p50 - hold - base.p50) <= hold * 0.03 + 1e6, `p50 ${ms(l.p50)} ms = hold + ${ms(base.p50)} ms within 3% + 1 ms`);
+    } else {
+      t.comment(`upper-bound and median checks skipped: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+    }
   });
   t.test('two lcores: each sends one stream and counts the other, exactly', async (t) => {
     // stream 0: port 0 (lcore 1) -> pg_b -> port 1, counted on lcore 2; stream 1: port 1 (lcore 2) -> pg_c -> port 2,
@@ -283,10 +300,14 @@ t.test('generator over net_ring', async (t) => {
     // 2's TX -> pg_a -> port 0, counted on lcore 2: they are the crossed ones
     const tr: Trial = { ...trial(10000, 0.2, 2), rx: [{ port: 2, queue: 0, lcore: 1 }, { port: 0, queue: 0, lcore: 2 }] };
     const r = await impair({ divert: [100, 101, 102, 103, 104], divertPort: 2 }, 10000, 0.2, 0, tr, 3);
-    t.comment(`sent ${r.tx[0].packets}, counted ${r.rx[0].rx}, crossed ${r.crossed}, lost ${r.rx[0].lost}`);
-    t.equal(r.crossed, 5, 'the five diverted packets reached lcore 2 and were not counted there');
-    t.match(r.rx[0], { rx: r.tx[0].packets - 5, lost: 5, dup: 0 }, 'lcore 1 counted the rest; the five show as lost');
-    t.equal(r.rxPackets, r.tx[0].packets, 'every packet was received by one of the two');
+    const sent = r.tx[0].packets;
+    t.comment(`sent ${sent}, counted ${r.rx[0].rx}, crossed ${r.crossed}, lost ${r.rx[0].lost}`);
+    // which lcore polls the stream first is the scheduler's choice (lcore 1 usually; lcore 2 when lcore 1 was
+    // descheduled while the first 105 packets went by): either way one of them counts and the other reports
+    t.ok(r.crossed === 5 || r.crossed === sent - 5, `the packets of the other lcore are reported, not counted (${r.crossed})`);
+    t.equal(r.rx[0].rx + r.crossed, sent, 'counted + crossed = sent');
+    t.match(r.rx[0], { lost: r.crossed, dup: 0 }, 'the crossed ones show as lost');
+    t.equal(r.rxPackets, sent, 'every packet was received by one of the two');
   });
 
   t.test('placements a queue cannot have are refused before anything runs', async (t) => {
@@ -297,6 +318,21 @@ t.test('generator over net_ring', async (t) => {
     await t.rejects(gen.run({ ...base, rx: [{ port: 1, queue: 0 }, { port: 1, queue: 0, lcore: 2 }] }), /RX queue 1:0 is listed twice/);
     const r = await gen.run(base);
     t.equal(r.rx[0].lost, 0, 'and the generator still runs afterwards');
+  });
+
+  t.test('a busy lcore: the trial fails with its error and the lcore already started does not wait for it', async (t) => {
+    pktio.clearQuit();
+    Atomics.store(ready, 0, 0);
+    pktio.remoteLaunch(2, new URL('./helpers/pktgen-impair.ts', import.meta.url),
+      { rxPort: 1, txPort: 1, pool: 'pg_pool', holdNs: 0, drop: [], dup: [], swap: [], baseSec: gen.baseSec } satisfies ImpairArgs);
+    while (Atomics.load(ready, 0) === 0) await new Promise((r) => setTimeout(r, 10));
+    // the stream's lcore 1 is launched first and waits at the start for lcore 2, which is taken
+    await t.rejects(gen.run({ ...trial(1000, 0.5, 1), rx: [{ port: 1, queue: 0, lcore: 2 }] }), /lcore 2 is busy/);
+    pktio.requestQuit();
+    await pktio.waitLcore(2);
+    pktio.clearQuit();
+    const r = await gen.run(trial(1000, 0.1, 1));
+    t.equal(r.rx[0].lost, 0, 'the next trial runs');
   });
 
   t.test('every mbuf back', async (t) => {

@@ -155,8 +155,9 @@ export class Generator {
     const lcores = [...plan.keys()];
     // every worker is waited for; one that fails stops the others (they would wait for it at the start)
     const settled = await Promise.allSettled(lcores.map(async (l) => {
-      pktio.remoteLaunch(l, genModule, { ...common, ...plan.get(l)! } satisfies GenArgs);
       try {
+        // a launch refused (the lcore is busy) stops the others as a failed worker does
+        pktio.remoteLaunch(l, genModule, { ...common, ...plan.get(l)! } satisfies GenArgs);
         return (await pktio.waitLcore(l)) as { gcs: number; heapGrowth: number };
       } catch (e) {
         this.stop();
