@@ -79,6 +79,15 @@ t.test('report rows', async (t) => {
   t.equal(rowsOf({ kind: 'rfc2544', date: 'd', results: { 'pktio l2fwd': [{ size: 64, throughput: { mpps: 0.1 } }] } }, 'x')[0].scenario, 'rfc2544 64 B');
 });
 
+// The runs below check that the runner finds a throughput through each medium and writes its records, on any
+// machine; rates are the bench's business. A loaded test machine stalls a DUT's or the generator's thread for tens of
+// ms at a time, and a 0.3 s trial then loses more than a few percent at every rate (seen: no rate under 5% for
+// l2fwd over af_packet, the VM suite running beside): a trial passes at up to half its frames lost.
+const LOSS_OK = '50';
+/** Each throughput trial of a DUT's first size, "rate pps: loss%", for a failure to show what the search saw. */
+const trialsOf = (rec: { results?: Record<string, Array<{ throughput?: { trials?: Array<{ targetPps: number; lossPct: number }> } }>> }, dut: string) =>
+  (rec.results?.[dut]?.[0]?.throughput?.trials ?? []).map((x) => `${x.targetPps.toFixed(0)} pps: ${x.lossPct.toFixed(2)}%`).join(', ');
+
 t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { skip: testpmdPath() ? false : 'dpdk-testpmd is not installed' }, async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pktio-rfc2544-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -88,7 +97,7 @@ t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { ski
   let rc: number;
   try {
     rc = await main(['--dut', 'pktio,testpmd', '--sizes', '64', '--tests', 'throughput,latency', '--trial', '0.3', '--drain', '0.2',
-      '--max-rate', '50000', '--resolution', '25', '--loss-threshold', '5', '--out', out, '--json']);
+      '--max-rate', '50000', '--resolution', '25', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
   } finally {
     process.stdout.write = write;
   }
@@ -97,7 +106,7 @@ t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { ski
   t.equal(rec.timestamps, 'software', 'labelled software timestamps');
   t.same(Object.keys(rec.results ?? {}), ['pktio l2fwd', 'DPDK testpmd'], 'both DUTs');
   for (const [dut, rs] of Object.entries(rec.results ?? {}) as Array<[string, Array<{ throughput: { mpps: number }; latency: { latency: { p50: number } } }>]>) {
-    t.ok(rs[0].throughput.mpps > 0, `${dut}: ${rs[0].throughput.mpps.toFixed(4)} Mpps`);
+    t.ok(rs[0].throughput.mpps > 0, `${dut}: ${rs[0].throughput.mpps.toFixed(4)} Mpps (trials: ${trialsOf(rec, dut)})`);
     t.ok(rs[0].latency.latency.p50 > 0, `${dut}: latency p50 ${(rs[0].latency.latency.p50 / 1000).toFixed(1)} us`);
   }
   for (const f of rec.files ?? []) t.ok(fs.existsSync(f), `${f} written`);
@@ -113,15 +122,15 @@ t.test('af_packet on veth pairs made for the run: pktio l2fwd and a Linux bridge
   let rc: number;
   try {
     rc = await main(['--medium', 'af_packet', '--dut', 'pktio,bridge', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
-      '--max-rate', '20000', '--resolution', '25', '--loss-threshold', '5', '--out', out, '--json']);
+      '--max-rate', '20000', '--resolution', '25', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
   } finally {
     process.stdout.write = write;
   }
   t.equal(rc, 0, 'the run completes');
   const rec = JSON.parse(lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
   t.equal(rec.medium, 'af_packet');
-  t.ok(rec.results?.['pktio l2fwd']?.[0]?.throughput?.mpps > 0, 'a throughput');
-  t.ok(rec.results?.['Linux bridge']?.[0]?.throughput?.mpps > 0, 'a throughput of the kernel bridge');
+  t.ok(rec.results?.['pktio l2fwd']?.[0]?.throughput?.mpps > 0, `a throughput (trials: ${trialsOf(rec, 'pktio l2fwd')})`);
+  t.ok(rec.results?.['Linux bridge']?.[0]?.throughput?.mpps > 0, `a throughput of the kernel bridge (trials: ${trialsOf(rec, 'Linux bridge')})`);
   const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
   t.notMatch(links, /pk2544/, 'the veth pairs and the bridge are gone');
 });
@@ -137,7 +146,7 @@ t.test('9018-byte frames over memif: pktio l2fwd carries them, testpmd\'s memif 
     process.stderr.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stderr.write;
     try {
       const rc = await main(['--dut', dut, '--sizes', '9018', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
-        '--max-rate', '5000', '--resolution', '50', '--loss-threshold', '5', '--out', out, '--json']);
+        '--max-rate', '5000', '--resolution', '50', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
       return { rc, lines };
     } finally {
       process.stdout.write = write;
@@ -149,7 +158,7 @@ t.test('9018-byte frames over memif: pktio l2fwd carries them, testpmd\'s memif 
   const rec = JSON.parse(p.lines.filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
   const r = rec.results?.['pktio l2fwd']?.[0];
   t.equal(r?.size, 9018);
-  t.ok(r?.throughput?.mpps > 0, `pktio l2fwd forwards 9018-byte frames: ${((r?.throughput?.mpps ?? 0) * 1e6).toFixed(0)} pps`);
+  t.ok(r?.throughput?.mpps > 0, `pktio l2fwd forwards 9018-byte frames: ${((r?.throughput?.mpps ?? 0) * 1e6).toFixed(0)} pps (trials: ${trialsOf(rec, 'pktio l2fwd')})`);
   t.equal(rec.genDriver, 'net_memif', 'the generator\'s driver recorded');
   const d = await run('testpmd');
   t.equal(d.rc, 1, 'testpmd: refused');
