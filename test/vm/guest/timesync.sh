@@ -19,7 +19,7 @@ timeout 120 node --import tsx "$G/timesync-check.ts" "$PKTIO_VM_PORT_A" "$PKTIO_
 echo "check_rc=$?"
 # pktgen with hardware timestamps: 3 s of 2,000 pps from A to B, one PTP probe per ms; its JSON result as KEY=VALUE
 timeout 120 node dist/examples/pktgen/main.js -l 0,1 -a "$PKTIO_VM_PORT_A" -a "$PKTIO_VM_PORT_B" -m 256 --log-level warn \
-    "${EAL[@]}" -- --tx 0 --rx 1 --rate 2000 --duration 3 -T 0 --json --timestamps hardware > "$OUT/pktgen.json" 2> "$OUT/pktgen.err"
+    "${EAL[@]}" -- --tx 0 --rx 1 --rate 2000 --duration 3 --drain 1 -T 0 --json --timestamps hardware > "$OUT/pktgen.json" 2> "$OUT/pktgen.err"
 echo "pktgen_rc=$?"
 cat "$OUT/pktgen.err"
 node -e '
