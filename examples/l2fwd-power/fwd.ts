@@ -14,7 +14,7 @@ import { mem, memzoneLookup, clockUs, quitRequested, lcoreId } from '../../src/e
 import { gettid } from '../../src/eal/ffi.js';
 import { rxBurst } from '../../src/ethdev/ethdev.js';
 import { rxIntrEnable, rxIntrDisable, rxIntrCtlQ, rxIntrWait, rxIntrRelease } from '../../src/ethdev/intr.js';
-import { makeCtx, forwardBurst, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
+import { makeCtx, markStarted, forwardBurst, MAX_PKT_BURST, type Ctx, type FwdArgs } from '../l2fwd/fwd.js';
 
 /** "l2fwd_power" memzone: per lcore id, f64 [wake-ups, microseconds asleep, sleeps, clockUs() the current sleep
  * began at as an unsigned 32-bit number (0: awake), the lcore's thread id (for /proc/PID/task/TID/stat)] */
@@ -91,6 +91,7 @@ export default function l2fwdPowerLoop(a: PowerArgs): { lcore: number } {
   pw[PW_TID] = gettid();
   const c = makeCtx(a);
   for (const p of a.rxPorts) rxIntrCtlQ(p, 0, 'add');
+  markStarted(c);
   loop(c, a, pw);
   for (const p of a.rxPorts) rxIntrCtlQ(p, 0, 'del');
   rxIntrRelease();

@@ -19,6 +19,8 @@ export const ST_DROP = 2;
 /** i32 words after the counters: mark request (bench), mark seen; f64 mark results */
 export const CTL_WORD = MAX_PORTS * 4 * 2; // i32 index
 export const MARK_F64 = MAX_PORTS * 4 + 8; // f64 index: per mark [heapUsed, gcCount, gcFreed]
+/** i32 word: lcores that have started forwarding (the main lcore starts --duration once all have) */
+export const STARTED_WORD = CTL_WORD + 2;
 
 export interface FwdArgs {
   /** RX ports polled by this lcore */
@@ -182,7 +184,12 @@ export function makeCtx(a: FwdArgs): Ctx {
     macW2[p] = m[2] | (m[3] << 8) | (m[4] << 16) | (m[5] << 24);
   });
   const st = new Float64Array(r.buf, z.off, MAX_PORTS * 4 + 16);
-  return { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, CTL_WORD + 2), macW1, macW2 };
+  return { u8: r.u8, u16: r.u16, u32: r.u32, st, ctl: new Int32Array(r.buf, z.off, STARTED_WORD + 1), macW1, macW2 };
+}
+
+/** Counts this lcore as forwarding; called once, just before its loop. */
+export function markStarted(c: Ctx): void {
+  Atomics.add(c.ctl, STARTED_WORD, 1);
 }
 
 /** Entry point for remoteLaunch: forwards until quitRequested(). Returns the lcore and the loop's passes. */
@@ -190,6 +197,7 @@ export default function l2fwdMainLoop(a: FwdArgs): { lcore: number; iterations: 
   const c = makeCtx(a);
   const rx = Int32Array.from(a.rxPorts);
   const dst = Int32Array.from(a.dst);
+  markStarted(c);
   const iterations = loop(c, rx, dst, new Uint32Array(MAX_PKT_BURST), a.macUpdating, a.maxIterations ?? 0);
   return { lcore: lcoreId(), iterations };
 }

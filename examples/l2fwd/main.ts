@@ -9,7 +9,7 @@
 // prints statistics every PERIOD seconds and stops everything cleanly on SIGINT/SIGTERM. Unlike DPDK, the main
 // lcore does not forward: its event loop must stay free for timers and signals.
 import * as pktio from '../../src/index.js';
-import { ST_TX, ST_RX, ST_DROP, MAX_PORTS, MAX_PKT_BURST, type FwdArgs } from './fwd.js';
+import { ST_TX, ST_RX, ST_DROP, MAX_PORTS, MAX_PKT_BURST, STARTED_WORD, type FwdArgs } from './fwd.js';
 
 interface L2fwdOpts {
   portmask: number | null;
@@ -188,6 +188,21 @@ function printStats(ports: number[], st: Float64Array, clear: boolean, elapsed: 
   process.stdout.write(out.join(''));
 }
 
+/**
+ * --duration: asks the lcores to quit `seconds` after all `lcores` forwarding lcores have started (ctl[STARTED_WORD]
+ * counts them), not after their launch: a worker thread can take seconds to start on a loaded machine, and the
+ * duration is the forwarding's.
+ */
+function stopAfter(seconds: number, ctl: Int32Array, lcores: number): { cancel(): void } {
+  let timer: NodeJS.Timeout | null = null;
+  const poll = setInterval(() => {
+    if (Atomics.load(ctl, STARTED_WORD) < lcores) return;
+    clearInterval(poll);
+    timer = setTimeout(() => pktio.requestQuit(), seconds * 1000);
+  }, 10);
+  return { cancel: () => { clearInterval(poll); if (timer) clearTimeout(timer); } };
+}
+
 export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<number> {
   const name = v?.name ?? 'l2fwd';
   const init = await pktio.initApp(argv);
@@ -274,7 +289,7 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
     printStats(enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last, v);
     lastT = now;
   }, o.period * 1000) : null;
-  const stopper = o.duration > 0 ? setTimeout(() => pktio.requestQuit(), o.duration * 1000) : null;
+  const stopper = o.duration > 0 ? stopAfter(o.duration, new Int32Array(pktio.mem().buf, z.off, STARTED_WORD + 1), w) : null;
   let rc = 0;
   for (const l of workers.slice(0, w)) {
     try {
@@ -286,7 +301,7 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
     }
   }
   if (timer) clearInterval(timer);
-  if (stopper) clearTimeout(stopper);
+  stopper?.cancel();
   printStats(enabled, st, false, (performance.now() - lastT) / 1000, last, v);
   // pktio addition: each port's ethdev counters (rte_eth_stats_get) once forwarding stopped, what the NIC itself
   // counted (received, missed for want of a descriptor, errors, no mbuf) beside l2fwd's own counts above
