@@ -40,7 +40,8 @@ export function usage(cmd: string): string {
   --tx PORT[:QUEUE][@LCORE]: a TX stream on this port and queue (repeat for more; default: port 0)
   --rx PORT[:QUEUE][@LCORE]: an RX queue that counts the streams (repeat; default: port 1, or port 0 with one port)
     @LCORE: the worker lcore that runs it (default: the first worker), e.g. -l 0-2 -- --tx 0@1 --rx 1@2 sends on
-    lcore 1 and receives on lcore 2; a TX queue belongs to one lcore, and a stream is counted on one RX lcore
+    lcore 1 and receives on lcore 2 (with two CPUs: --lcores 0@0,1@1,2@0); a TX queue belongs to one lcore, and a
+    stream is counted on one RX lcore
   --rate R: per stream, in packets per second (1000000, 1e6, 2.5M, 300k) or percent of line rate (50%); default 10%
   --mode: constant (paced on a ns clock, default) or poisson (exponential gaps)
   --size S: frame size with FCS (64), a list cycled through (64,128,1518) or imix (7:4:1 of 64,594,1518); default 64
