@@ -9,7 +9,7 @@
 // between ns0 and ns1 with its lcore asleep between the pings, woken through the ports' MSI-X vectors.
 import t from 'tap';
 import * as path from 'node:path';
-import { rigMissing, rigLayout, runInGuest, guestDir, type VmMode } from './vm.js';
+import { rigMissing, rigLayout, runInGuest, guestDir, showGuestOnFailure, type VmMode } from './vm.js';
 import { checkL2fwd, phase } from './checks.js';
 
 const all: Array<{ mode: VmMode; packed: boolean }> = [
@@ -34,6 +34,8 @@ for (const { mode, packed } of runs) {
     const intr = `PKTIO_VM_PREPARED=1 bash ${path.join(guestDir, 'virtio-intr.sh')} ${mode}`;
     const r = await runInGuest({ mode, nic: 'virtio', packed, timeoutSec: 240 * phases.length + 120 },
       `bash ${path.join(guestDir, 'nic-suite.sh')} ${mode} ${phases.join(' ')}; rc=$?; ${refuse}${intr}; exit $rc`);
+    // after the subtests below have run (a check of t.passing() here would come before them)
+    showGuestOnFailure(t, r, 300);
     t.equal(r.code, 0, 'guest script exit status');
     for (const p of phases) {
       t.test(p, async (t) => {
@@ -63,7 +65,6 @@ for (const { mode, packed } of runs) {
       t.equal(k.intr_bye, '1', 'and printed its final statistics');
       t.notOk(k.intr_mbufs_lost, 'every mbuf back in its pool');
     });
-    if (r.code !== 0 || !t.passing()) t.comment(r.out.slice(-6000));
   });
 }
 
@@ -84,6 +85,7 @@ t.test('a legacy-only virtio device is refused', { skip: missing ?? false, timeo
 const mqSkip = missing ?? false;
 t.test('multi-queue: two queue pairs through VIRTIO_NET_CTRL_MQ, both carrying traffic (testpmd --rxq=2 --txq=2)', { skip: mqSkip, timeout: 600000 }, async (t) => {
   const r = await runInGuest({ mode: 'type1', nic: 'virtio', mq: 2, timeoutSec: 400 }, `bash ${path.join(guestDir, 'virtio-mq.sh')} type1`);
+  showGuestOnFailure(t, r);
   t.equal(r.kv.testpmd_started, '1', 'testpmd started on two virtio ports with 2 queues each');
   t.equal(r.kv.ping_rc, '0', 'ping crosses');
   t.equal(r.kv.testpmd_rc, '0', 'testpmd exits 0');
@@ -100,5 +102,4 @@ t.test('multi-queue: two queue pairs through VIRTIO_NET_CTRL_MQ, both carrying t
   // where a loss would be: tpb rx (frames pktio's port 1 gave QEMU) against tkb tx (frames for ns1's NIC), a tap
   // queue that overflowed while QEMU did not read it (counts include start-up)
   t.comment(Object.entries(r.kv).filter(([k]) => /^host_t/.test(k)).map(([k, v]) => `${k}=${v}`).join(' '));
-  if (!t.passing()) t.comment(r.out.slice(-6000));
 });
