@@ -1,9 +1,10 @@
 // The generator's data path, run on each of the trial's worker lcores (remoteLaunch): its paced TX streams and the
 // RX queues that count them, in one loop. The lcores start together (one start time, so every stream's pacer and
 // the trial's end are the same on all) and share nothing but the zone: a TX stream is one lcore's, an RX queue is
-// one lcore's, and a stream's receive counters are claimed by the first lcore that receives it. Each pass: read the ns clock once; for every TX stream send what its pacer says is due (one
-// txBurst, TX time stamped once for the burst just before it); for every RX queue receive a burst, read the clock
-// once, and count each packet in its stream (sequence window, latency histogram). TX stops at the trial's end, RX
+// one lcore's, and a stream's receive counters are claimed by the first lcore that receives it.
+// Each pass: read the ns clock once; for every TX stream send what its pacer says is due (one txBurst, TX time
+// stamped once for the burst just before it); for every RX queue receive a burst, read the clock once, and count
+// each packet in its stream (sequence window, latency histogram). TX stops at the trial's end, RX
 // goes on for the drain time so packets still in the device under test are counted.
 //
 // Hot path rules (the project's): nothing allocated per packet or per burst, monomorphic calls, no try/catch.
@@ -28,8 +29,8 @@ import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, typ
 import type { Histogram } from '../../src/lib/histogram.js';
 import type { StreamRx } from '../../src/lib/streams.js';
 import {
-  GenZone, MAX_STREAMS, CTL_PHASE, CTL_STOP, CTL_READY, CTL_GO, CTL_START_HI, CTL_START_LO, CTL_TX_DONE, CTL_DONE, CTL_OWNER, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT,
-  PROBE_ARRIVED, RXQ_BYTES, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, MAX_STREAMS, CTL_PHASE, CTL_STOP, CTL_READY, CTL_GO, CTL_START_HI, CTL_START_LO, CTL_TX_DONE, CTL_DONE,
+  CTL_OWNER, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT, PROBE_ARRIVED, RXQ_BYTES, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
