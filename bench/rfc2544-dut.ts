@@ -101,9 +101,12 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, ou
   return out().split('\n').filter((l) => /^Port \d+ counters:/.test(l)).map((l) => l.replace(/^Port (\d+) counters: /, 'port $1: '));
 }
 
-function must(cmd: string, args: string[]): void {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 30000 });
-  if (r.status !== 0) throw new BenchError(`${cmd} ${args.join(' ')}: ${(r.stderr ?? '').trim() || `exit ${r.status}`} (--dut bridge needs root and iproute2)`);
+/** Runs `ip ARGS` (veth pairs, the bridge); a failure throws with ip's message unless mayFail. */
+export function ip(args: string[], mayFail = false): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0 && !mayFail) {
+    throw new BenchError(`ip ${args.join(' ')}: ${(r.stderr ?? '').trim() || `exit ${r.status}`} (--medium af_packet and --dut bridge need root and iproute2)`);
+  }
 }
 
 /** An interface's kernel counters (/sys/class/net/IF/statistics). */
@@ -118,18 +121,18 @@ function netStats(ifname: string): Record<string, number> {
  */
 function startBridge(ifaces: string[], maxPktLen: number): Dut {
   if (ifaces.length !== 2) throw new BenchError('--dut bridge joins two interfaces: run it with --medium af_packet');
-  spawnSync('ip', ['link', 'del', BRIDGE], { encoding: 'utf8' });
-  must('ip', ['link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0']);
+  ip(['link', 'del', BRIDGE], true);
+  ip(['link', 'add', BRIDGE, 'type', 'bridge', 'stp_state', '0']);
   try {
     spawnSync('sysctl', ['-q', '-w', `net.ipv6.conf.${BRIDGE}.disable_ipv6=1`]);
     for (const i of ifaces) {
       // the veth's MTU for frames above 1518 (with FCS; the MTU counts neither the header nor the FCS)
-      if (maxPktLen > 0) must('ip', ['link', 'set', i, 'mtu', String(maxPktLen - 18)]);
-      must('ip', ['link', 'set', i, 'master', BRIDGE]);
+      if (maxPktLen > 0) ip(['link', 'set', i, 'mtu', String(maxPktLen - 18)]);
+      ip(['link', 'set', i, 'master', BRIDGE]);
     }
-    must('ip', ['link', 'set', BRIDGE, 'up']);
+    ip(['link', 'set', BRIDGE, 'up']);
   } catch (e) {
-    spawnSync('ip', ['link', 'del', BRIDGE]);
+    ip(['link', 'del', BRIDGE], true);
     throw e;
   }
   const before = ifaces.map(netStats);
@@ -140,7 +143,7 @@ function startBridge(ifaces: string[], maxPktLen: number): Dut {
         const d = (k: string) => s[k] - before[n][k];
         return `port ${n} (${i}): rx ${d('rx_packets')} dropped ${d('rx_dropped')}, tx ${d('tx_packets')} dropped ${d('tx_dropped')}`;
       });
-      spawnSync('ip', ['link', 'del', BRIDGE]);
+      ip(['link', 'del', BRIDGE], true);
       return lines;
     },
   };

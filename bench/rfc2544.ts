@@ -20,7 +20,7 @@ import { Generator, startGenPorts, type Trial } from '../examples/pktgen/generat
 import type { TxStreamArgs } from '../examples/pktgen/gen.js';
 import { BenchError, hugeArgs, repoRoot, sleep } from './common.js';
 import { throughput, lossCurve, backToBack, searchTrials, type TrialFn, type TrialOutcome, type ThroughputOutcome, type LossPoint, type BackToBack } from './rfc2544-search.js';
-import { startDut, DUT_LABEL, type DutKind, type Dut } from './rfc2544-dut.js';
+import { startDut, ip, DUT_LABEL, type DutKind, type Dut } from './rfc2544-dut.js';
 import { writeChart, throughputSpec, latencySpec, lossSpec, type LatencyRow } from './report-charts.js';
 
 export interface Rfc2544Opts {
@@ -164,11 +164,6 @@ export function parseArgs(argv: string[]): Rfc2544Opts {
 
 /** --medium af_packet: [DUT end, generator end] of each veth pair */
 const VETH = [['pk2544d0', 'pk2544g0'], ['pk2544d1', 'pk2544g1']] as const;
-
-function ip(args: string[], mayFail = false): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8', timeout: 30000 });
-  if (r.status !== 0 && !mayFail) throw new BenchError(`ip ${args.join(' ')}: ${(r.stderr ?? '').trim() || `exit ${r.status}`} (--medium af_packet needs root and iproute2)`);
-}
 
 /** Makes (true) or removes (false) the veth pairs of --medium af_packet; deleting one end removes its peer. */
 function veths(make: boolean): void {
