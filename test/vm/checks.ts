@@ -17,11 +17,26 @@ export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports
   if (o.jumbo) t.equal(k.ping_jumbo_rc, '0', 'a 9000-byte IP packet with DF crosses (ping -s 8972 -M do)');
   t.equal(k.sent, String(count), 'UDP datagrams sent from ns0');
   t.equal(n('pktio_port0_rx'), n('ns0_tx_packets'), 'pktio port 0 received what ns0\'s NIC sent');
-  t.equal(n('pktio_port1_tx'), n('pktio_port0_rx'), 'pktio port 1 sent every frame port 0 received');
+  // QEMU's virtio-net transmits a queue in a bottom half of its main loop, after the guest's kick, and its TX queue
+  // holds at most 256 descriptors (more only with vhost-user). When that loop is late (a busy host), the ring is still
+  // full when l2fwd's next burst comes and l2fwd frees the burst and counts it as dropped, as DPDK's l2fwd does. The
+  // Intel models transmit inside the doorbell write, so there l2fwd never finds its ring full and drops nothing.
+  // Either way every frame is accounted for: sent on port 1 or counted as dropped, and each datagram missing at ns1
+  // is one of those.
+  const dropped = o.virtio ? n('pktio_port1_drop') : 0;
+  if (o.virtio) {
+    t.comment(`frames port 1's TX ring refused (l2fwd's drops): ${dropped}`);
+    t.ok(dropped <= count / 100, `at most 1% refused by a full virtio TX ring (${dropped})`);
+  }
+  t.equal(n('pktio_port1_tx') + dropped, n('pktio_port0_rx'), o.virtio
+    ? 'pktio port 1 sent every frame port 0 received, or counted it as dropped'
+    : 'pktio port 1 sent every frame port 0 received');
   t.equal(n('received'), n('intact'), 'every datagram that arrived is intact');
   if (!o.jumbo) {
-    t.equal(n('ns1_udp_in'), count, `all ${count} arrive in ns1's UDP stack`);
-    t.equal(n('received'), count, 'and reach the receiving socket');
+    t.equal(n('ns1_udp_in') + dropped, count, o.virtio
+      ? `all ${count} arrive in ns1's UDP stack but those l2fwd counted as dropped`
+      : `all ${count} arrive in ns1's UDP stack`);
+    t.equal(n('received'), n('ns1_udp_in'), 'and reach the receiving socket');
     t.equal(n('pktio_port1_tx'), n('ns1_rx_packets'), 'pktio port 1 sent what ns1\'s NIC received');
   } else {
     // Jumbo frames that pktio's NIC transmitted (its counter has them) now and then fail to reach ns1's kernel NIC:
@@ -37,7 +52,7 @@ export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports
   t.equal(n('pktio_port1_rx'), n('ns1_tx_packets'), 'reverse direction, port 1 rx');
   t.equal(n('pktio_port0_tx'), n('ns0_rx_packets'), 'reverse direction, port 0 tx');
   t.ok(n('pktio_port0_rx') >= count + 3, 'the datagrams and pings went through port 0');
-  t.equal(n('pktio_port0_drop') + n('pktio_port1_drop'), 0, 'no drops');
+  t.equal(n('pktio_port0_drop') + n('pktio_port1_drop') - dropped, 0, o.virtio ? 'no other drops' : 'no drops');
   t.equal(k.l2fwd_rc, '0', 'l2fwd exits 0 after SIGINT');
   t.equal(k.l2fwd_bye, '1', 'l2fwd printed its final statistics and exited cleanly');
   t.notOk(k.mbufs_lost, 'every mbuf back in its pool');
