@@ -33,6 +33,17 @@ for i in $(seq 1 50); do grep -q listening recv.log && break; sleep 0.2; done
 ip netns exec ns0 node "$G/udp.mjs" send 10.99.0.2 9999 $COUNT $SIZE
 wait $R
 grep -E '^(received|received_distinct|intact)=' recv.log
+# datagrams missing: what each kernel NIC's queues hold (a sender's TX queue that stopped moving shows here as a
+# qdisc backlog, bytes in flight under BQL and a TX timeout count; a receiver's as missed frames)
+if [ "$(sed -n 's/^received=//p' recv.log)" != "$COUNT" ]; then
+    for ns in ns0 ns1; do
+        ip netns exec $ns ethtool -S eth0 2>/dev/null | sed "s/^ */diag $ns ethtool: /"
+        ip netns exec $ns tc -s qdisc show dev eth0 | sed "s/^/diag $ns qdisc: /"
+        ip netns exec $ns sh -c 'for q in /sys/class/net/eth0/queues/tx-*; do
+            echo "$(basename $q) bql_inflight=$(cat $q/byte_queue_limits/inflight 2>/dev/null) tx_timeout=$(cat $q/tx_timeout 2>/dev/null)"
+        done' | sed "s/^/diag $ns /"
+    done
+fi
 sleep 1
 # UDP datagrams the receiving stack got (delivered to the socket, or dropped for a full socket buffer)
 read -r UDP_IN UDP_RCVBUF < <(udp_in)
