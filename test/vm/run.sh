@@ -199,7 +199,21 @@ Q+=(-append "$ARGS")
 [ -n "${PKTIO_VM_QEMU_ARGS:-}" ] && Q+=($PKTIO_VM_QEMU_ARGS)
 
 pidfile=$OUT/qemu.pid
-Q+=(-pidfile "$pidfile")
+Q+=(-pidfile "$pidfile" -monitor "unix:$OUT/qemu.mon,server=on,wait=off")
+# Where the vCPUs are, said on stderr of a guest that hangs: QEMU's monitor gives each one's RIP (firmware below 1 MiB,
+# the kernel at 0xffffffff8..., randomised by KASLR) and whether it halted
+vcpus() {
+    node -e 'const s = require("net").connect(process.argv[1]); let o = "";
+        const done = () => { s.destroy(); let cpu = "";
+            for (const l of o.split(/\r?\n/)) {
+                if (/^CPU#\d+/.test(l)) cpu = l.trim();
+                const m = /^(RIP=\S+).*(HLT=\d)/.exec(l);
+                if (m) process.stderr.write(`run.sh: ${cpu}: ${m[1]} ${m[2]}\n`);
+            } };
+        const t = setTimeout(done, 5000);
+        s.on("data", (d) => { o += d; if (/\n\(qemu\) $/.test(o)) { clearTimeout(t); done(); } });
+        s.on("error", () => {}); s.on("connect", () => s.write("info registers -a\n"));' "$OUT/qemu.mon" || true
+}
 stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     if [ -n "$NETNS" ]; then
@@ -227,7 +241,7 @@ for try in 1 2; do
     qpid=$!
     t0=$SECONDS hung=0
     while kill -0 $qpid 2>/dev/null && [ ! -e "$OUT/started" ]; do
-        if [ $((SECONDS - t0)) -ge "$BOOT_LIMIT" ]; then hung=1; kill "$(cat "$pidfile")" 2>/dev/null; break; fi
+        if [ $((SECONDS - t0)) -ge "$BOOT_LIMIT" ]; then hung=1; vcpus; kill "$(cat "$pidfile")" 2>/dev/null; break; fi
         sleep 1
     done
     boot=$((SECONDS - t0))
