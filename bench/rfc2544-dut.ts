@@ -53,7 +53,9 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
       // NICs under emulation (the VM rig's TCG) take testpmd well over the default 20 s to reach its prompt
       startTimeoutMs: other.includes('-a') ? 90000 : undefined,
     });
-    await tp.cmd('start');
+    // a testpmd that does not answer is stopped before the error goes up: left running, its pipes would keep the
+    // runner's process alive
+    await tp.cmd('start').catch(async (e) => { await tp.quit(); throw e; });
     // testpmd configures its ports before its first prompt and stays up when that fails (e.g. "Frame size (9018) >
     // device max frame size (1518)": DPDK's memif has no jumbo frames); say so here, not as a link that stays down.
     // Its errors go to stderr, the prompt to stdout: read after the round trip of 'start' (which then refuses too)

@@ -77,8 +77,14 @@ export function testpmdMemArgs(): string[] {
 
 export class Testpmd {
   readonly child: ChildProcessWithoutNullStreams;
-  /** everything testpmd printed so far */
+  /** everything testpmd printed so far, stdout and stderr in the order their chunks arrived (for messages) */
   out = '';
+  /**
+   * stdout alone: the prompt and what commands print. Searched for the prompt apart from stderr because the two
+   * pipes' chunks interleave: testpmd's prompt after a refused 'start' arrived as "testpm", then stderr's "Not all
+   * ports were started", then "d> ", and a prompt searched in the merged text was never found
+   */
+  private stdout = '';
   private exitCode: number | null | undefined = undefined;
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
@@ -88,12 +94,14 @@ export class Testpmd {
   private constructor(child: ChildProcessWithoutNullStreams, filePrefix: string) {
     this.child = child;
     this.filePrefix = filePrefix;
-    const onData = (d: Buffer) => {
-      this.out += d.toString();
+    const onData = (d: Buffer, isOut: boolean) => {
+      const s = d.toString();
+      this.out += s;
+      if (isOut) this.stdout += s;
       for (const w of this.waiters.splice(0)) w();
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    child.stdout.on('data', (d: Buffer) => onData(d, true));
+    child.stderr.on('data', (d: Buffer) => onData(d, false));
     // a testpmd that died closes its stdin: the next write fails with EPIPE, which running/exit already report
     child.stdin.on('error', () => {});
     this.exited = new Promise((r) => child.on('exit', (c) => {
@@ -130,8 +138,8 @@ export class Testpmd {
   private async untilPrompt(from: number, timeoutMs: number, what: string): Promise<string> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const at = this.out.indexOf('testpmd> ', from);
-      if (at >= 0) return this.out.slice(from, at);
+      const at = this.stdout.indexOf('testpmd> ', from);
+      if (at >= 0) return this.stdout.slice(from, at);
       if (!this.running) throw new TestpmdError(`dpdk-testpmd exited (${this.exitCode}) during '${what}': ${this.tail()}`);
       const left = end - Date.now();
       if (left <= 0) throw new TestpmdError(`dpdk-testpmd gave no prompt after '${what}' in ${timeoutMs} ms: ${this.tail()}`);
@@ -147,10 +155,10 @@ export class Testpmd {
     return this.out.trim().split('\n').slice(-lines).join(' | ');
   }
 
-  /** Runs one command at the prompt and returns what it printed. */
+  /** Runs one command at the prompt and returns what it printed on stdout (its errors are in `out`). */
   async cmd(line: string, timeoutMs = 20000): Promise<string> {
     if (!this.running) throw new TestpmdError(`dpdk-testpmd exited (${this.exitCode}) before '${line}': ${this.tail()}`);
-    const from = this.out.length;
+    const from = this.stdout.length;
     this.child.stdin.write(`${line}\n`);
     // the echo of the command ends with a newline; its output runs to the next prompt
     const text = await this.untilPrompt(from, timeoutMs, line);
