@@ -40,9 +40,12 @@ if [ "$(sed -n 's/^received=//p' recv.log)" != "$COUNT" ]; then
         ip netns exec $ns ethtool -S eth0 2>/dev/null | sed "s/^ */diag $ns ethtool: /"
         ip netns exec $ns tc -s qdisc show dev eth0 | sed "s/^/diag $ns qdisc: /"
         ip netns exec $ns sh -c 'for q in /sys/class/net/eth0/queues/tx-*; do
-            echo "$(basename $q) bql_inflight=$(cat $q/byte_queue_limits/inflight 2>/dev/null) tx_timeout=$(cat $q/tx_timeout 2>/dev/null)"
+            echo "$(basename $q) bql_inflight=$(cat $q/byte_queue_limits/inflight 2>/dev/null) bql_limit=$(cat $q/byte_queue_limits/limit 2>/dev/null) tx_timeout=$(cat $q/tx_timeout 2>/dev/null)"
         done' | sed "s/^/diag $ns /"
     done
+    # the kernel NICs' interrupt counts (virtio: one vector per queue): a TX queue whose completions were written but
+    # never signalled shows an output vector that stopped counting
+    grep -E 'virtio|eth' /proc/interrupts | sed 's/^/diag irq: /'
 fi
 sleep 1
 # UDP datagrams the receiving stack got (delivered to the socket, or dropped for a full socket buffer)
