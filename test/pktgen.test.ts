@@ -231,6 +231,10 @@ t.test('generator over net_ring', async (t) => {
     pktio.requestQuit();
     await pktio.waitLcore(lcore);
     pktio.clearQuit();
+    // what the forwarder had not read yet, or sent after the generator's last look, goes back to the pool here: left
+    // in the rings it would reach the next test's RX as packets of no trial (425 did once, after a starved forwarder)
+    const buf = new Uint32Array(64);
+    for (const p of [1, 2]) for (let n; (n = pktio.rxBurst(p, 0, buf, 64)) > 0;) pktio.mbuf.pktmbufFreeBulk(buf, n);
     return r;
   };
 
@@ -267,7 +271,12 @@ t.test('generator over net_ring', async (t) => {
     const r = await impair({ holdNs: hold }, 5000, 1);
     const l = r.rx[0].latency;
     t.comment(`held ${ms(hold)} ms: latency (software) ${line(l)}`);
-    t.equal(r.rx[0].lost, 0);
+    const load = os.loadavg()[0];
+    // with a CPU free the forwarder keeps up and nothing is lost; beside more runnable threads than CPUs it was seen
+    // descheduled for a second (a median of 1 s without a hold) and 425 packets arrived after the drain: then every
+    // packet must still be accounted for, as received or lost
+    if (load < os.cpus().length) t.equal(r.rx[0].lost, 0, 'nothing lost');
+    else t.equal(r.rx[0].rx + r.rx[0].lost, r.tx[0].packets, `received + lost = sent (${r.rx[0].lost} lost at load ${load.toFixed(1)})`);
     // tolerance: no packet is faster than the hold (always checked); the fastest is within 3% (the histogram's
     // bucket) + 2 ms of it (one loop pass of the forwarder and of the generator's RX, on a machine where they share
     // CPUs), and the median moves by the hold: within 3% + 1 ms of hold + the median without a hold. Those two need
@@ -276,7 +285,6 @@ t.test('generator over net_ring', async (t) => {
     // measures that wait (seen: a median of 20 ms at a load of 10 on 2 CPUs, for holds of 1 and 5 ms alike; a
     // fastest packet of 7.6 ms for a 5 ms hold at a load of 8). They are checked when the load leaves a CPU free
     t.ok(l.min >= hold, `min ${ms(l.min)} ms: no packet faster than the hold`);
-    const load = os.loadavg()[0];
     if (load < os.cpus().length) {
       t.ok(l.min <= hold * 1.03 + 2e6, `min ${ms(l.min)} ms within [5, 7.15] ms`);
       t.ok(Math.abs(l.p50 - hold - base.p50) <= hold * 0.03 + 1e6, `p50 ${ms(l.p50)} ms = hold + ${ms(base.p50)} ms within 3% + 1 ms`);
