@@ -236,8 +236,8 @@ ENVS=()
 IN=(); [ -n "$NETNS" ] && IN=(ip netns exec "$NETNS")
 # A QEMU that dies of a signal before the guest's init has marked the out share (OUT/started) is started once more:
 # QEMU 10's multi-threaded TCG has aborted once at boot here (iotlb_to_section assertion, 1 boot in ~100). So is
-# one whose guest has not reached its command after BOOT_LIMIT seconds (a boot takes about 10 s here, 7 of them to the command; one boot of
-# a few hundred stayed silent for the whole 480 s of its test). Either is said on stderr, with the boot time.
+# one whose guest has not reached its command after BOOT_LIMIT seconds: a boot reaches it in 7 to 10 s here, and one
+# boot of a few hundred stayed silent for the whole 480 s of its test. Either is said on stderr, with the boot time.
 BOOT_LIMIT=${PKTIO_VM_BOOT_LIMIT:-120}
 for try in 1 2; do
     rm -f "$OUT/started" "$OUT/rc"
