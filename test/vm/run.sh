@@ -257,10 +257,10 @@ for try in 1 2; do
         echo "run.sh: the guest had not reached its command after ${boot}s (QEMU exit $st; console: $(grep -v -c -E 'warning|terminating' "$OUT/console.log" || true) lines)" >&2
     elif [ ! -e "$OUT/started" ] && [ "$st" -gt 128 ] && [ "$st" != 137 ]; then
         echo "run.sh: QEMU died before the guest command started (exit $st: $(grep -m1 -E 'Assertion|qemu-system' "$OUT/console.log" | grep -v warning || true))" >&2
-    elif [ "$st" = 124 ] || [ "$st" = 137 ]; then
-        echo "run.sh: the guest reached its command after ${boot}s; the command then ran out of time" >&2
-        break
     else
+        if [ "$st" = 124 ] || [ "$st" = 137 ]; then
+            echo "run.sh: the guest reached its command after ${boot}s; the command then ran out of time" >&2
+        fi
         break
     fi
     [ $try = 1 ] || break
