@@ -145,7 +145,9 @@ t.test('--no-huge: anonymous memory, IOVA = VA, memzones', async (t) => {
 /** Maps a file into the window twice, sees its bytes at region offsets both ways, unmaps, and checks the errors. */
 function extmemRoundTrip(t: Test): void {
   const r = mem();
-  const f = join(mkdtempSync(join(tmpdir(), 'extmem-')), 'f');
+  const dir = mkdtempSync(join(tmpdir(), 'extmem-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const f = join(dir, 'f');
   writeFileSync(f, Buffer.alloc(10000, 7));
   const fd = ffi.open(f, ffi.O_RDWR, 0);
   const a = extmemMap('ext_a', fd, 10000);
@@ -162,7 +164,9 @@ function extmemRoundTrip(t: Test): void {
   extmemUnmap('ext_b');
   t.same(extmemList(), []);
   t.throws(() => extmemUnmap('ext_a'), /no external memory 'ext_a'/);
-  const c = extmemMap('ext_c', ffi.memfd_create('t', ffi.MFD_CLOEXEC), 4096);
+  const memfd = ffi.memfd_create('t', ffi.MFD_CLOEXEC);
+  const c = extmemMap('ext_c', memfd, 4096);
+  ffi.close(memfd);
   t.equal(c.off, a.off, 'freed window space is reused');
   extmemUnmap('ext_c');
 }
