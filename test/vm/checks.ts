@@ -6,13 +6,14 @@ import type { VmMode } from './vm.js';
 type Kv = Record<string, string>;
 
 /** guest/l2fwd-e2e.sh: l2fwd bridges ns0 and ns1 through pktio's ports A and B. */
-export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports: string[]; jumbo: boolean; virtio?: boolean }): void {
+export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports: string[]; jumbo: boolean; virtio?: { packed: boolean } }): void {
   const n = (x: string) => Number(k[x]);
   const count = o.jumbo ? 1000 : 10000;
   t.equal(k.l2fwd_started, '1', 'l2fwd started with both VFIO ports');
   t.equal(k.iommu, { type1: 'type1', noiommu: 'noiommu', cdev: 'iommufd' }[o.mode], 'IOMMU backend');
   t.equal(k.flow, o.mode === 'cdev' ? 'cdev' : 'legacy', 'VFIO flow');
   t.equal(k.iova, o.mode === 'noiommu' ? 'pa' : 'va', 'IOVA mode');
+  if (o.virtio) t.equal(k.rings, o.virtio.packed ? 'packed,packed' : 'split,split', 'the ring layout both ports negotiated');
   t.equal(k.ping_rc, '0', 'ping between the namespaces through pktio');
   if (o.jumbo) t.equal(k.ping_jumbo_rc, '0', 'a 9000-byte IP packet with DF crosses (ping -s 8972 -M do)');
   t.equal(k.sent, String(count), 'UDP datagrams sent from ns0');

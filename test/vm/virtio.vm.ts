@@ -42,7 +42,7 @@ for (const { mode, packed } of runs) {
         const k = phase(r.kv, p);
         t.equal(k.rc, '0', `${p} phase exit status`);
         checkL2fwd(t, k, r.out.split('\n').filter((l) => l.startsWith(`${p}_`)).join('\n'),
-          { mode, ports: [layout.PKTIO_VM_PORT_A, layout.PKTIO_VM_PORT_B], jumbo: p === 'jumbo', virtio: true });
+          { mode, ports: [layout.PKTIO_VM_PORT_A, layout.PKTIO_VM_PORT_B], jumbo: p === 'jumbo', virtio: { packed } });
       });
     }
     if (!packed) {

@@ -275,6 +275,7 @@ export class VirtioPort implements EthDevOps {
       }
       this.started = true;
       this.applyRxModes();
+      log('virtio').info({ dev: this.name, ring: this.layout(), pairs, features: featureList(this.features) }, 'virtio-net started');
     } catch (e) {
       this.started = false;
       this.shutDown();

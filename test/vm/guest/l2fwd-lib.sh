@@ -85,6 +85,8 @@ l2fwd_start() {
     echo "l2fwd_started=1"
     sed -n 's/.*"iommu":"\([a-z0-9]*\)".*"flows":\["\([a-z]*\)".*/iommu=\1\nflow=\2/p' "$log" | head -2
     sed -n 's/.*"iova":"\([a-z]*\)".*/iova=\1/p' "$log" | head -1
+    # virtio: each port's negotiated ring layout (split or packed), in port order
+    grep -q '"virtio-net started"' "$log" && echo "rings=$(sed -n 's/.*"ring":"\([a-z]*\)".*virtio-net started.*/\1/p' "$log" | paste -sd,)"
     links_up
     # pktio's links as l2fwd saw them after its link check (up to 9 s, as DPDK's l2fwd)
     sed -n 's/^Port \([0-9]*\) Link \([a-z]*\).*/link_port\1=\2/p' "$log"
