@@ -45,6 +45,10 @@ export interface L2fwdVariant {
   stats?(elapsed: number): string;
 }
 
+/** Descriptors per RX and TX queue (DPDK l2fwd's RX_DESC_DEFAULT, TX_DESC_DEFAULT), fewer where a port allows fewer. */
+const NB_RXD = 1024;
+const NB_TXD = 1024;
+
 function usage(v?: L2fwdVariant): string {
   return `${pktio.commandName(v?.name ?? 'l2fwd')} [EAL options] -- [-p PORTMASK] [-P] [-q NQ] [-T PERIOD] [--[no-]mac-updating] [--portmap="(0,1)"] [--max-pkt-len N] [--duration SECONDS]${v?.options ?? ''}
   -p PORTMASK: hexadecimal bitmask of ports to use (default: every port)
@@ -203,95 +207,91 @@ function stopAfter(seconds: number, ctl: Int32Array, lcores: number): { cancel()
   return { cancel: () => { clearInterval(poll); if (timer) clearTimeout(timer); } };
 }
 
-export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<number> {
-  const name = v?.name ?? 'l2fwd';
-  const init = await pktio.initApp(argv);
-  if (!init) return 1;
-  if (init.config.help) {
-    process.stdout.write(`\n${usage(v)}\n`);
-    return 0;
+/** What the options choose: the enabled ports, each one's TX port by port id (-1: none), the RX ports and lcores. */
+interface Plan {
+  o: L2fwdOpts;
+  enabled: number[];
+  dst: number[];
+  rxPorts: number[];
+  workers: number[];
+}
+
+/** Parses the application's arguments and chooses ports and lcores: a UsageError for bad arguments, an Error for too few lcores. */
+function planFromArgs(args: readonly string[], v?: L2fwdVariant): Plan {
+  const o = parseL2fwdArgs(v?.parse ? v.parse(args) : args);
+  const all = pktio.portIds();
+  if (all.length === 0) throw new UsageError('no Ethernet ports: add some with --vdev (e.g. --vdev net_null0 --vdev net_null1) or -a BDF');
+  const enabled = all.filter((p) => o.portmask === null || (o.portmask & (1 << p)) !== 0);
+  if (o.portmask !== null) {
+    const bad = [...Array(32).keys()].filter((p) => (o.portmask! & (1 << p)) !== 0 && !all.includes(p));
+    if (bad.length) throw new UsageError(`portmask names port(s) ${bad.join(',')} that do not exist (ports: ${all.join(',')})`);
   }
-  let o: L2fwdOpts;
-  let enabled: number[];
-  let dst: number[];
-  try {
-    o = parseL2fwdArgs(v?.parse ? v.parse(init.appArgs) : init.appArgs);
-    const all = pktio.portIds();
-    if (all.length === 0) throw new UsageError('no Ethernet ports: add some with --vdev (e.g. --vdev net_null0 --vdev net_null1) or -a BDF');
-    enabled = all.filter((p) => o.portmask === null || (o.portmask & (1 << p)) !== 0);
-    if (o.portmask !== null) {
-      const bad = [...Array(32).keys()].filter((p) => (o.portmask! & (1 << p)) !== 0 && !all.includes(p));
-      if (bad.length) throw new UsageError(`portmask names port(s) ${bad.join(',')} that do not exist (ports: ${all.join(',')})`);
-    }
-    dst = pairPorts(enabled, o.portmap);
-  } catch (e) {
-    process.stderr.write(`${name}: ${(e as Error).message}\n\n${usage(v)}\n`);
-    await pktio.cleanup();
-    return 1;
-  }
+  const dst = pairPorts(enabled, o.portmap);
   const workers = pktio.workerLcores();
   const rxPorts = enabled.filter((p) => dst[p] >= 0);
   const need = Math.ceil(rxPorts.length / o.rxPerLcore);
   if (workers.length < need) {
-    process.stderr.write(`${name}: ${rxPorts.length} RX ports at ${o.rxPerLcore} per lcore need ${need} worker lcore(s), ` +
-      `${workers.length} given: add lcores with -l (e.g. -l 0-${need}) or raise -q\n`);
-    await pktio.cleanup();
-    return 1;
+    throw new Error(`${rxPorts.length} RX ports at ${o.rxPerLcore} per lcore need ${need} worker lcore(s), ` +
+      `${workers.length} given: add lcores with -l (e.g. -l 0-${need}) or raise -q`);
   }
-  const nbRxd = 1024;
-  const nbTxd = 1024;
-  const nbLcores = workers.length + 1;
-  const nbMbufs = Math.max(enabled.length * (nbRxd + nbTxd + MAX_PKT_BURST + nbLcores * 256), 8192);
-  const pool = pktio.pktmbufPoolCreate('mbuf_pool', nbMbufs, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
+  return { o, enabled, dst, rxPorts, workers };
+}
+
+/**
+ * One RX and one TX queue on every enabled port, started, promiscuous with -P; returns each port's MAC by port id.
+ * A port the options do not suit (no RX interrupts for l2fwd-power, a frame length it refuses) throws one line
+ * naming the port.
+ */
+function startPorts(pl: Plan, pool: pktio.Mempool, v?: L2fwdVariant): number[][] {
   const macs: number[][] = [];
-  for (const p of enabled) {
+  for (const p of pl.enabled) {
     const info = pktio.devInfoGet(p);
     try {
-      pktio.devConfigure(p, 1, 1, { ...(o.maxPktLen ? { rxmode: { maxRxPktLen: o.maxPktLen } } : {}), ...v?.ethConf });
-      pktio.rxQueueSetup(p, 0, Math.min(nbRxd, info.rxDescLim.nbMax), -1, null, pool);
-      pktio.txQueueSetup(p, 0, Math.min(nbTxd, info.txDescLim.nbMax), -1, null);
+      pktio.devConfigure(p, 1, 1, { ...(pl.o.maxPktLen ? { rxmode: { maxRxPktLen: pl.o.maxPktLen } } : {}), ...v?.ethConf });
+      pktio.rxQueueSetup(p, 0, Math.min(NB_RXD, info.rxDescLim.nbMax), -1, null, pool);
+      pktio.txQueueSetup(p, 0, Math.min(NB_TXD, info.txDescLim.nbMax), -1, null);
       pktio.devStart(p);
     } catch (e) {
-      // a port the options do not suit (no RX interrupts for l2fwd-power, a frame length it refuses): one line
-      process.stderr.write(`${name}: port ${p} (${pktio.portName(p)}): ${(e as Error).message}\n`);
-      await pktio.cleanup();
-      return 1;
+      throw new Error(`port ${p} (${pktio.portName(p)}): ${(e as Error).message}`);
     }
-    if (o.promisc) pktio.promiscuousEnable(p);
+    if (pl.o.promisc) pktio.promiscuousEnable(p);
     macs[p] = Array.from(pktio.macAddrGet(p));
     process.stdout.write(`Port ${p} (${pktio.portName(p)}), MAC address: ${pktio.formatMac(macs[p]).toUpperCase()}\n`);
   }
-  await checkLinks(enabled);
-  const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
-  const st = new Float64Array(pktio.mem().buf, z.off, MAX_PORTS * 4 + 16);
+  return macs;
+}
 
-  v?.setup?.();
+/** Launches the forwarding loop on one worker lcore per -q RX ports; returns how many lcores it launched. */
+function launchForwarding(pl: Plan, macs: number[][], v?: L2fwdVariant): number {
   const fwdModule = v?.fwdModule ?? new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   let w = 0;
-  for (let i = 0; i < rxPorts.length; i += o.rxPerLcore) {
-    const mine = rxPorts.slice(i, i + o.rxPerLcore);
-    const args: FwdArgs = { rxPorts: mine, dst, macUpdating: o.macUpdating, macs, ...v?.fwdArgs };
-    process.stdout.write(`Lcore ${workers[w]}: RX port ${mine.join(',')} TX port ${mine.map((p) => dst[p]).join(',')}\n`);
-    pktio.remoteLaunch(workers[w++], fwdModule, args);
+  for (let i = 0; i < pl.rxPorts.length; i += pl.o.rxPerLcore) {
+    const mine = pl.rxPorts.slice(i, i + pl.o.rxPerLcore);
+    const args: FwdArgs = { rxPorts: mine, dst: pl.dst, macUpdating: pl.o.macUpdating, macs, ...v?.fwdArgs };
+    process.stdout.write(`Lcore ${pl.workers[w]}: RX port ${mine.join(',')} TX port ${mine.map((p) => pl.dst[p]).join(',')}\n`);
+    pktio.remoteLaunch(pl.workers[w++], fwdModule, args);
   }
-  process.stdout.write(`L2FWD: MAC updating ${o.macUpdating ? 'enabled' : 'disabled'}\n`);
+  process.stdout.write(`L2FWD: MAC updating ${pl.o.macUpdating ? 'enabled' : 'disabled'}\n`);
+  return w;
+}
 
-  const onSig = (sig: string) => {
-    process.stdout.write(`\n\nSignal ${sig} received, preparing to exit...\n`);
-    pktio.requestQuit();
-  };
-  process.on('SIGINT', onSig);
-  process.on('SIGTERM', onSig);
+/**
+ * The main lcore's part while the workers forward: statistics every -T seconds, --duration asks the lcores to quit;
+ * waits for every launched lcore and prints the last statistics. Resolves 1 when a worker failed
+ * (logged, and the others asked to quit), else 0.
+ */
+async function superviseForwarding(pl: Plan, launched: number, zoneOff: number, v?: L2fwdVariant): Promise<number> {
+  const st = new Float64Array(pktio.mem().buf, zoneOff, MAX_PORTS * 4 + 16);
   const last = new Float64Array(MAX_PORTS);
   let lastT = performance.now();
-  const timer = o.period > 0 ? setInterval(() => {
+  const timer = pl.o.period > 0 ? setInterval(() => {
     const now = performance.now();
-    printStats(enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last, v);
+    printStats(pl.enabled, st, process.stdout.isTTY === true, (now - lastT) / 1000, last, v);
     lastT = now;
-  }, o.period * 1000) : null;
-  const stopper = o.duration > 0 ? stopAfter(o.duration, new Int32Array(pktio.mem().buf, z.off, STARTED_WORD + 1), w) : null;
+  }, pl.o.period * 1000) : null;
+  const stopper = pl.o.duration > 0 ? stopAfter(pl.o.duration, new Int32Array(pktio.mem().buf, zoneOff, STARTED_WORD + 1), launched) : null;
   let rc = 0;
-  for (const l of workers.slice(0, w)) {
+  for (const l of pl.workers.slice(0, launched)) {
     try {
       await pktio.waitLcore(l);
     } catch (e) {
@@ -302,15 +302,22 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   }
   if (timer) clearInterval(timer);
   stopper?.cancel();
-  printStats(enabled, st, false, (performance.now() - lastT) / 1000, last, v);
-  // pktio addition: each port's ethdev counters (rte_eth_stats_get) once forwarding stopped, what the NIC itself
-  // counted (received, missed for want of a descriptor, errors, no mbuf) beside l2fwd's own counts above
-  for (const p of enabled) {
+  printStats(pl.enabled, st, false, (performance.now() - lastT) / 1000, last, v);
+  return rc;
+}
+
+/**
+ * Each port's ethdev counters (rte_eth_stats_get) once forwarding stopped (a pktio addition: what the NIC itself
+ * counted, received, missed for want of a descriptor, errors, no mbuf, beside l2fwd's own counts), then each port
+ * stopped and closed, and a check that every mbuf came back to the pool.
+ */
+function closePorts(ports: number[], pool: pktio.Mempool): void {
+  for (const p of ports) {
     const s = pktio.statsGet(p);
     process.stdout.write(`Port ${p} counters: ipackets=${s.ipackets} opackets=${s.opackets} ibytes=${s.ibytes} obytes=${s.obytes} ` +
       `imissed=${s.imissed} ierrors=${s.ierrors} oerrors=${s.oerrors} rx_nombuf=${s.rxNombuf}\n`);
   }
-  for (const p of enabled) {
+  for (const p of ports) {
     process.stdout.write(`Closing port ${p}...`);
     pktio.devStop(p);
     pktio.devClose(p);
@@ -318,6 +325,43 @@ export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<n
   }
   const lost = pool.size - pool.availCount();
   if (lost !== 0) pktio.log('l2fwd').error({ pool: pool.name, lost }, `${lost} mbufs were not returned to the pool`);
+}
+
+export async function main(argv: readonly string[], v?: L2fwdVariant): Promise<number> {
+  const name = v?.name ?? 'l2fwd';
+  const init = await pktio.initApp(argv);
+  if (!init) return 1;
+  if (init.config.help) {
+    process.stdout.write(`\n${usage(v)}\n`);
+    return 0;
+  }
+  let pl: Plan;
+  let pool: pktio.Mempool;
+  let macs: number[][];
+  try {
+    pl = planFromArgs(init.appArgs, v);
+    const nbLcores = pl.workers.length + 1;
+    const nbMbufs = Math.max(pl.enabled.length * (NB_RXD + NB_TXD + MAX_PKT_BURST + nbLcores * 256), 8192);
+    pool = pktio.pktmbufPoolCreate('mbuf_pool', nbMbufs, 256, 0, pktio.MBUF_DEFAULT_BUF_SIZE);
+    macs = startPorts(pl, pool, v);
+  } catch (e) {
+    // bad arguments get the usage after their line; too few lcores or a port that refuses its set-up, the line alone
+    process.stderr.write(`${name}: ${(e as Error).message}\n${e instanceof UsageError ? `\n${usage(v)}\n` : ''}`);
+    await pktio.cleanup();
+    return 1;
+  }
+  await checkLinks(pl.enabled);
+  const z = pktio.memzoneReserve('l2fwd', (MAX_PORTS * 4 + 16) * 8);
+  v?.setup?.();
+  // SIGINT/SIGTERM ask the lcores to quit, until the ports are closed (a second signal while closing does no more)
+  const onSig = (sig: string) => {
+    process.stdout.write(`\n\nSignal ${sig} received, preparing to exit...\n`);
+    pktio.requestQuit();
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  const rc = await superviseForwarding(pl, launchForwarding(pl, macs, v), z.off, v);
+  closePorts(pl.enabled, pool);
   process.off('SIGINT', onSig);
   process.off('SIGTERM', onSig);
   await pktio.cleanup();
