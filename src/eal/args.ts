@@ -149,7 +149,6 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
     hugeDir: null, memoryMb: null, iovaMode: null, filePrefix: 'pktio', logLevel: 'info', logFormat: null,
     vfioNoIommu: false, vfioFlow: 'auto', vfioIommufdCompat: false, baseVirtaddr: null, help: false,
   };
-  let lcoresGiven = false;
   for (let i = 0; i < eal.length; i++) {
     let opt = eal[i];
     let val: string | undefined;
@@ -165,7 +164,7 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
       return v;
     };
     switch (opt) {
-      case '-l': case '--lcores': c.lcores = parseLcores(need()); lcoresGiven = true; break;
+      case '-l': case '--lcores': c.lcores = parseLcores(need()); break;
       case '--main-lcore': c.mainLcore = parseInt10(need(), '--main-lcore'); break;
       case '-a': case '--allow': case '-w': {
         const [addr, ...kv] = need().split(',');
@@ -184,66 +183,32 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
       case '--no-huge': c.noHuge = true; break;
       case '--no-pci': c.noPci = true; break;
       case '--huge-dir': c.hugeDir = need(); break;
-      case '-m': case '--socket-mem': {
-        const v = need();
-        const mb = opt === '-m' ? parseInt10(v, '-m') : v.split(',').reduce((a, x) => a + parseInt10(x, '--socket-mem'), 0);
-        if (mb < 2) throw new EalArgError(`invalid ${opt} '${v}': at least 2 MiB`);
-        if (mb > 4096) throw new EalArgError(`invalid ${opt} '${v}': pktio maps at most 4096 MiB`);
-        c.memoryMb = mb;
-        break;
-      }
-      case '--iova-mode': {
-        const v = need();
-        if (v !== 'pa' && v !== 'va') throw new EalArgError(`invalid --iova-mode '${v}': expected pa or va`);
-        c.iovaMode = v;
-        break;
-      }
+      case '-m': case '--socket-mem': c.memoryMb = parseMemoryMb(opt, need()); break;
+      case '--iova-mode': c.iovaMode = oneOf(opt, need(), ['pa', 'va']); break;
       case '--file-prefix': {
         const v = need();
         if (!/^[\w.-]+$/.test(v)) throw new EalArgError(`invalid --file-prefix '${v}': letters, digits, '.', '_' and '-' only`);
         c.filePrefix = v;
         break;
       }
-      case '--log-level': {
-        let v = need();
-        // DPDK also accepts "lib.eal:debug" and numbers 1-8; take the level part
-        if (v.includes(':')) v = v.slice(v.lastIndexOf(':') + 1);
-        const num: Record<string, LogLevel> = { 1: 'fatal', 2: 'fatal', 3: 'fatal', 4: 'error', 5: 'warn', 6: 'info', 7: 'info', 8: 'debug' };
-        const lv = (num[v] ?? v.toLowerCase()) as LogLevel;
-        if (!LEVELS.includes(lv)) throw new EalArgError(`invalid --log-level '${v}': expected one of ${LEVELS.join(', ')}`);
-        c.logLevel = lv;
-        break;
-      }
-      case '--log-format': {
-        const v = need();
-        if (v !== 'pretty' && v !== 'json') throw new EalArgError(`invalid --log-format '${v}': expected pretty or json`);
-        c.logFormat = v;
-        break;
-      }
+      case '--log-level': c.logLevel = parseLogLevel(need()); break;
+      case '--log-format': c.logFormat = oneOf(opt, need(), ['pretty', 'json']); break;
       case '--vfio-noiommu': c.vfioNoIommu = true; break;
       case '--vfio-iommufd-compat': c.vfioIommufdCompat = true; break;
-      case '--vfio-flow': {
-        const v = need();
-        if (v !== 'auto' && v !== 'legacy' && v !== 'cdev') throw new EalArgError(`invalid --vfio-flow '${v}': expected auto, legacy or cdev`);
-        c.vfioFlow = v;
-        break;
-      }
-      case '--base-virtaddr': {
-        const v = need();
-        if (!/^(0x)?[0-9a-fA-F]+$/.test(v)) throw new EalArgError(`invalid --base-virtaddr '${v}': expected a hexadecimal address`);
-        const a = BigInt(v.startsWith('0x') ? v : `0x${v}`);
-        if (a === 0n || a % 0x200000n !== 0n || a >= 1n << 47n) {
-          throw new EalArgError(`invalid --base-virtaddr '${v}': a non-zero multiple of 2 MiB below 0x800000000000`);
-        }
-        c.baseVirtaddr = a;
-        break;
-      }
+      case '--vfio-flow': c.vfioFlow = oneOf(opt, need(), ['auto', 'legacy', 'cdev']); break;
+      case '--base-virtaddr': c.baseVirtaddr = parseBaseVirtaddr(need()); break;
       case '-n': need(); break; // memory channels: accepted for DPDK compatibility, no meaning here
       case '-h': case '--help': c.help = true; break;
       default:
         throw new EalArgError(`unknown EAL option '${eal[i]}'${opt.startsWith('-') ? '' : ' (application options go after --)'}`);
     }
   }
+  checkCombination(c);
+  return { config: c, appArgs };
+}
+
+/** The options that are each valid but not together; the main lcore defaults to the lowest lcore. */
+function checkCombination(c: EalConfig): void {
   const ids = Object.keys(c.lcores).map(Number);
   if (c.mainLcore < 0) c.mainLcore = Math.min(...ids);
   else if (!ids.includes(c.mainLcore)) {
@@ -252,6 +217,40 @@ export function parseEalArgs(argv: readonly string[]): { config: EalConfig; appA
   if (c.allow.length > 0 && c.block.length > 0) throw new EalArgError('options -a and -b cannot be used together');
   if (c.noHuge && c.iovaMode === 'pa') throw new EalArgError('--no-huge gives IOVA = VA only: drop --iova-mode pa or use hugepages');
   if (c.noHuge && c.hugeDir !== null) throw new EalArgError('--no-huge and --huge-dir cannot be used together');
-  void lcoresGiven;
-  return { config: c, appArgs };
+}
+
+/** A value out of a fixed set: "invalid --opt 'x': expected a, b or c". */
+function oneOf<const T extends string>(opt: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) {
+    const list = `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
+    throw new EalArgError(`invalid ${opt} '${v}': expected ${list}`);
+  }
+  return v as T;
+}
+
+/** -m MB, or --socket-mem MB[,MB...] summed over the sockets (pktio's memory is one region). */
+function parseMemoryMb(opt: string, v: string): number {
+  const mb = opt === '-m' ? parseInt10(v, '-m') : v.split(',').reduce((a, x) => a + parseInt10(x, '--socket-mem'), 0);
+  if (mb < 2) throw new EalArgError(`invalid ${opt} '${v}': at least 2 MiB`);
+  if (mb > 4096) throw new EalArgError(`invalid ${opt} '${v}': pktio maps at most 4096 MiB`);
+  return mb;
+}
+
+/** --log-level: a level name, DPDK's numbers 1-8, or DPDK's "component:level" form (the level part is taken). */
+function parseLogLevel(given: string): LogLevel {
+  const v = given.includes(':') ? given.slice(given.lastIndexOf(':') + 1) : given;
+  const num: Record<string, LogLevel> = { 1: 'fatal', 2: 'fatal', 3: 'fatal', 4: 'error', 5: 'warn', 6: 'info', 7: 'info', 8: 'debug' };
+  const lv = (num[v] ?? v.toLowerCase()) as LogLevel;
+  if (!LEVELS.includes(lv)) throw new EalArgError(`invalid --log-level '${v}': expected one of ${LEVELS.join(', ')}`);
+  return lv;
+}
+
+/** --base-virtaddr: where the memory region is mapped, hexadecimal, 2 MiB aligned, inside the 47-bit user space. */
+function parseBaseVirtaddr(v: string): bigint {
+  if (!/^(0x)?[0-9a-fA-F]+$/.test(v)) throw new EalArgError(`invalid --base-virtaddr '${v}': expected a hexadecimal address`);
+  const a = BigInt(v.startsWith('0x') ? v : `0x${v}`);
+  if (a === 0n || a % 0x200000n !== 0n || a >= 1n << 47n) {
+    throw new EalArgError(`invalid --base-virtaddr '${v}': a non-zero multiple of 2 MiB below 0x800000000000`);
+  }
+  return a;
 }
