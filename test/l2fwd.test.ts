@@ -188,6 +188,12 @@ t.test('the compiled example', async (t) => {
     r = await run([...one, '--vdev', 'net_null0', '--vdev', 'net_null1']);
     t.equal(r.code, 1);
     t.match(r.stderr, /2 RX ports at 1 per lcore need 2 worker lcore\(s\), 0 given: add lcores with -l/);
+    t.notMatch(r.stderr, /-p PORTMASK/, 'too few lcores: the line alone, no usage');
+    // memory too small for the pool: one line naming -m, no stack trace
+    r = await run(['--no-pci', '--no-huge', '-m', '4', '-l', lcores, '--vdev', 'net_null0', '--vdev', 'net_null1', '--', '-q', '2']);
+    t.equal(r.code, 1);
+    t.match(r.stderr, /^l2fwd: cannot create mempool 'mbuf_pool' .*give the EAL more memory with -m$/m);
+    t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
     r = await run(['--bogus-eal']);
     t.equal(r.code, 1);
     t.match(r.stderr, /^EAL: unknown EAL option '--bogus-eal'/);
