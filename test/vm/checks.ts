@@ -10,6 +10,8 @@ export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports
   const n = (x: string) => Number(k[x]);
   const count = o.jumbo ? 1000 : 10000;
   t.equal(k.l2fwd_started, '1', 'l2fwd started with both VFIO ports');
+  t.comment(`seconds into the phase: l2fwd forwarding ${k.secs_started}, UDP done ${k.secs_udp}, l2fwd stopped ${k.secs_stopped}, ` +
+    `NICs read back ${k.secs_readback}`);
   t.equal(k.iommu, { type1: 'type1', noiommu: 'noiommu', cdev: 'iommufd' }[o.mode], 'IOMMU backend');
   t.equal(k.flow, o.mode === 'cdev' ? 'cdev' : 'legacy', 'VFIO flow');
   t.equal(k.iova, o.mode === 'noiommu' ? 'pa' : 'va', 'IOVA mode');

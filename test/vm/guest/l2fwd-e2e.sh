@@ -16,6 +16,7 @@ declare -A BEFORE
 for ns in ns0 ns1; do for c in rx_packets tx_packets rx_missed_errors; do BEFORE[$ns.$c]=$(nic_stat $ns $c); done; done
 read -r UDP_IN0 UDP_RCVBUF0 < <(udp_in)
 l2fwd_start l2fwd.log -q 2 --no-mac-updating -P -T 0 "${APP[@]}" || exit 1
+echo "secs_started=$SECONDS"
 ip netns exec ns0 ping -c 3 -W 3 10.99.0.2 > ping.log 2>&1
 PING_RC=$?
 echo "ping_rc=$PING_RC"
@@ -32,6 +33,7 @@ R=$!
 for i in $(seq 1 50); do grep -q listening recv.log && break; sleep 0.2; done
 ip netns exec ns0 node "$G/udp.mjs" send 10.99.0.2 9999 $COUNT $SIZE
 wait $R
+echo "secs_udp=$SECONDS"
 grep -E '^(received|received_distinct|intact)=' recv.log
 # datagrams missing: what each kernel NIC's queues hold (a sender's TX queue that stopped moving shows here as a
 # qdisc backlog, bytes in flight under BQL and a TX timeout count; a receiver's as missed frames)
@@ -60,4 +62,6 @@ for ns in ns0 ns1; do
     for c in rx_packets tx_packets rx_missed_errors; do echo "${ns}_$c=$(($(nic_stat $ns $c) - BEFORE[$ns.$c]))"; done
 done
 l2fwd_stop l2fwd.log
+echo "secs_stopped=$SECONDS"
 FLOW=$FLOW node "$G/readback.mjs" $A $B
+echo "secs_readback=$SECONDS"

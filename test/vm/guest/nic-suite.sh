@@ -7,9 +7,12 @@ MODE=$1
 shift
 G=$(cd "$(dirname "$0")" && pwd)
 bash "$G/prepare.sh" "$MODE" || { echo "prepare_failed=1"; exit 1; }
+# where a guest's time goes (TCG makes every step costly): seconds for prepare.sh and for each phase
+echo "prepare_secs=$SECONDS"
 export PKTIO_VM_PREPARED=1
 rc=0
 for phase in "$@"; do
+    t0=$SECONDS
     case $phase in
         l2fwd) bash "$G/l2fwd-e2e.sh" "$MODE" ;;
         jumbo) bash "$G/l2fwd-e2e.sh" "$MODE" jumbo ;;
@@ -18,6 +21,7 @@ for phase in "$@"; do
     esac > "phase-$phase.log" 2>&1
     st=$?
     [ $st = 0 ] || rc=$st
+    echo "${phase}_secs=$((SECONDS - t0))"
     sed "s/^/${phase}_/" "phase-$phase.log"
     echo "${phase}_rc=$st"
 done
