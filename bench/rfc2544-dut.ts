@@ -59,10 +59,10 @@ export async function startDut(kind: DutKind, portArgs: string[], cpus: { fwd: n
     // testpmd configures its ports before its first prompt and stays up when that fails (e.g. "Frame size (9018) >
     // device max frame size (1518)": DPDK's memif has no jumbo frames); say so here, not as a link that stays down.
     // Its errors go to stderr, the prompt to stdout: read after the round trip of 'start' (which then refuses too)
-    const failed = tp.out.split('\n').filter((l) => /Fail to (configure|start) port|Start ports failed|> device max frame size|Not all ports were started/.test(l));
+    const failed = tp.linesMatching(/Fail to (configure|start) port|Start ports failed|> device max frame size|Not all ports were started/);
     if (failed.length) {
       await tp.quit();
-      throw new BenchError(`dpdk-testpmd could not start its ports: ${failed.map((l) => l.replace(/^(testpmd> )+/, '').trim()).join('; ')}` +
+      throw new BenchError(`dpdk-testpmd could not start its ports: ${failed.join('; ')}` +
         (maxPktLen ? ` (frames of ${maxPktLen} bytes: leave out --jumbo and sizes above 1518, or testpmd from --dut)` : ''));
     }
     return { kind, label: DUT_LABEL.testpmd, stop: async () => {

@@ -85,6 +85,8 @@ export class Testpmd {
    * ports were started", then "d> ", and a prompt searched in the merged text was never found
    */
   private stdout = '';
+  /** stderr alone: testpmd's errors, whole lines however stdout's chunks fell between them */
+  private stderr = '';
   private exitCode: number | null | undefined = undefined;
   private readonly exited: Promise<number | null>;
   private waiters: Array<() => void> = [];
@@ -98,6 +100,7 @@ export class Testpmd {
       const s = d.toString();
       this.out += s;
       if (isOut) this.stdout += s;
+      else this.stderr += s;
       for (const w of this.waiters.splice(0)) w();
     };
     child.stdout.on('data', (d: Buffer) => onData(d, true));
@@ -148,6 +151,15 @@ export class Testpmd {
         this.waiters.push(() => { clearTimeout(t); r(); });
       });
     }
+  }
+
+  /**
+   * The lines that match `re`, stderr's first and then stdout's without the prompts before them. Each stream is read
+   * on its own: in the merged text a prompt half ("testpm") that arrived between stderr's chunks starts an error line.
+   */
+  linesMatching(re: RegExp): string[] {
+    const out = this.stdout.split('\n').map((l) => l.replace(/^(testpmd> )+/, ''));
+    return [...this.stderr.split('\n'), ...out].map((l) => l.trim()).filter((l) => re.test(l));
   }
 
   /** The last lines of output, for error messages. */
