@@ -6,7 +6,8 @@
 #
 # Boots the rig's guest (QEMU TCG, q35; with --mode type1 or cdev also intel-iommu) with the host root read-only
 # over 9p, runs COMMAND with bash in the guest (chrooted into the host root, working directory = the out share),
-# prints its output and exits with its status (124: timeout, 125: the guest gave no status).
+# prints its output and exits with its status (124: timeout, 125: the guest gave no status). The out share is --out
+# DIR, or a directory of its own in /var/tmp, removed when the command exits 0 and named on stderr when it fails.
 # Networking is QEMU hubs only: nothing reaches the host's network.
 #
 # NICs (--nic): e1000e (82574L, 8086:10d3; the default), igb (82576, 8086:10c9, QEMU 8+), mixed (pktio port A and
@@ -130,7 +131,9 @@ if [ $DESCRIBE = 1 ]; then describe; exit 0; fi
 
 [ $# -gt 0 ] || { echo "run.sh: no command" >&2; exit 2; }
 [ -f "$C/initrd.gz" ] || { echo "run.sh: the rig is not provisioned: run test/vm/provision.sh as root" >&2; exit 2; }
-[ -n "$OUT" ] || OUT=$(mktemp -d /var/tmp/pktio-vm.XXXXXX)
+# a directory of its own unless --out names one: removed after a command that exits 0, kept (and named) otherwise
+OWN_OUT=0
+[ -n "$OUT" ] || { OUT=$(mktemp -d /var/tmp/pktio-vm.XXXXXX); OWN_OUT=1; }
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd -P)
 describe > "$OUT/rig.env"
@@ -269,7 +272,10 @@ for try in 1 2; do
 done
 # the console carries the command's output
 grep -v -E '^(SeaBIOS|Booting|iPXE|$)' "$OUT/console.log" | sed 's/\r$//' || true
-[ $hung = 1 ] && { echo "run.sh: timeout: neither boot reached the guest's command" >&2; exit 124; }
-if [ "$st" = 124 ] || [ "$st" = 137 ]; then echo "run.sh: timeout after ${TIMEOUT}s" >&2; exit 124; fi
-[ -f "$OUT/rc" ] || { echo "run.sh: the guest gave no exit status (QEMU exit $st)" >&2; exit 125; }
-exit "$(cat "$OUT/rc")"
+rc=$(cat "$OUT/rc" 2>/dev/null || true)
+if [ $hung = 1 ]; then echo "run.sh: timeout: neither boot reached the guest's command" >&2; rc=124
+elif [ "$st" = 124 ] || [ "$st" = 137 ]; then echo "run.sh: timeout after ${TIMEOUT}s" >&2; rc=124
+elif [ -z "$rc" ]; then echo "run.sh: the guest gave no exit status (QEMU exit $st)" >&2; rc=125
+fi
+if [ "$rc" = 0 ] && [ $OWN_OUT = 1 ]; then rm -rf "$OUT"; elif [ "$rc" != 0 ]; then echo "run.sh: the guest's files (console.log, ...) are in $OUT" >&2; fi
+exit "$rc"
