@@ -25,7 +25,7 @@ cd "$ROOT"
 # rawsend.py below: 4 x 256 RSS flows, then 50 each of good, badip, badudp and vlan = 1,224 UDP datagrams. The app
 # receives until it has them all (180 s at most): python's start-up in a TCG guest on a loaded host took the five
 # senders past the fixed 25 s window this phase once had, and the last kinds went missing.
-EXPECT_FRAMES=1224 NS0_MAC=$NS0_MAC node --import tsx "$G/nic-features.ts" "$A" 180 "${EAL[@]}" > "$PKTIO_VM_OUT/app.log" 2>&1 &
+EXPECT_FRAMES=1224 NS0_MAC=$NS0_MAC node "$ROOT/dist/test/vm/guest/nic-features.js" "$A" 180 "${EAL[@]}" > "$PKTIO_VM_OUT/app.log" 2>&1 &
 APP=$!
 cd - > /dev/null
 for i in $(seq 1 240); do grep -q '^ready=1' app.log && break; kill -0 $APP 2>/dev/null || break; sleep 0.5; done

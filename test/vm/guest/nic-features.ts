@@ -1,4 +1,4 @@
-// In the guest (node --import tsx): one pktio port with 4 RX/TX queues, RSS over IPv4 and UDP/IPv4, RX checksum
+// In the guest (compiled: dist/test/vm/guest/nic-features.js): one pktio port with 4 RX/TX queues, RSS over IPv4 and UDP/IPv4, RX checksum
 // and VLAN strip, TX VLAN insert and IPv4/UDP checksum offload. Phase 1 receives what rawsend.py sends for
 // checks every packet until it has the EXPECT_FRAMES datagrams rawsend.py sends (or RX_SECONDS pass: a deadline,
 // not a window, so a slow sender on a loaded host is waited for); phase 2 sends tagged and checksum-offloaded

@@ -1,10 +1,11 @@
-// In the guest (node --import tsx): IEEE 1588 timestamps between two pktio igb ports on one QEMU hub (topology
-// loop). Both clocks enabled and written to the same time; their offset measured by reading A, B, A; then COUNT
-// PTPv2 Sync frames (EtherType 0x88F7) from A with TX_IEEE1588_TMST, each received on B: the RX flags and packet
-// type of each, A's TX time and B's RX time of each, rx - tx corrected by the measured offset. One frame without
-// TX_IEEE1588_TMST must leave A's latch empty. QEMU's igb stamps from its virtual clock, and a hub delivers in the
-// sender's call, so the corrected difference is small (the TCG time between the two latches).
-//   timesync-check.ts BDF_A BDF_B COUNT [EAL flags...]
+// In the guest (compiled: dist/test/vm/guest/timesync-check.js): IEEE 1588 timestamps between two pktio igb ports
+// on one QEMU hub (topology loop). Both clocks enabled and written to the same time; their offset measured by
+// reading A, B, A; then COUNT PTPv2 Sync frames (EtherType 0x88F7) from A with TX_IEEE1588_TMST, each received
+// on B: the RX flags and packet type of each, A's TX time and B's RX time of each, rx - tx corrected by the
+// measured offset. One frame without TX_IEEE1588_TMST must leave A's latch empty. QEMU's igb stamps from its
+// virtual clock, and a hub delivers in the sender's call, so the corrected difference is small (the TCG time
+// between the two latches).
+//   node dist/test/vm/guest/timesync-check.js BDF_A BDF_B COUNT [EAL flags...]
 // Prints KEY=VALUE lines (test/vm/timesync.vm.ts reads them).
 import * as pktio from '../../../src/index.js';
 import { mbuf } from '../../../src/index.js';

@@ -15,7 +15,7 @@ case $MODE in
     noiommu) EAL=(--vfio-noiommu) ;;
 esac
 cd "$ROOT"
-timeout 120 node --import tsx "$G/timesync-check.ts" "$PKTIO_VM_PORT_A" "$PKTIO_VM_PORT_B" "$COUNT" "${EAL[@]}"
+timeout 120 node "$ROOT/dist/test/vm/guest/timesync-check.js" "$PKTIO_VM_PORT_A" "$PKTIO_VM_PORT_B" "$COUNT" "${EAL[@]}"
 echo "check_rc=$?"
 # pktgen with hardware timestamps: 3 s of 2,000 pps from A to B, one PTP probe per ms; its JSON result as KEY=VALUE
 timeout 120 node dist/examples/pktgen/main.js -l 0,1 -a "$PKTIO_VM_PORT_A" -a "$PKTIO_VM_PORT_B" -m 256 --log-level warn \

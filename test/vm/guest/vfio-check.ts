@@ -1,7 +1,7 @@
 // Guest-side VFIO check for an e1000e (8086:10d3) bound to vfio-pci. Prints one JSON object on stdout
 // and exits 0 when every step passed, 1 otherwise. Needs root, vfio-pci loaded and the NIC bound.
 //
-//   node --import tsx test/vm/guest/vfio-check.ts --bdf 0000:00:03.0 [--flow auto|legacy|cdev]
+//   node dist/test/vm/guest/vfio-check.js --bdf 0000:00:03.0 [--flow auto|legacy|cdev]
 //        [--noiommu] [--iommufd-compat] [--mac-prefix 52:54:00:12:34:] [--kernel-bdf 0000:00:04.0]
 //        [--expect-error CODE]
 //
