@@ -320,10 +320,16 @@ function startTogether(ctl: Int32Array, clock: NsClock, workers: number): number
   return ctl[CTL_START_HI] * 2 ** 32 + (ctl[CTL_START_LO] >>> 0);
 }
 
-function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainEnd: number): void {
+/**
+ * The trial's loop on one lcore: its streams until endNs, then its RX queues for drainNs more. The drain counts from
+ * the moment every lcore of the trial has stopped sending, not from endNs: a sender descheduled near the end sends
+ * its last departures late (see below), and an RX lcore that stopped at endNs + drainNs would count them as lost.
+ */
+function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainNs: number): void {
   const ntx = tx.length;
   const nrx = rxPorts.length;
   let sending = true;
+  let drainEnd = Infinity;
   while (!quitRequested() && Atomics.load(ctl, CTL_STOP) === 0) {
     const tm = c.tm;
     c.clock.nowInto(tm, T_PASS);
@@ -336,6 +342,8 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
       sending = false;
       lastOf(ctl, CTL_TX_DONE, c.workers, 2);
     }
+    // the last sender's end seen here: one Atomics.load a pass, in the drain only
+    if (!sending && drainEnd === Infinity && Atomics.load(ctl, CTL_TX_DONE) >= c.workers) drainEnd = Math.max(tm[T_PASS], endNs) + drainNs;
     if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd)) break;
     if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
     if (sending && c.probeNs > 0) probeStep(c, tx);
@@ -377,7 +385,7 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const prof = new v8.GCProfiler();
   prof.start();
   const heap0 = v8.getHeapStatistics().used_heap_size;
-  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), a.rx.map((x) => z.rxq[x.slot]), z.ctl, start + a.durationNs, start + a.durationNs + a.drainNs);
+  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), a.rx.map((x) => z.rxq[x.slot]), z.ctl, start + a.durationNs, a.drainNs);
   for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
   const heap1 = v8.getHeapStatistics().used_heap_size;
   const gcs = prof.stop().statistics.length;
