@@ -47,7 +47,7 @@ export function l2fwdPower(): L2fwdVariant {
       return rest;
     },
     ethConf: { intrConf: { rxq: true } },
-    fwdModule: new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+    fwdModule: pktio.siblingModule(import.meta.url, 'fwd'),
     fwdArgs,
     setup() {
       const z = pktio.memzoneReserve(POWER_ZONE, MAX_LCORES * PW_WORDS * 8);

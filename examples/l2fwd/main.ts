@@ -263,7 +263,7 @@ function startPorts(pl: Plan, pool: pktio.Mempool, v?: L2fwdVariant): number[][]
 
 /** Launches the forwarding loop on one worker lcore per -q RX ports; returns how many lcores it launched. */
 function launchForwarding(pl: Plan, macs: number[][], v?: L2fwdVariant): number {
-  const fwdModule = v?.fwdModule ?? new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  const fwdModule = v?.fwdModule ?? pktio.siblingModule(import.meta.url, 'fwd');
   let w = 0;
   for (let i = 0; i < pl.rxPorts.length; i += pl.o.rxPerLcore) {
     const mine = pl.rxPorts.slice(i, i + pl.o.rxPerLcore);

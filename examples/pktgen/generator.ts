@@ -89,7 +89,7 @@ export interface Tick {
   p99: number[];
 }
 
-const genModule = new URL(`./gen${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const genModule = pktio.siblingModule(import.meta.url, 'gen');
 
 export class Generator {
   readonly zone: GenZone;

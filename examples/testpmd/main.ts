@@ -175,7 +175,7 @@ class Testpmd {
   readonly prev = new Map<number, Prev>();
   running: FwdConfig | null = null;
   devargs = new Map<string, string>();
-  readonly fwdUrl = new URL(`./fwd${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  readonly fwdUrl = pktio.siblingModule(import.meta.url, 'fwd');
 
   constructor(p: TestpmdParams, io: TestpmdIo) {
     this.p = p;

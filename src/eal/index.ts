@@ -9,6 +9,7 @@ export * from './args.js';
 export * from './memory.js';
 export * from './lcore.js';
 export * from './log.js';
+export { siblingModule } from './worker.js';
 export { parsePciAddressLoose as parsePciAddress } from './pciaddr.js';
 
 let current: EalConfig | null = null;

@@ -3,12 +3,13 @@
 //
 // A busy-polling lcore never returns to its event loop, so timers and messages do not reach it while it runs:
 // lcores coordinate through words in the shared EAL region (quitRequested(), rings, mempools) instead.
-import { Worker, isMainThread, parentPort, type ResourceLimits } from 'node:worker_threads';
+import { isMainThread, parentPort, type ResourceLimits, type Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as ffi from './ffi.js';
 import { log } from './log.js';
+import { siblingModule, startWorker } from './worker.js';
 import { CTL, mem } from './memory.js';
 
 export const MAX_LCORES = 128;
@@ -251,11 +252,6 @@ export function setLcoreResourceLimits(r: ResourceLimits | undefined): void {
   workerLimits = r;
 }
 
-function workerUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./lcore-worker${ext}`, import.meta.url);
-}
-
 export interface LcoreStartOptions {
   lcores: Record<number, number[]>;
   mainLcore: number;
@@ -291,7 +287,7 @@ export async function startLcores(o: LcoreStartOptions): Promise<void> {
   for (const id of ids) {
     if (id === o.mainLcore) continue;
     const rec: Lcore = { id, cpus: o.lcores[id], worker: null, state: 'WAIT', tid: 0, done: null, settle: null, dead: null };
-    const w = new Worker(workerUrl(), {
+    const w = startWorker(siblingModule(import.meta.url, 'lcore-worker'), {
       workerData: { lcore: id, main: o.mainLcore, cpus: rec.cpus, base: o.memBase, len: o.memLen, logLevel: o.logLevel },
       stdout: false, stderr: false, resourceLimits: workerLimits,
     });

@@ -24,8 +24,9 @@
 // The race of arming (a packet that came between the last empty poll and the arming) is closed as rxIntrArm
 // does: arm the driver, arm the fd (EPOLLONESHOT, re-armed before each sleep: a level fd that stays readable
 // cannot make the waker spin), then poll once more before waiting.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as ffi from '../eal/ffi.js';
+import { siblingModule, startWorker } from '../eal/worker.js';
 import { quitRequested } from '../eal/lcore.js';
 import { EthdevError, MAX_ETHPORTS, MAX_QUEUES_PER_PORT, portIntrDoc, portIsStarted, rxBurst } from './ethdev.js';
 import { rxIntrEnable, rxIntrDisable } from './intr.js';
@@ -82,17 +83,12 @@ function epollCtl(w: Waker, op: number, fd: number, events: number, key: number)
   return ffi.epoll_ctl(w.epfd, op, fd, op === ffi.EPOLL_CTL_DEL ? null : ev) < 0 ? ffi.errno() : 0;
 }
 
-function wakerUrl(): URL {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  return new URL(`./rxstream-waker${ext}`, import.meta.url);
-}
-
 function startWaker(): Waker {
   if (waker) return waker;
   const epfd = ffi.check(ffi.epoll_create1(ffi.EPOLL_CLOEXEC), 'epoll_create1 (rxBursts)');
   const wakeFd = ffi.check(ffi.eventfd(0, ffi.EFD_CLOEXEC | ffi.EFD_NONBLOCK), 'eventfd (rxBursts)');
   const notify = new Int32Array(new SharedArrayBuffer(4 * (N_QUEUES + MAX_ETHPORTS * MAX_QUEUES_PER_PORT)));
-  const worker = new Worker(wakerUrl(), { workerData: { notify, epfd, wakeFd }, stdout: false, stderr: false });
+  const worker = startWorker(siblingModule(import.meta.url, 'rxstream-waker'), { workerData: { notify, epfd, wakeFd }, stdout: false, stderr: false });
   const w: Waker = {
     notify, epfd, wakeFd, slot: wakeSlotClaim(wakeFd), worker, streams: 0, perPort: new Int32Array(MAX_ETHPORTS),
     fds: new Int32Array(MAX_ETHPORTS * MAX_QUEUES_PER_PORT),
