@@ -96,9 +96,17 @@ t.test('worker lcores', { skip: twoCpus }, async (t) => {
 
   t.test('quitRequested() stops spinning workers', async (t) => {
     t.equal(quitRequested(), false);
-    for (const l of [1, 2, 3]) remoteLaunch(l, fns, undefined, 'spinUntilQuit');
+    const z = memzoneReserve('spin_counts', 64);
+    t.teardown(() => memzoneFree('spin_counts'));
+    for (const l of [1, 2, 3]) remoteLaunch(l, fns, 'spin_counts', 'spinUntilQuit');
+    // each worker has spun a while before the quit: on a loaded machine a launched worker can wait for a CPU for
+    // longer than any fixed sleep (a unit run beside the VM suite saw lcore 1 spin fewer than 1,000 times in 100 ms)
+    const counts = new Uint32Array(mem().buf, z.off, 16);
+    for (const l of [1, 2, 3]) {
+      for (let i = 0; i < 3000 && Atomics.load(counts, l) <= 1000; i++) await sleep(10);
+    }
     await sleep(100);
-    for (const l of [1, 2, 3]) t.equal(lcoreState(l), 'RUNNING', `lcore ${l} still spinning after 100 ms`);
+    for (const l of [1, 2, 3]) t.equal(lcoreState(l), 'RUNNING', `lcore ${l} spinning (${Atomics.load(counts, l)} iterations so far)`);
     requestQuit();
     t.equal(quitRequested(), true);
     const res = await mpWaitLcore();

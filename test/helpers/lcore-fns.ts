@@ -19,10 +19,19 @@ export function whoami(): { lcore: number; main: number; cpus: number[] } {
   return { lcore: lcoreId(), main: mainLcore(), cpus: cpusAllowed() };
 }
 
-/** Busy-polls until quitRequested(); returns how many iterations it made. */
-export function spinUntilQuit(): { lcore: number; iterations: number } {
+/**
+ * Busy-polls until quitRequested(); returns how many iterations it made. With `zone`, the count so far is in the
+ * zone's u32 at index lcoreId(), for a main lcore that waits until the worker has really spun.
+ */
+export function spinUntilQuit(zone?: string): { lcore: number; iterations: number } {
+  const z = zone === undefined ? null : memzoneLookup(zone);
+  const at = z === null ? -1 : (z.off >> 2) + lcoreId();
+  const u32 = mem().u32;
   let n = 0;
-  while (!quitRequested()) n++;
+  while (!quitRequested()) {
+    n++;
+    if (at >= 0) Atomics.store(u32, at, n);
+  }
   return { lcore: lcoreId(), iterations: n };
 }
 
