@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CATALOG } from '../src/pmd/registry.js';
 import { FUZZ_N, type FuzzResult } from './helpers/fuzz.js';
+import { tsNodeArgs } from './helpers/ts-child.js';
 
 const child = fileURLToPath(new URL('./helpers/fuzz-vdev-child.ts', import.meta.url));
 const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['--net', 'true']).status === 0;
@@ -21,7 +22,7 @@ t.test('--vdev strings of every virtual driver', { skip: !canUnshare && 'needs r
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   // a veth pair inside the namespace for af_packet (it wants an Ethernet interface; lo is not one)
   const veth = 'ip link add fzv0 type veth peer name fzv1 && ip link set fzv0 up && ip link set fzv1 up && exec "$@"';
-  const r = spawnSync('unshare', ['--net', 'sh', '-c', veth, 'sh', process.execPath, ...process.execArgv, child, String(N)],
+  const r = spawnSync('unshare', ['--net', 'sh', '-c', veth, 'sh', process.execPath, ...tsNodeArgs, child, String(N)],
     { cwd: dir, encoding: 'utf8', timeout: Math.max(600000, N * 6 * 15), maxBuffer: 64 << 20 }); // ~3 ms a probe here
   const line = /FUZZ-RESULT (.*)/.exec(r.stdout)?.[1];
   t.equal(r.status, 0, 'the child finished', { saw: `${r.error ?? ''} ${r.signal ?? ''}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}` });

@@ -2,6 +2,7 @@
 // an application's own pino instance is left alone.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import { tsNodeArgs } from './helpers/ts-child.js';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { formatLine, log, logFormat, setLogFormat, setRootLogger, rootLogger } from '../src/eal/log.js';
@@ -53,7 +54,7 @@ const app = new URL('./helpers/log-app.ts', import.meta.url).pathname;
 const twoCpus = cpusAllowed().length >= 2 ? false : 'needs 2 CPUs';
 function run(args: string[], env: Record<string, string> = {}) {
   const lc = cpusAllowed();
-  const r = spawnSync(process.execPath, [...process.execArgv, app, '--no-huge', '-m', '16', '--lcores', `0@${lc[0]},1@${lc[1]}`, ...args],
+  const r = spawnSync(process.execPath, [...tsNodeArgs, app, '--no-huge', '-m', '16', '--lcores', `0@${lc[0]},1@${lc[1]}`, ...args],
     { encoding: 'utf8', env: { ...process.env, PKTIO_LOG_LEVEL: 'info', PKTIO_LOG_FORMAT: '', ...env }, timeout: 60000 });
   return { status: r.status, stdout: r.stdout, lines: r.stderr.split('\n').filter((l) => l.length > 0), stderr: r.stderr };
 }

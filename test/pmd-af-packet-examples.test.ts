@@ -1,27 +1,15 @@
 // examples/l2fwd and examples/testpmd, unchanged, as programs on net_af_packet ports (a file of its own: each
 // program compiles its TypeScript at start, which takes a while on a loaded machine).
 import t from 'tap';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { cpusAllowed } from '../src/eal/lcore.js';
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
+import { runExample } from './helpers/ts-child.js';
 
 const cpus = cpusAllowed();
 const skip = netLabSkipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-/** Runs an example from its TypeScript source with this process's TypeScript loader (the examples, unchanged). */
-function example(rel: string, args: string[]): ChildProcessWithoutNullStreams & { out: () => string; exited: Promise<number | null> } {
-  const loader = process.execArgv.filter((a) => a.includes('typescript'));
-  // taskset: a child inherits the main lcore's affinity (one CPU); give it every CPU back
-  const c = spawn('taskset', ['-c', cpus.join(','), process.execPath, ...loader, rel, ...args], { cwd: root, env: { ...process.env, PKTIO_LOG_LEVEL: 'warn' } });
-  let out = '';
-  c.stdout.on('data', (d: Buffer) => { out += d; });
-  c.stderr.on('data', (d: Buffer) => { out += d; });
-  const exited = new Promise<number | null>((r) => c.on('exit', (code) => r(code)));
-  return Object.assign(c, { out: () => out, exited });
-}
+const example = (rel: string, args: string[]) => runExample(rel, args, cpus);
 
 t.test('examples/l2fwd and examples/testpmd, unchanged, on af_packet ports', { skip: skip ?? false }, async (t) => {
   const lab = new NetLab('afe');

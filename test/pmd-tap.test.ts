@@ -3,8 +3,6 @@
 // persist and reattach, and dpdk-testpmd (net_af_packet) on the kernel side of a tap with counters compared exactly.
 import t from 'tap';
 import { readdirSync, existsSync } from 'node:fs';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import * as pktio from '../src/index.js';
 import {
   devConfigure, rxQueueSetup, txQueueSetup, devStart, devStop, devClose, rxBurst, txBurst, statsGet, linkGet, macAddrGet, mtuSet,
@@ -17,6 +15,7 @@ import { MAX_PORTS, ST_RX, ST_TX, ST_DROP, CTL_WORD, type FwdArgs } from '../exa
 import { NetLab, netLabSkipReason } from './helpers/netns.js';
 import { Testpmd, testpmdPath } from '../bench/dpdk/testpmd.js';
 import { startPort } from './helpers/ports.js';
+import { runExample } from './helpers/ts-child.js';
 
 const skip = netLabSkipReason() ?? (existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun (modprobe tun)');
 const fwdModule = new URL('../examples/l2fwd/fwd.ts', import.meta.url);
@@ -400,17 +399,7 @@ t.test('dpdk-testpmd (net_af_packet) on the kernel side of a tap: counters equal
   t.equal(pool.inUseCount(), 0);
 });
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-/** Runs an example from its TypeScript source with this process's TypeScript loader (the examples, unchanged). */
-function example(rel: string, args: string[]): ChildProcessWithoutNullStreams & { out: () => string } {
-  const loader = process.execArgv.filter((a) => a.includes('typescript'));
-  // taskset: a child inherits the CPU affinity of the main lcore's thread (one CPU); give it back every CPU
-  const c = spawn('taskset', ['-c', cpus.join(','), process.execPath, ...loader, rel, ...args], { cwd: root, env: { ...process.env, PKTIO_LOG_LEVEL: 'warn' } });
-  let out = '';
-  c.stdout.on('data', (d: Buffer) => { out += d; });
-  c.stderr.on('data', (d: Buffer) => { out += d; });
-  return Object.assign(c, { out: () => out });
-}
+const example = (rel: string, args: string[]) => runExample(rel, args, cpus);
 
 /** Waits for f() (a deadline, not a window: an example under tsx on a loaded host took over 20 s to its prompt). */
 async function until(what: string, f: () => boolean, ms = 90000): Promise<void> {
@@ -420,11 +409,6 @@ async function until(what: string, f: () => boolean, ms = 90000): Promise<void> 
     await sleep(50);
   }
 }
-
-const exited = (c: ChildProcessWithoutNullStreams) => new Promise<number | null>((r) => {
-  if (c.exitCode !== null) r(c.exitCode);
-  else c.on('exit', (code) => r(code));
-});
 
 t.test('examples/l2fwd, unchanged, forwards pings between two taps', { skip: skip ?? false }, async (t) => {
   const a = `${tag}e0`;
@@ -444,7 +428,7 @@ t.test('examples/l2fwd, unchanged, forwards pings between two taps', { skip: ski
   } finally {
     l2.kill('SIGINT');
   }
-  t.equal(await exited(l2), 0, 'SIGINT stops it cleanly');
+  t.equal(await l2.exited, 0, 'SIGINT stops it cleanly');
   t.match(l2.out(), /Total packets received:\s+\d+/);
   t.notOk(lab!.exec(nsA, ['ip', 'link', 'show', a]).status === 0, 'its taps went away with it');
 });
@@ -497,6 +481,6 @@ t.test('examples/testpmd, unchanged, receives exactly what dpdk-testpmd sends in
     await peer?.quit();
     if (ours.exitCode === null) ours.stdin.end();
   }
-  t.equal(await exited(ours), 0, 'quit exits cleanly');
+  t.equal(await ours.exited, 0, 'quit exits cleanly');
   t.notOk(exists(ifname), 'the tap went away with it');
 });
