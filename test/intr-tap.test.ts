@@ -4,7 +4,7 @@
 // CPU (/proc/self/task/*/stat) are reported. Then a worker lcore asleep on an af_packet queue wakes for frames from the
 // veth peer and ends its loop on devStop.
 import t from 'tap';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -13,6 +13,7 @@ import { NetLab, netLabSkipReason } from './helpers/netns.js';
 import { respond, startResponderPort } from '../examples/responder/main.js';
 import { memzoneReserve, memzoneFree, mem } from '../src/eal/index.js';
 import { startPort } from './helpers/ports.js';
+import { steadyIdle } from './helpers/cpu.js';
 import { C_SLEEPS, C_WAKES, C_RECEIVED } from './helpers/intr-lcore.js';
 
 const skip = netLabSkipReason() ?? (existsSync('/dev/net/tun') ? null : 'needs /dev/net/tun (modprobe tun)');
@@ -31,22 +32,6 @@ if (skip) {
     await pktio.cleanup();
     lab!.cleanup();
   });
-}
-
-/** utime + stime in clock ticks (10 ms) of each thread of this process, by thread id. */
-function threadTicks(): Map<number, number> {
-  const ticks = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    let s: string;
-    try {
-      s = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended between the listing and the read
-    }
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    ticks.set(Number(tid), Number(f[11]) + Number(f[12]));
-  }
-  return ticks;
 }
 
 /** Runs a command without blocking the event loop; resolves with its stdout. */
@@ -109,31 +94,12 @@ t.test('responder on a tap: 1,000 pings from a namespace, no loss, while an HTTP
   t.ok(h.percentile(99) < 50e6, `event loop delay (1 ms sampling timer): mean ${ms(h.mean)} ms, p50 ${ms(h.percentile(50))} ms, ` +
     `p99 ${ms(h.percentile(99))} ms, max ${ms(h.max)} ms`);
 
-  // idle: no pings, the responder sleeps on the tap's fd. What is measured is the steady state: the busy phase
-  // leaves work to V8's background threads (optimizing compiles, concurrent GC), and a loaded host delays that work
-  // into the next seconds (a unit run beside the VM suite read 3.25%: 0.5% main thread, 2.75% the other threads).
-  // So the process is sampled in 2 s windows, up to 5, and the first window under 2% ends it. A responder that
-  // polled, or any thread that kept waking, would spend more than 2% of a CPU in every window.
+  // idle: no pings, the responder sleeps on the tap's fd; its steady state is measured (helpers/cpu.ts says why)
   await sleep(300);
-  const windows: string[] = [];
-  let idle = Infinity;
-  for (let w = 0; w < 5 && idle >= 2; w++) {
-    const before = threadTicks();
-    await sleep(2000);
-    const after = threadTicks();
-    let total = 0;
-    const busy: string[] = [];
-    for (const [tid, ticks] of after) {
-      const d = ticks - (before.get(tid) ?? 0);
-      total += d;
-      if (d > 0) busy.push(`${tid === process.pid ? 'main' : tid} ${d / 2}%`);
-    }
-    idle = total / 2;
-    windows.push(`${idle}% (${busy.join(', ') || 'no thread ran'})`);
-  }
-  t.comment(`idle CPU of the process, per 2 s window (per thread: main is the event loop, with the idle HTTP server ` +
-    `and the sleeping responder; the others are lcore 1, the waker, libuv and V8): ${windows.join('; ')}`);
-  t.ok(idle < 2, `idle CPU under 2% of a CPU in a steady window (${windows.join('; ')})`);
+  const idle = await steadyIdle((pct) => pct < 2);
+  t.comment(`idle CPU of the process per 2 s window, with each thread that ran (main is the event loop, with the idle ` +
+    `HTTP server and the sleeping responder; the others are lcore 1, the waker, libuv and V8): ${idle.report}`);
+  t.ok(idle.pct < 2, `idle CPU under 2% of a CPU in a steady window (${idle.report})`);
 
   pktio.devStop(port);
   const n = await replies;
