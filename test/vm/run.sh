@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh [--mode type1|noiommu|cdev] [--topology l2fwd|one|loop] [--nic e1000e|igb|mixed|virtio] [--qemu auto|10|system]
 #        [--mem MB] [--smp N] [--timeout S] [--out DIR] [--aw-bits N] [--packed on|off] [--virtio-legacy] [--mq N]
-#        -- COMMAND
+#        [--heartbeat S] -- COMMAND
 # run.sh [--topology T] [--nic N] --describe
 #
 # Boots the rig's guest (QEMU TCG, q35; with --mode type1 or cdev also intel-iommu) with the host root read-only
@@ -37,12 +37,15 @@
 # empty.
 #
 # More QEMU arguments: PKTIO_VM_QEMU_ARGS (split on spaces).
+# --heartbeat S (or PKTIO_VM_HEARTBEAT; default 30, 0 for none): every S seconds the guest writes what each process
+# is doing to a second serial port, kept in OUT/heartbeat.log (init.sh says what); a command that runs out of time
+# prints the last one, and where the vCPUs were just before the kill.
 # QEMU (--qemu, or PKTIO_VM_QEMU): 10 is the QEMU 10 that provision.sh unpacks into the cache, system is the
 # host's qemu-system-x86_64 (Debian 12: 7.2, no igb); auto (default) takes 10 when it is provisioned.
 set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 MODE=type1 TOPO=l2fwd NIC=${PKTIO_VM_NIC:-e1000e} QEMU=${PKTIO_VM_QEMU:-auto} MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
-PACKED=off VLEGACY=0 MQ=1
+PACKED=off VLEGACY=0 MQ=1 HEARTBEAT=${PKTIO_VM_HEARTBEAT:-30}
 DESCRIBE=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
         --packed) PACKED=$2; shift ;;
         --virtio-legacy) VLEGACY=1 ;;
         --mq) MQ=$2; shift ;;
+        --heartbeat) HEARTBEAT=$2; shift ;;
         --describe) DESCRIBE=1 ;;
         --) shift; break ;;
         *) break ;;
@@ -70,6 +74,7 @@ case $NIC in e1000e|igb|mixed|virtio) ;; *) echo "run.sh: --nic e1000e, igb, mix
 case $PACKED in on|off) ;; *) echo "run.sh: --packed on or off" >&2; exit 2 ;; esac
 case $MQ in [1-8]) ;; *) echo "run.sh: --mq 1 to 8" >&2; exit 2 ;; esac
 if [ "$MQ" -gt 1 ] && [ "$NIC" != virtio ]; then echo "run.sh: --mq is for --nic virtio" >&2; exit 2; fi
+case $HEARTBEAT in 0|[1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;; *) echo "run.sh: --heartbeat 0 (none) to 999 seconds" >&2; exit 2 ;; esac
 
 # the layout: role -> hub, slot, model, MAC
 declare -A HUB=([A]=0 [NS0]=0 [B]=1 [NS1]=1) SLOT MODEL
@@ -154,6 +159,11 @@ Q+=(-accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-
 KEEP=$(cd "$(dirname "$0")/../.." && pwd -P)
 case "$OUT$KEEP" in *\ *) echo "run.sh: paths with spaces cannot go on the kernel command line" >&2; exit 2 ;; esac
 ARGS="console=ttyS0 panic=-1 no_timer_check quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP default_hugepagesz=2M"
+if [ "$HEARTBEAT" != 0 ]; then
+    # ttyS1 for the heartbeat, into a host file that QEMU writes (the out share may be what hangs)
+    Q+=(-chardev "file,id=hb,path=$OUT/heartbeat.log" -device isa-serial,chardev=hb)
+    ARGS="$ARGS pktio.hb=$HEARTBEAT"
+fi
 if [ "$MODE" = noiommu ]; then
     Q+=(-M q35); ARGS="$ARGS intel_iommu=off"
 else
@@ -253,6 +263,11 @@ for try in 1 2; do
         sleep 1
     done
     boot=$((SECONDS - t0))
+    # a command that runs out of time: where the vCPUs are, 5 s before timeout(1) ends QEMU
+    while [ $hung = 0 ] && kill -0 $qpid 2>/dev/null; do
+        if [ $((SECONDS - t0)) -ge $((TIMEOUT - 5)) ]; then vcpus; break; fi
+        sleep 1
+    done
     wait $qpid
     st=$?
     set -e
@@ -274,7 +289,14 @@ done
 grep -v -E '^(SeaBIOS|Booting|iPXE|$)' "$OUT/console.log" | sed 's/\r$//' || true
 rc=$(cat "$OUT/rc" 2>/dev/null || true)
 if [ $hung = 1 ]; then echo "run.sh: timeout: neither boot reached the guest's command" >&2; rc=124
-elif [ "$st" = 124 ] || [ "$st" = 137 ]; then echo "run.sh: timeout after ${TIMEOUT}s" >&2; rc=124
+elif [ "$st" = 124 ] || [ "$st" = 137 ]; then
+    echo "run.sh: timeout after ${TIMEOUT}s" >&2; rc=124
+    if [ -s "$OUT/heartbeat.log" ]; then
+        echo "run.sh: the guest's last heartbeat (every ${HEARTBEAT}s; all of them in $OUT/heartbeat.log):" >&2
+        sed 's/\r$//' "$OUT/heartbeat.log" | awk '/^=== heartbeat/ { last = "" } { last = last $0 "\n" } END { printf "%s", last }' >&2
+    elif [ "$HEARTBEAT" != 0 ]; then
+        echo "run.sh: the guest wrote no heartbeat (every ${HEARTBEAT}s)" >&2
+    fi
 elif [ -z "$rc" ]; then echo "run.sh: the guest gave no exit status (QEMU exit $st)" >&2; rc=125
 fi
 if [ "$rc" = 0 ] && [ $OWN_OUT = 1 ]; then rm -rf "$OUT"; elif [ "$rc" != 0 ]; then echo "run.sh: the guest's files (console.log, ...) are in $OUT" >&2; fi
