@@ -31,30 +31,32 @@ mkdir -p $R$OUT 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out $R$OUT || fail "mount out share"
 : > $R$OUT/started   # run.sh: from here on, a QEMU crash is the command's failure, not a boot to retry
 # The heartbeat (run.sh --heartbeat S): every S seconds, on the second serial port, which QEMU writes to
-# OUT/heartbeat.log on the host, so not through the out share, which may be what hangs. Each process (kernel threads
-# and the heartbeat's own left out) with its state and the kernel function it waits in, the kernel stack of each
-# process in uninterruptible sleep (D), and the kernel's new messages (the console shows only errors, loglevel 3).
+# OUT/heartbeat.log on the host. It uses only this initramfs's busybox and /proc, never the 9p shares, since a hung
+# share is one way a guest stalls. Each process (not kernel threads) as "pid ppid state wchan args", the kernel
+# stack of each one in uninterruptible sleep (D), and the kernel's messages since the last heartbeat (the console
+# shows only errors).
 # A guest command that runs out of time shows its last heartbeat.
-if [ "$HB" -gt 0 ] 2>/dev/null && [ -e /dev/ttyS1 ]; then
-    chroot $R /usr/bin/env -i HB=$HB PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c '
-        n=0 seen=0
-        while sleep "$HB"; do
-            n=$((n + 1))
-            echo "=== heartbeat $n: up $(cut -d" " -f1 /proc/uptime) s, load $(cut -d" " -f1-3 /proc/loadavg)," \
-                "MemAvailable $(awk "/^MemAvailable/ { print \$2 }" /proc/meminfo) kB"
-            ps -eo pid,ppid,stat,wchan:24,etimes,args --no-headers | awk "\$2 != 2 && \$1 != 2 && \$1 != $$ && \$2 != $$" | cut -c1-200
-            for st in /proc/[0-9]*/stat; do
-                s=$(cat "$st" 2>/dev/null) || continue
-                s=${s##*) } pid=${st#/proc/} pid=${pid%/stat}
-                [ "${s%% *}" = D ] || continue
-                echo "--- $pid D: $(tr "\0" " " < /proc/$pid/cmdline 2>/dev/null | cut -c1-120)"
-                cat /proc/$pid/stack 2>/dev/null
-            done
-            total=$(dmesg | wc -l)
-            [ "$total" -gt "$seen" ] && { echo "--- kernel:"; dmesg | tail -n $((total - seen)) | tail -n 40; }
-            seen=$total
-        done' < /dev/null > /dev/ttyS1 2>&1 &
-fi
+heartbeat() {
+    n=0 seen=$(dmesg | wc -l)
+    while sleep "$HB"; do
+        n=$((n + 1))
+        read -r up _ < /proc/uptime
+        read -r l1 l2 l3 _ < /proc/loadavg
+        echo "=== heartbeat $n: up $up s, load $l1 $l2 $l3, $(grep MemAvailable /proc/meminfo | tr -s ' ')"
+        for d in /proc/[0-9]*; do
+            read -r st < "$d/stat" 2>/dev/null || continue
+            st=${st##*) } state=${st%% *} st=${st#* } ppid=${st%% *}
+            [ "$ppid" = 2 ] || [ "$ppid" = 0 ] && [ "${d#/proc/}" != 1 ] && continue
+            w=; read -r w < "$d/wchan" 2>/dev/null
+            echo "${d#/proc/} $ppid $state ${w:--} $(tr '\0' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-160)"
+            [ "$state" = D ] && cat "$d/stack" 2>/dev/null
+        done
+        total=$(dmesg | wc -l)
+        [ "$total" -gt "$seen" ] && { echo "--- kernel:"; dmesg | tail -n $((total - seen)) | tail -n 40; }
+        seen=$total
+    done
+}
+[ "$HB" -gt 0 ] 2>/dev/null && [ -e /dev/ttyS1 ] && heartbeat < /dev/null > /dev/ttyS1 2>&1 &
 chroot $R /usr/bin/env -i HOME=/root TERM=dumb PKTIO_VM_OUT=$OUT PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/sh -c "cd $OUT && exec /bin/bash $OUT/cmd.sh" < /dev/console > /dev/console 2>&1
 echo $? > $R$OUT/rc
