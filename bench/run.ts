@@ -416,7 +416,7 @@ function nicBench(o: Opts, nic: 'e1000e' | 'igb' | 'virtio'): BenchResult {
   const guest = (which: string, trace: string | null, rounds: number) => {
     const env = { ...process.env };
     if (trace) env.PKTIO_VM_QEMU_ARGS = `-D ${trace} ${events.map((e) => `-trace ${e}`).join(' ')}`;
-    // no heartbeat: its ps every 30 s would take guest CPU from the measured loops
+    // no heartbeat: its walk of /proc every 30 s would take guest CPU from the measured loops
     const r = spawnSync('bash', [path.join(repoRoot, 'test/vm/run.sh'), '--mode', 'type1', '--topology', 'loop', '--nic', nic,
       '--timeout', String(300 + rounds * 300), '--heartbeat', '0', '--',
       `bash ${path.join(repoRoot, 'test/vm/guest/bench-nic.sh')} ${o.seconds} ${which} ${rounds}`],
