@@ -6,8 +6,9 @@ import * as os from 'node:os';
 import * as pktio from '../src/index.js';
 import { Histogram, bucketOf, bucketLow, HIST_BUCKETS } from '../src/lib/histogram.js';
 import { StreamRx, SEQ_WINDOW } from '../src/lib/streams.js';
-import { FrameWriter, stampStream, stampSeq, stampTime, stampTimeOf, ipChecksum, parseSizes, lineRatePps, parseIpRange, IMIX_SIZES } from '../src/lib/frames.js';
+import { FrameWriter, stampStream, stampSeq, stampTime, stampTimeAt, stampAge, stampTimeOf, ipChecksum, parseSizes, lineRatePps, parseIpRange, IMIX_SIZES } from '../src/lib/frames.js';
 import { Pacer, PACE_CONSTANT, PACE_POISSON } from '../src/lib/pacer.js';
+import { NsClock } from '../src/lib/clock.js';
 import { Generator, startGenPorts, type Trial } from '../examples/pktgen/generator.js';
 import { parsePktgenArgs, parseRate } from '../examples/pktgen/args.js';
 import type { TxStreamArgs } from '../examples/pktgen/gen.js';
@@ -141,6 +142,15 @@ t.test('frames: headers, stamp and IPv4 checksum', async (t) => {
   t.equal(ipChecksum(u8, 2 + 14), 0, 'the header sums to 0xffff with its checksum');
   stampTime(u8, 2, 123456789012345);
   t.equal(stampTimeOf(u8, 2), 123456789012345);
+  // stampAge is exact on both sides of the boundaries its halves cross (2^31 and 2^32 in the low word)
+  const tm = new Float64Array(1);
+  for (const ns of [5e9, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 2 ** 31 - 1, 2 ** 32 + 2 ** 31, 2 ** 33 + 2 ** 31 + 7, 2 ** 52 + 3]) {
+    tm[0] = ns;
+    stampTimeAt(u8, 2, tm, 0);
+    t.equal(stampTimeOf(u8, 2), ns, `stamp of ${ns} reads back`);
+    tm[0] = ns + 1234;
+    t.equal(stampAge(u8, 2, tm, 0), 1234, `age at ${ns} + 1234 ns`);
+  }
   t.equal(w.write(u8, 2), 124, 'sizes cycle: 128');
   t.equal(stampSeq(u8, 2), 1);
   t.equal(stampStream(u8, 2, 40), -1, 'too short for a stamp');
@@ -183,6 +193,9 @@ t.test('generator over net_ring', async (t) => {
   for (const r of ['pg_a', 'pg_b', 'pg_c']) pktio.ringCreate(r, 8192, pktio.RING_F_SP_ENQ | pktio.RING_F_SC_DEQ);
   startGenPorts([0, 1, 2], pool);
   const gen = new Generator('pg_pool', 1);
+  // every reading of the generator's clock is above 2^32 ns (see EPOCH_LEAD_S)
+  const c0 = new NsClock(gen.zone.timespecOff(pktio.lcoreId()), gen.baseSec).now();
+  t.ok(c0 >= 2 ** 32 && c0 < 2 ** 32 + 60e9, `the clock's first reading is above 2^32 ns: ${c0}`);
   const z = pktio.memzoneReserve('pg_impair', 64);
   const ready = new Int32Array(pktio.mem().buf, z.off, 1);
   const stream = (rate: number, port = 0): TxStreamArgs => ({ id: 0, port, queue: 0, rate, mode: PACE_CONSTANT, sizes: [64], flow });

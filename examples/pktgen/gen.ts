@@ -17,6 +17,8 @@
 // (probeNs > 0) the loop also sends IEEE 1588 probes, one in flight at a time (the NICs latch one TX and one RX
 // time): a PTPv2 Sync frame with TX_IEEE1588_TMST every probeNs, the streams in turn; a received frame with
 // RX_IEEE1588_TMST marks its arrival in the zone, and the main lcore reads the two latches (generator.ts).
+// Before the start, the lcore runs this same code dry (warmUp): until the JIT has compiled it, every pass boxes
+// doubles, and that garbage would be collected inside the trial (see warmUp()).
 import * as v8 from 'node:v8';
 import { fullGc } from '../../src/lib/gc.js';
 import { mem, quitRequested, lcoreId } from '../../src/eal/index.js';
@@ -26,8 +28,8 @@ import { mempoolLookup, type Mempool } from '../../src/mempool/mempool.js';
 import { NsClock } from '../../src/lib/clock.js';
 import { Pacer } from '../../src/lib/pacer.js';
 import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, type FlowSpec } from '../../src/lib/frames.js';
-import type { Histogram } from '../../src/lib/histogram.js';
-import type { StreamRx } from '../../src/lib/streams.js';
+import { Histogram, HIST_WORDS } from '../../src/lib/histogram.js';
+import { StreamRx } from '../../src/lib/streams.js';
 import {
   GenZone, MAX_STREAMS, CTL_PHASE, CTL_STOP, CTL_READY, CTL_GO, CTL_START_HI, CTL_START_LO, CTL_TX_DONE, CTL_DONE,
   CTL_OWNER, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT, PROBE_ARRIVED,
@@ -78,6 +80,8 @@ export interface GenArgs {
   tag: number;
   /** hardware timestamps: ns between IEEE 1588 probes (0: software timestamps, no probes) */
   probeNs: number;
+  /** the stream an lcore with RX queues and no streams of its own warms up with (see warmUp); none: no streams */
+  warm?: TxStreamArgs;
 }
 
 /**
@@ -116,6 +120,14 @@ interface Ctx {
   /** this lcore as a stream owner (lcore + 1), and per stream: 0 not known yet, OWN_MINE, OWN_OTHER */
   me: number;
   mine: Uint8Array;
+  /**
+   * 1 in warmUp's dry passes: the drivers are handed no packets, what a TX step sends is held here and the RX
+   * steps receive it. 0 in the trial. The same code runs either way, so the JIT sees every call site in the warm-up.
+   */
+  dry: number;
+  held: Uint32Array;
+  nheld: number;
+  holds: number;
 }
 
 const OWN_MINE = 1;
@@ -171,7 +183,9 @@ function probeStep(c: Ctx, tx: TxStream[]): void {
   u32[m + M.PKT_LEN] = PTP_FRAME;
   u16[(m << 1) + M.H_DATA_LEN] = PTP_FRAME;
   u32[m + M.OL_FLAGS] = TX_IEEE1588_TMST;
-  if (txBurst(tx[i].port, tx[i].queue, one, 1, 0) !== 1) {
+  let sent = txBurst(tx[i].port, tx[i].queue, one, c.dry === 0 ? 1 : 0, 0);
+  if (c.dry !== 0) sent = dryHold(c, one, 1);
+  if (sent !== 1) {
     pktmbufFreeBulk(one, 1, 0);
     Atomics.store(c.ctl, CTL_PROBE, PROBE_IDLE);
     return;
@@ -221,7 +235,8 @@ function txStep(c: Ctx, s: TxStream): number {
     const m = pkts[j];
     stampTimeAt(u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], tm, T_TX);
   }
-  const sent = txBurst(s.port, s.queue, pkts, got, 0);
+  let sent = txBurst(s.port, s.queue, pkts, c.dry === 0 ? got : 0, 0);
+  if (c.dry !== 0) sent = dryHold(c, pkts, got);
   if (sent < got) {
     // the TX ring is full: free the rest, take their sequence numbers back, and let them come due again
     for (let j = sent; j < got; j++) bytes -= u32[pkts[j] + M.PKT_LEN] + FCS_LEN;
@@ -244,7 +259,8 @@ function txStep(c: Ctx, s: TxStream): number {
 /** Receives one burst on (port, queue) and counts it; returns packets received. */
 function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
   const pkts = c.pkts;
-  const n = rxBurst(port, queue, pkts, c.burst);
+  let n = rxBurst(port, queue, pkts, c.dry === 0 ? c.burst : 0);
+  if (c.dry !== 0) n = dryTake(c, pkts);
   if (n === 0) return 0;
   const tm = c.tm;
   c.clock.nowInto(tm, T_RX);
@@ -295,6 +311,35 @@ function claim(c: Ctx, sid: number): number {
     c.mine[sid] = was === 0 || was === c.me ? OWN_MINE : OWN_OTHER;
   }
   return c.mine[sid];
+}
+
+/**
+ * Dry TX: takes pkts[0..n) into c.held for the RX steps, and returns how many it took. Every 16th burst of more
+ * than one packet leaves its last one to the caller, as a full TX ring would, so the refusal path is warmed too.
+ * When c.held is full (an lcore with no RX queue), the oldest held packets go back to the pool.
+ */
+function dryHold(c: Ctx, pkts: Uint32Array, n: number): number {
+  const take = ++c.holds % 16 === 0 && n > 1 ? n - 1 : n;
+  const held = c.held;
+  const over = c.nheld + take - held.length;
+  if (over > 0) {
+    pktmbufFreeBulk(held, over, 0);
+    held.copyWithin(0, over, c.nheld);
+    c.nheld -= over;
+  }
+  for (let j = 0; j < take; j++) held[c.nheld + j] = pkts[j];
+  c.nheld += take;
+  return take;
+}
+
+/** Dry RX: moves up to a burst of held packets into pkts; returns how many. */
+function dryTake(c: Ctx, pkts: Uint32Array): number {
+  const n = Math.min(c.nheld, c.burst);
+  const held = c.held;
+  for (let j = 0; j < n; j++) pkts[j] = held[j];
+  held.copyWithin(0, n, c.nheld);
+  c.nheld -= n;
+  return n;
 }
 
 /** Counts this lcore into word w; the last of the trial's lcores to do so sets the phase. */
@@ -364,6 +409,69 @@ export function backlog(rate: number, burst: number, backlogS: number): number {
   return Math.max(4 * burst, Math.ceil(rate * backlogS));
 }
 
+/** A Float64Array of n words over a buffer of its own, as the zone's are (not one inside the V8 heap). */
+function scratch(n: number): Float64Array {
+  return new Float64Array(new ArrayBuffer(n * 8));
+}
+
+/** Dry passes of WARM_NS each, their drain WARM_DRAIN_NS; at most WARM_MAX of them (2 s). */
+const WARM_NS = 20e6;
+const WARM_DRAIN_NS = 2e6;
+const WARM_MAX = 90;
+/** a pass that grows the heap by less than this allocated nothing per packet or per burst: the JIT is done */
+const WARM_QUIET_BYTES = 4096;
+
+/**
+ * Runs the trial's own loop dry, before the trial, until it allocates nothing: V8 interprets a function before it
+ * compiles it, and the interpreter boxes every double it touches (times, counts), about 5 MB in the first second
+ * of a trial at 20 kpps. Collected inside the trial, that garbage is a GC pause in the measurement. A dry pass is
+ * the same code on copies of the streams, counters and control words, with c.dry set: the drivers are called with
+ * no packets, and what the TX steps send the RX steps receive (dryHold, dryTake). Nothing reaches a port and the
+ * zone is not touched. Passes repeat until one grows the heap by less than WARM_QUIET_BYTES (the JIT is done
+ * compiling what the pass runs), at most WARM_MAX passes; the real stop request ends the warm-up too.
+ * Returns the passes run.
+ */
+function warmUp(a: GenArgs, c: Ctx, z: GenZone, rxPorts: Int32Array, rxQueues: Int32Array): number {
+  const specs = a.tx.length > 0 ? a.tx : a.warm && rxPorts.length > 0 ? [a.warm] : [];
+  if (specs.length === 0 && rxPorts.length === 0) return 0;
+  const rx = z.rx.map((x) => new StreamRx(scratch(x.c.length), new Int32Array(new ArrayBuffer(x.bits.byteLength))));
+  const lat = z.lat.map(() => new Histogram(scratch(HIST_WORDS)));
+  const ctl = new Int32Array(new ArrayBuffer(c.ctl.byteLength));
+  const d = newCtx(c.u8, c.u32, c.u16, c.pool, c.clock, c.burst, rx, lat, c.tag, ctl, c.probeNs, specs, 1, 1);
+  const tx = specs.map((s) => newTxStream(s, d.burst, a, scratch(z.tx[0].length), new Histogram(scratch(HIST_WORDS))));
+  const rxq = Array.from(rxPorts, () => scratch(z.rxq[0].length));
+  let n = 0;
+  let quiet = 0;
+  while (n < WARM_MAX && quiet < 2 && Atomics.load(z.ctl, CTL_STOP) === 0 && !quitRequested()) {
+    const h0 = v8.getHeapStatistics().used_heap_size;
+    d.ctl.fill(0);
+    d.probeNext = 0;
+    d.tm[T_PROBE] = 0;
+    const now = d.clock.now();
+    for (const s of tx) s.pacer.start(now);
+    loop(d, tx, rxPorts, rxQueues, rxq, d.ctl, now + WARM_NS, WARM_DRAIN_NS);
+    pktmbufFreeBulk(d.held, d.nheld, 0);
+    d.nheld = 0;
+    n++;
+    quiet = v8.getHeapStatistics().used_heap_size - h0 < WARM_QUIET_BYTES ? quiet + 1 : 0;
+  }
+  return n;
+}
+
+/** The per-lcore state of a trial (or of a dry pass): one shape for both, so the JIT compiles one. */
+function newCtx(u8: Uint8Array, u32: Uint32Array, u16: Uint16Array, pool: Mempool, clock: NsClock, burst: number, rx: StreamRx[], lat: Histogram[], tag: number,
+  ctl: Int32Array, probeNs: number, tx: TxStreamArgs[], workers: number, dry: number): Ctx {
+  return { u8, u32, u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst, rx, lat, tag, tm: new Float64Array(4),
+    ctl, probeNs, probeNext: 0, one: new Uint32Array(1),
+    probeMacs: tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])),
+    workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0 };
+}
+
+function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Array, gaps: Histogram): TxStream {
+  return new TxStream(s.id, s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, burst, a.backlogS), 0x2545f491 + s.id),
+    new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), st, gaps, s.limit || 2 ** 52);
+}
+
 /** Entry point for remoteLaunch: runs one trial and returns when it is over (counters are in the zone). */
 export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; heapGrowth: number } {
   const r = mem();
@@ -372,12 +480,13 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const pool = mempoolLookup(a.pool);
   if (!pool) throw new Error(`pktgen: no mempool '${a.pool}'`);
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
-  const c: Ctx = { u8: r.u8, u32: r.u32, u16: r.u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst: Math.min(a.burst, MAX_BURST), rx: z.rx, lat: z.lat, tag: a.tag & 0xff, tm: new Float64Array(4),
-    ctl: z.ctl, probeNs: a.probeNs, probeNext: 0, one: new Uint32Array(1),
-    probeMacs: a.tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])),
-    workers: a.workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS) };
-  const tx = a.tx.map((s) => new TxStream(s.id, s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, c.burst, a.backlogS), 0x2545f491 + s.id), new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), z.tx[s.id], z.gaps[s.id], s.limit || 2 ** 52));
-  // garbage of the set-up or of an earlier trial on this lcore is collected now, not inside the trial
+  const c = newCtx(r.u8, r.u32, r.u16, pool, clock, Math.min(a.burst, MAX_BURST), z.rx, z.lat, a.tag & 0xff, z.ctl, a.probeNs, a.tx, a.workers, 0);
+  const tx = a.tx.map((s) => newTxStream(s, c.burst, a, z.tx[s.id], z.gaps[s.id]));
+  const rxPorts = Int32Array.from(a.rx.map((x) => x.port));
+  const rxQueues = Int32Array.from(a.rx.map((x) => x.queue));
+  const rxq = a.rx.map((x) => z.rxq[x.slot]);
+  warmUp(a, c, z, rxPorts, rxQueues);
+  // garbage of the set-up, the warm-up or an earlier trial on this lcore is collected now, not inside the trial
   fullGc();
   const start = startTogether(z.ctl, clock, a.workers);
   for (const s of tx) s.pacer.start(start);
@@ -385,7 +494,7 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const prof = new v8.GCProfiler();
   prof.start();
   const heap0 = v8.getHeapStatistics().used_heap_size;
-  loop(c, tx, Int32Array.from(a.rx.map((x) => x.port)), Int32Array.from(a.rx.map((x) => x.queue)), a.rx.map((x) => z.rxq[x.slot]), z.ctl, start + a.durationNs, a.drainNs);
+  loop(c, tx, rxPorts, rxQueues, rxq, z.ctl, start + a.durationNs, a.drainNs);
   for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
   const heap1 = v8.getHeapStatistics().used_heap_size;
   const gcs = prof.stop().statistics.length;

@@ -9,7 +9,7 @@ import { SC_RX } from '../../src/lib/streams.js';
 import { MAX_BURST, type GenArgs, type TxStreamArgs } from './gen.js';
 import { HwClocks, ProbeReader } from './hwclock.js';
 import {
-  GenZone, CTL_PROBES_SENT, MAX_RXQ, MAX_STREAMS, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
+  GenZone, CTL_PHASE, CTL_PROBES_SENT, MAX_RXQ, MAX_STREAMS, RXQ_CROSSED, RXQ_FOREIGN, RXQ_PACKETS, TX_BYTES, TX_FIRST_NS, TX_LAST_NS, TX_NOMBUF,
   TX_PACKETS, TX_REFUSED, TX_SKIPPED,
 } from './zone.js';
 
@@ -124,7 +124,7 @@ export class Generator {
     const common = {
       durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9, workers: plan.size,
       burst: Math.min(t.burst, MAX_BURST), pool: this.pool, baseSec: this.baseSec, backlogS: t.backlogS ?? 0.002, tag: ++this.trials & 0xff,
-      probeNs: t.hw ? (t.probeIntervalS ?? 0.001) * 1e9 : 0,
+      probeNs: t.hw ? (t.probeIntervalS ?? 0.001) * 1e9 : 0, warm: t.streams[0],
     };
     const lat = t.hw ? z.hwLat : z.lat;
     const reader = t.hw ? new ProbeReader(z, t.streams, [...new Set(t.rx.map((x) => x.port))], t.hw) : null;
@@ -132,13 +132,18 @@ export class Generator {
     const n = t.streams.length;
     const lastTx = new Float64Array(n);
     const lastRx = new Float64Array(n);
-    const t0 = performance.now();
+    let t0 = performance.now();
     let tPrev = t0;
     const timer = onTick ? setInterval(() => {
       const now = performance.now();
+      // the lcores warm up before the start (gen.ts warmUp): ticks count from the start, not from the launch
+      if (Atomics.load(z.ctl, CTL_PHASE) === 0) {
+        t0 = tPrev = now;
+        return;
+      }
       const dt = (now - tPrev) / 1000;
       tPrev = now;
-      const k: Tick = { t: (now - t0) / 1000, phase: z.ctl[1], txPps: [], rxPps: [], lost: [], p50: [], p99: [] };
+      const k: Tick = { t: (now - t0) / 1000, phase: z.ctl[CTL_PHASE], txPps: [], rxPps: [], lost: [], p50: [], p99: [] };
       for (let s = 0; s < n; s++) {
         const tx = z.tx[s][TX_PACKETS];
         const rx = z.rx[s].c[SC_RX];

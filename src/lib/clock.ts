@@ -10,6 +10,16 @@ export const CLOCK_MONOTONIC = 1;
 /** bytes of one struct timespec (two 64-bit words on 64-bit Linux) */
 export const TIMESPEC_BYTES = 16;
 
+/**
+ * Seconds between a default epoch and the clock's creation: every reading is above 2^32 ns from the first one on.
+ * V8 speculates on what a number was in the first calls. Readings that start near 0 are small integers there, and
+ * the optimized code of every function that took them (the clock itself, a pacer, a comparison with the trial's
+ * end, a stamp's halves) expects small integers and is thrown away when they pass 2^31 ns (2.1 s) or 2^32 ns: a
+ * deoptimization mid-run, then interpreted passes that box every double until the function is compiled again.
+ * Measured in pktgen before this lead: one GC on the generator lcore in a trial that crossed 2^31 ns.
+ */
+export const EPOCH_LEAD_S = 5;
+
 export class NsClock {
   private readonly va: bigint;
   private readonly i32: Int32Array;
@@ -19,7 +29,8 @@ export class NsClock {
 
   /**
    * @param off region offset of TIMESPEC_BYTES bytes that only this thread writes (8-byte aligned)
-   * @param baseSec the epoch of the readings; give every lcore that compares readings the same one (default: now)
+   * @param baseSec the epoch of the readings, in CLOCK_MONOTONIC seconds; give every lcore that compares readings the
+   *   same one, another clock's baseSec (default: EPOCH_LEAD_S seconds before now, so readings start above 2^32)
    */
   constructor(off: number, baseSec = -1) {
     if (off % 8 !== 0) throw new RangeError(`NsClock: timespec offset ${off} is not 8-byte aligned`);
@@ -28,7 +39,7 @@ export class NsClock {
     this.i32 = r.i32;
     this.w = off >> 2;
     clockGettimeAt(CLOCK_MONOTONIC, this.va);
-    this.baseSec = baseSec >= 0 ? baseSec : this.i32[this.w];
+    this.baseSec = baseSec >= 0 ? baseSec : this.i32[this.w] - EPOCH_LEAD_S;
   }
 
   /**

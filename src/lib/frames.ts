@@ -234,10 +234,17 @@ export function stampTimeAt(u8: Uint8Array, e: number, t: Float64Array, i: numbe
   put16(u8, o + 6, lo % 65536);
 }
 
-/** The time since a frame's TX stamp at the time t[i]: a small number, where the times themselves are not. */
+/**
+ * The time since a frame's TX stamp at the time t[i]: a small number, where the times themselves are not.
+ * Each product starts from a half (x + 0.5), so it is a double in every call, and V8 never compiles it as a small
+ * integer product that overflows later: the low word's high half times 65536 passes 2^31 every 4.3 s, and a stamp's
+ * high word passes 0 once. Exact: every intermediate is a multiple of 0.5 below 2^53.
+ */
 export function stampAge(u8: Uint8Array, e: number, t: Float64Array, i: number): number {
   const o = e + STAMP_OFF + 8;
-  return t[i] - ((get16(u8, o) * 65536 + get16(u8, o + 2)) * 4294967296 + get16(u8, o + 4) * 65536 + get16(u8, o + 6));
+  const hi = (get16(u8, o) * 65536 + get16(u8, o + 2) + 0.5) * 4294967296 - 2147483648;
+  const lo = (get16(u8, o + 4) + 0.5) * 65536 - 32768 + get16(u8, o + 6);
+  return t[i] - hi - lo;
 }
 
 /** Writes the TX time (ns, below 2^53) into a frame's stamp. */
