@@ -62,7 +62,8 @@ function usage(): string {
   --jumbo: add ${JUMBO_FRAME}-byte frames to the sizes (where jumbo frames work). Sizes above ${STD_MAX_FRAME}: the generator's
     ports and the DUTs are set up for the largest (l2fwd --max-pkt-len, testpmd --max-pkt-len; their RX chains mbufs)
   --tests: which of RFC 2544's tests (default throughput,latency,loss)
-  --trial: seconds per trial (default 2; RFC 2544 asks for 60)   --drain: seconds counted after TX stops (default 0.5)
+  --trial: seconds per trial (default 2; RFC 2544 asks for 60)
+  --drain: the longest wait for frames after TX stops (default 2, RFC 2544's); it ends once every frame is back
   --resolution: the throughput search stops at this percent of the maximum rate (default 1)
   --loss-threshold: highest loss in percent that passes (default 0)
   --max-rate: the top of the search, pps (default: line rate of the generator's link)
@@ -104,7 +105,7 @@ export function maxPktLen(sizes: readonly number[]): number {
 export function parseArgs(argv: string[]): Rfc2544Opts {
   const o: Rfc2544Opts = {
     medium: 'memif', duts: ['pktio', 'testpmd'], sizes: RFC2544_SIZES.slice(), tests: new Set(['throughput', 'latency', 'loss']),
-    trialS: 2, drainS: 0.5, resolution: 0.01, lossThresholdPct: 0, maxPps: 0, b2bMax: 0, bidir: false, json: false,
+    trialS: 2, drainS: 2, resolution: 0.01, lossThresholdPct: 0, maxPps: 0, b2bMax: 0, bidir: false, json: false,
     out: path.join(repoRoot, 'bench', 'results'), genPorts: [], dutPorts: [], jumbo: false, genCpus: [],
   };
   const num = (s: string | undefined, what: string, min: number): number => {
@@ -239,7 +240,10 @@ function trialFn(gen: Generator, o: Rfc2544Opts, size: number, macs: number[][],
     const t: Trial = {
       streams: streams(o, pps, size, macs, limit).map((s) => ({ ...s, lcore: GEN_TX_LCORE })),
       rx: (o.bidir ? [1, 0] : [1]).map((port) => ({ port, queue: 0, lcore })),
-      durationS: limit > 0 ? limit / pps + 0.01 : o.trialS, drainS: o.drainS, burst: 32,
+      durationS: limit > 0 ? limit / pps + 0.01 : o.trialS, burst: 32,
+      // RFC 2544 section 23: wait for the frames still in the DUT (2 s by default), but only while some are missing:
+      // a DUT descheduled when TX stopped forwards them late, and a fixed short drain counted them as lost
+      drainS: o.drainS, drainEarly: true,
     };
     const r = await gen.run(t);
     const lat = gen.zone.lat[0];

@@ -96,7 +96,7 @@ t.test('memif on this host: pktio l2fwd and testpmd side by side (short)', { ski
   process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
   let rc: number;
   try {
-    rc = await main(['--dut', 'pktio,testpmd', '--sizes', '64', '--tests', 'throughput,latency', '--trial', '0.3', '--drain', '0.2',
+    rc = await main(['--dut', 'pktio,testpmd', '--sizes', '64', '--tests', 'throughput,latency', '--trial', '0.3',
       '--max-rate', '50000', '--resolution', '25', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
   } finally {
     process.stdout.write = write;
@@ -121,7 +121,7 @@ t.test('af_packet on veth pairs made for the run: pktio l2fwd and a Linux bridge
   process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
   let rc: number;
   try {
-    rc = await main(['--medium', 'af_packet', '--dut', 'pktio,bridge', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
+    rc = await main(['--medium', 'af_packet', '--dut', 'pktio,bridge', '--sizes', '64', '--tests', 'throughput', '--trial', '0.3',
       '--max-rate', '20000', '--resolution', '25', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
   } finally {
     process.stdout.write = write;
@@ -145,7 +145,7 @@ t.test('9018-byte frames over memif: pktio l2fwd carries them, testpmd\'s memif 
     process.stdout.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stdout.write;
     process.stderr.write = ((s: string) => { lines.push(String(s)); return true; }) as typeof process.stderr.write;
     try {
-      const rc = await main(['--dut', dut, '--sizes', '9018', '--tests', 'throughput', '--trial', '0.3', '--drain', '0.2',
+      const rc = await main(['--dut', dut, '--sizes', '9018', '--tests', 'throughput', '--trial', '0.3',
         '--max-rate', '5000', '--resolution', '50', '--loss-threshold', LOSS_OK, '--out', out, '--json']);
       return { rc, lines };
     } finally {

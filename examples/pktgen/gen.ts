@@ -29,7 +29,7 @@ import { NsClock } from '../../src/lib/clock.js';
 import { Pacer } from '../../src/lib/pacer.js';
 import { FrameWriter, FCS_LEN, stampStream, stampSeq, stampTimeAt, stampAge, type FlowSpec } from '../../src/lib/frames.js';
 import { Histogram, HIST_WORDS } from '../../src/lib/histogram.js';
-import { StreamRx } from '../../src/lib/streams.js';
+import { StreamRx, SC_UNIQUE } from '../../src/lib/streams.js';
 import {
   GenZone, MAX_STREAMS, CTL_PHASE, CTL_STOP, CTL_READY, CTL_GO, CTL_START_HI, CTL_START_LO, CTL_TX_DONE, CTL_DONE,
   CTL_OWNER, CTL_PROBE, CTL_PROBE_STREAM, CTL_PROBE_RXPORT, CTL_PROBES_SENT, PROBE_IDLE, PROBE_SENT, PROBE_ARRIVED,
@@ -66,7 +66,12 @@ export interface GenArgs {
   /** lcores in the trial: they start when all are ready */
   workers: number;
   durationNs: number;
+  /** the longest drain (see loop()) */
   drainNs: number;
+  /** 1: the drain ends as soon as every packet sent has been received (see allArrived) */
+  drainEarly: number;
+  /** the trial's streams, on every lcore (ids 0..streams-1) */
+  streams: number;
   burst: number;
   pool: string;
   /** the NsClock epoch every lcore shares */
@@ -125,6 +130,11 @@ interface Ctx {
    * steps receive it. 0 in the trial. The same code runs either way, so the JIT sees every call site in the warm-up.
    */
   dry: number;
+  /** every stream's TX counters (the zone's, or the dry pass's), and how many streams the trial has */
+  txAll: Float64Array[];
+  nstreams: number;
+  /** 1: the drain ends once allArrived() */
+  early: number;
   held: Uint32Array;
   nheld: number;
   holds: number;
@@ -342,6 +352,15 @@ function dryTake(c: Ctx, pkts: Uint32Array): number {
   return n;
 }
 
+/**
+ * Whether every packet the trial's streams sent has been received once (by any RX lcore; another lcore's counts
+ * read late only make the drain longer). Read only once TX has stopped everywhere, when the TX counts are final.
+ */
+function allArrived(c: Ctx): boolean {
+  for (let s = 0; s < c.nstreams; s++) if (c.rx[s].c[SC_UNIQUE] < c.txAll[s][TX_PACKETS]) return false;
+  return true;
+}
+
 /** Counts this lcore into word w; the last of the trial's lcores to do so sets the phase. */
 function lastOf(ctl: Int32Array, w: number, workers: number, phase: number): void {
   if (Atomics.add(ctl, w, 1) === workers - 1) Atomics.store(ctl, CTL_PHASE, phase);
@@ -369,6 +388,8 @@ function startTogether(ctl: Int32Array, clock: NsClock, workers: number): number
  * The trial's loop on one lcore: its streams until endNs, then its RX queues for drainNs more. The drain counts from
  * the moment every lcore of the trial has stopped sending, not from endNs: a sender descheduled near the end sends
  * its last departures late (see below), and an RX lcore that stopped at endNs + drainNs would count them as lost.
+ * With c.early the drain ends sooner, once every packet sent has arrived: a runner can then wait long for a DUT
+ * that stalled (RFC 2544 waits 2 s) and lose no time on trials that lost nothing.
  */
 function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainNs: number): void {
   const ntx = tx.length;
@@ -389,7 +410,7 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
     }
     // the last sender's end seen here: one Atomics.load a pass, in the drain only
     if (!sending && drainEnd === Infinity && Atomics.load(ctl, CTL_TX_DONE) >= c.workers) drainEnd = Math.max(tm[T_PASS], endNs) + drainNs;
-    if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd)) break;
+    if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd || (c.early !== 0 && drainEnd !== Infinity && allArrived(c)))) break;
     if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
     if (sending && c.probeNs > 0) probeStep(c, tx);
     for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
@@ -437,8 +458,9 @@ function warmUp(a: GenArgs, c: Ctx, z: GenZone, rxPorts: Int32Array, rxQueues: I
   const rx = z.rx.map((x) => new StreamRx(scratch(x.c.length), new Int32Array(new ArrayBuffer(x.bits.byteLength))));
   const lat = z.lat.map(() => new Histogram(scratch(HIST_WORDS)));
   const ctl = new Int32Array(new ArrayBuffer(c.ctl.byteLength));
-  const d = newCtx(c.u8, c.u32, c.u16, c.pool, c.clock, c.burst, rx, lat, c.tag, ctl, c.probeNs, specs, 1, 1);
-  const tx = specs.map((s) => newTxStream(s, d.burst, a, scratch(z.tx[0].length), new Histogram(scratch(HIST_WORDS))));
+  const txAll = z.tx.map((x) => scratch(x.length));
+  const d = newCtx(c.u8, c.u32, c.u16, c.pool, c.clock, c.burst, rx, lat, c.tag, ctl, c.probeNs, specs, 1, 1, txAll, c.nstreams, c.early);
+  const tx = specs.map((s) => newTxStream(s, d.burst, a, txAll[s.id], new Histogram(scratch(HIST_WORDS))));
   const rxq = Array.from(rxPorts, () => scratch(z.rxq[0].length));
   let n = 0;
   let quiet = 0;
@@ -460,11 +482,11 @@ function warmUp(a: GenArgs, c: Ctx, z: GenZone, rxPorts: Int32Array, rxQueues: I
 
 /** The per-lcore state of a trial (or of a dry pass): one shape for both, so the JIT compiles one. */
 function newCtx(u8: Uint8Array, u32: Uint32Array, u16: Uint16Array, pool: Mempool, clock: NsClock, burst: number, rx: StreamRx[], lat: Histogram[], tag: number,
-  ctl: Int32Array, probeNs: number, tx: TxStreamArgs[], workers: number, dry: number): Ctx {
+  ctl: Int32Array, probeNs: number, tx: TxStreamArgs[], workers: number, dry: number, txAll: Float64Array[], nstreams: number, early: number): Ctx {
   return { u8, u32, u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst, rx, lat, tag, tm: new Float64Array(4),
     ctl, probeNs, probeNext: 0, one: new Uint32Array(1),
     probeMacs: tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])),
-    workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0 };
+    workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, txAll, nstreams, early, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0 };
 }
 
 function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Array, gaps: Histogram): TxStream {
@@ -480,7 +502,8 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const pool = mempoolLookup(a.pool);
   if (!pool) throw new Error(`pktgen: no mempool '${a.pool}'`);
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
-  const c = newCtx(r.u8, r.u32, r.u16, pool, clock, Math.min(a.burst, MAX_BURST), z.rx, z.lat, a.tag & 0xff, z.ctl, a.probeNs, a.tx, a.workers, 0);
+  const c = newCtx(r.u8, r.u32, r.u16, pool, clock, Math.min(a.burst, MAX_BURST), z.rx, z.lat, a.tag & 0xff, z.ctl, a.probeNs, a.tx, a.workers, 0,
+    z.tx, a.streams, a.drainEarly);
   const tx = a.tx.map((s) => newTxStream(s, c.burst, a, z.tx[s.id], z.gaps[s.id]));
   const rxPorts = Int32Array.from(a.rx.map((x) => x.port));
   const rxQueues = Int32Array.from(a.rx.map((x) => x.queue));

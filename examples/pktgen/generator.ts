@@ -29,8 +29,10 @@ export interface Trial {
   /** the RX queues that count the streams, each on the lcore it names or the generator's */
   rx: Array<{ port: number; queue: number; lcore?: number }>;
   durationS: number;
-  /** seconds RX keeps counting after TX stops (packets still in the DUT) */
+  /** seconds RX keeps counting after TX stops (packets still in the DUT): the most, with drainEarly */
   drainS: number;
+  /** end the drain as soon as every packet sent has been received (default false: the whole drainS) */
+  drainEarly?: boolean;
   burst: number;
   /** seconds of departures a stalled stream may catch up on (default 0.002) */
   backlogS?: number;
@@ -122,7 +124,7 @@ export class Generator {
     const z = this.zone;
     z.reset();
     const common = {
-      durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9, workers: plan.size,
+      durationNs: t.durationS * 1e9, drainNs: t.drainS * 1e9, drainEarly: t.drainEarly ? 1 : 0, streams: t.streams.length, workers: plan.size,
       burst: Math.min(t.burst, MAX_BURST), pool: this.pool, baseSec: this.baseSec, backlogS: t.backlogS ?? 0.002, tag: ++this.trials & 0xff,
       probeNs: t.hw ? (t.probeIntervalS ?? 0.001) * 1e9 : 0, warm: t.streams[0],
     };
