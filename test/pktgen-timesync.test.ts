@@ -94,3 +94,32 @@ t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches'
   t.equal(pool.inUseCount(), 0, 'every mbuf back');
   pktio.devClose(port);
 });
+
+t.test('hardware timestamps with TX and RX on two lcores: the RX lcore sends no probe and touches no TX queue', async (t) => {
+  // before a fix, the RX-only lcore took its turn at the probe too: it claimed one and failed on its empty stream list
+  const cpus = pktio.cpusAllowed();
+  const last = cpus[cpus.length - 1];
+  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${last},2@${cpus[0]}`]);
+  t.teardown(pktio.cleanup);
+  pktio.registerPmd(loopPmd);
+  const port = pktio.ethDevAllocate('tsloop1', new LoopPort('tsloop1'), loopPmd);
+  const pool = pktio.pktmbufPoolCreate('tsl2_pool', 8191, 256);
+  startGenPorts([port], pool);
+  const hw = HwClocks.enable([port], [port]);
+  const gen = new Generator('tsl2_pool', 1);
+  const flow = {
+    srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 0x15], srcIp: parseIpRange('198.18.0.1'), dstIp: parseIpRange('198.19.0.1'),
+    srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
+  };
+  const r = await gen.run({
+    streams: [{ id: 0, port, queue: 0, rate: 5000, mode: PACE_CONSTANT, sizes: [64], flow, lcore: 1 }],
+    rx: [{ port, queue: 0, lcore: 2 }], durationS: 0.5, drainS: 0.2, burst: 32, hw,
+  });
+  t.same(r.lcores, [1, 2], 'lcore 1 sends, lcore 2 counts');
+  t.ok(r.probes && r.probes.sent > 0 && r.probes.measured > 0, `probes sent ${r.probes?.sent}, measured ${r.probes?.measured}`);
+  t.equal(r.lost, 0, 'no stream packet lost');
+  t.equal(r.rx[0].rx, r.txPackets, `every packet counted once: ${r.txPackets}`);
+  pktio.devStop(port);
+  t.equal(pool.inUseCount(), 0, 'every mbuf back');
+  pktio.devClose(port);
+});

@@ -98,6 +98,11 @@ class TxStream {
   constructor(
     readonly id: number, readonly port: number, readonly queue: number, readonly pacer: Pacer, readonly writer: FrameWriter,
     readonly st: Float64Array, readonly gaps: Histogram, readonly limit: number,
+    /**
+     * 1: this lcore's own stream. 0: a stand-in that only feeds the dry warm-up of an lcore with RX queues and no
+     * streams; its TX queue belongs to another lcore, so it never calls the driver, not even with no packets.
+     */
+    readonly live: number,
   ) {}
 }
 
@@ -193,7 +198,7 @@ function probeStep(c: Ctx, tx: TxStream[]): void {
   u32[m + M.PKT_LEN] = PTP_FRAME;
   u16[(m << 1) + M.H_DATA_LEN] = PTP_FRAME;
   u32[m + M.OL_FLAGS] = TX_IEEE1588_TMST;
-  let sent = txBurst(tx[i].port, tx[i].queue, one, c.dry === 0 ? 1 : 0, 0);
+  let sent = tx[i].live !== 0 ? txBurst(tx[i].port, tx[i].queue, one, c.dry === 0 ? 1 : 0, 0) : 0;
   if (c.dry !== 0) sent = dryHold(c, one, 1);
   if (sent !== 1) {
     pktmbufFreeBulk(one, 1, 0);
@@ -245,7 +250,7 @@ function txStep(c: Ctx, s: TxStream): number {
     const m = pkts[j];
     stampTimeAt(u8, u32[m + M.BUF_OFF] + u16[(m << 1) + M.H_DATA_OFF], tm, T_TX);
   }
-  let sent = txBurst(s.port, s.queue, pkts, c.dry === 0 ? got : 0, 0);
+  let sent = s.live !== 0 ? txBurst(s.port, s.queue, pkts, c.dry === 0 ? got : 0, 0) : 0;
   if (c.dry !== 0) sent = dryHold(c, pkts, got);
   if (sent < got) {
     // the TX ring is full: free the rest, take their sequence numbers back, and let them come due again
@@ -412,7 +417,7 @@ function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array,
     if (!sending && drainEnd === Infinity && Atomics.load(ctl, CTL_TX_DONE) >= c.workers) drainEnd = Math.max(tm[T_PASS], endNs) + drainNs;
     if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd || (c.early !== 0 && drainEnd !== Infinity && allArrived(c)))) break;
     if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
-    if (sending && c.probeNs > 0) probeStep(c, tx);
+    if (sending && c.probeNs > 0 && ntx > 0) probeStep(c, tx);
     for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
   }
   // what already waits in the RX queues at the drain's end arrived in time, even if this lcore was descheduled past
@@ -460,7 +465,8 @@ function warmUp(a: GenArgs, c: Ctx, z: GenZone, rxPorts: Int32Array, rxQueues: I
   const ctl = new Int32Array(new ArrayBuffer(c.ctl.byteLength));
   const txAll = z.tx.map((x) => scratch(x.length));
   const d = newCtx(c.u8, c.u32, c.u16, c.pool, c.clock, c.burst, rx, lat, c.tag, ctl, c.probeNs, specs, 1, 1, txAll, c.nstreams, c.early);
-  const tx = specs.map((s) => newTxStream(s, d.burst, a, txAll[s.id], new Histogram(scratch(HIST_WORDS))));
+  const live = a.tx.length > 0 ? 1 : 0;
+  const tx = specs.map((s) => newTxStream(s, d.burst, a, txAll[s.id], new Histogram(scratch(HIST_WORDS)), live));
   const rxq = Array.from(rxPorts, () => scratch(z.rxq[0].length));
   let n = 0;
   let quiet = 0;
@@ -489,9 +495,9 @@ function newCtx(u8: Uint8Array, u32: Uint32Array, u16: Uint16Array, pool: Mempoo
     workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, txAll, nstreams, early, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0 };
 }
 
-function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Array, gaps: Histogram): TxStream {
+function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Array, gaps: Histogram, live: number): TxStream {
   return new TxStream(s.id, s.port, s.queue, new Pacer(s.mode, s.rate, backlog(s.rate, burst, a.backlogS), 0x2545f491 + s.id),
-    new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), st, gaps, s.limit || 2 ** 52);
+    new FrameWriter(s.flow, s.sizes, ((a.tag & 0xff) << 8) | s.id, s.seqStart ?? 0), st, gaps, s.limit || 2 ** 52, live);
 }
 
 /** Entry point for remoteLaunch: runs one trial and returns when it is over (counters are in the zone). */
@@ -504,7 +510,7 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const clock = new NsClock(z.timespecOff(lcoreId()), a.baseSec);
   const c = newCtx(r.u8, r.u32, r.u16, pool, clock, Math.min(a.burst, MAX_BURST), z.rx, z.lat, a.tag & 0xff, z.ctl, a.probeNs, a.tx, a.workers, 0,
     z.tx, a.streams, a.drainEarly);
-  const tx = a.tx.map((s) => newTxStream(s, c.burst, a, z.tx[s.id], z.gaps[s.id]));
+  const tx = a.tx.map((s) => newTxStream(s, c.burst, a, z.tx[s.id], z.gaps[s.id], 1));
   const rxPorts = Int32Array.from(a.rx.map((x) => x.port));
   const rxQueues = Int32Array.from(a.rx.map((x) => x.queue));
   const rxq = a.rx.map((x) => z.rxq[x.slot]);
