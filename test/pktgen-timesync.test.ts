@@ -1,7 +1,7 @@
 // pktgen --timestamps: the option, the refusal on ports without IEEE 1588 (the command as a user runs it), the
 // labels of the reports, and the hardware path on a test PMD with IEEE 1588 latches that loops each frame back
 // with a fixed wire time (helpers/timesync-loop-pmd.ts). On a NIC: QEMU's igb in test/vm/timesync.vm.ts.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as pktio from '../src/index.js';
 import { parseIpRange } from '../src/lib/frames.js';
 import { PACE_CONSTANT } from '../src/lib/pacer.js';
@@ -54,9 +54,9 @@ t.test('every report names its timestamps', async (t) => {
   t.match(formatResult({ ...r, crossed: 7, lcores: [1, 2] }), /not counted \(they reached a second RX lcore; counted as lost\): 7: .*\ngenerator lcores 1,2: /);
 });
 
-t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches', async (t) => {
-  const cpus = pktio.cpusAllowed();
-  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${cpus[cpus.length - 1]}`]);
+/** The EAL with these lcores, one looping port with latches started, its clocks enabled, a generator on lcore 1. */
+async function loopRig(t: Test, lcores: string) {
+  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', lcores]);
   t.teardown(pktio.cleanup);
   pktio.registerPmd(loopPmd);
   const port = pktio.ethDevAllocate('tsloop0', new LoopPort('tsloop0'), loopPmd);
@@ -68,6 +68,12 @@ t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches'
     srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 0x15], srcIp: parseIpRange('198.18.0.1'), dstIp: parseIpRange('198.19.0.1'),
     srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
   };
+  return { port, pool, hw, gen, flow };
+}
+
+t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches', async (t) => {
+  const cpus = pktio.cpusAllowed();
+  const { port, pool, hw, gen, flow } = await loopRig(t, `0@${cpus[0]},1@${cpus[cpus.length - 1]}`);
   const trial = (durationS: number) => gen.run({
     streams: [{ id: 0, port, queue: 0, rate: 20000, mode: PACE_CONSTANT, sizes: [64], flow }],
     rx: [{ port, queue: 0 }], durationS, drainS: 0.1, burst: 32, hw,
@@ -98,19 +104,7 @@ t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches'
 t.test('hardware timestamps with TX and RX on two lcores: the RX lcore sends no probe and touches no TX queue', async (t) => {
   // before a fix, the RX-only lcore took its turn at the probe too: it claimed one and failed on its empty stream list
   const cpus = pktio.cpusAllowed();
-  const last = cpus[cpus.length - 1];
-  await pktio.init(['--no-pci', '--no-huge', '-m', '128', '--log-level', 'error', '--lcores', `0@${cpus[0]},1@${last},2@${cpus[0]}`]);
-  t.teardown(pktio.cleanup);
-  pktio.registerPmd(loopPmd);
-  const port = pktio.ethDevAllocate('tsloop1', new LoopPort('tsloop1'), loopPmd);
-  const pool = pktio.pktmbufPoolCreate('tsl2_pool', 8191, 256);
-  startGenPorts([port], pool);
-  const hw = HwClocks.enable([port], [port]);
-  const gen = new Generator('tsl2_pool', 1);
-  const flow = {
-    srcMac: [2, 0, 0, 0, 0, 1], dstMac: [2, 0, 0, 0, 0, 0x15], srcIp: parseIpRange('198.18.0.1'), dstIp: parseIpRange('198.19.0.1'),
-    srcPort: { start: 1024, count: 1 }, dstPort: { start: 1024, count: 1 },
-  };
+  const { port, pool, hw, gen, flow } = await loopRig(t, `0@${cpus[0]},1@${cpus[cpus.length - 1]},2@${cpus[0]}`);
   const r = await gen.run({
     streams: [{ id: 0, port, queue: 0, rate: 5000, mode: PACE_CONSTANT, sizes: [64], flow, lcore: 1 }],
     rx: [{ port, queue: 0, lcore: 2 }], durationS: 0.5, drainS: 0.2, burst: 32, hw,
