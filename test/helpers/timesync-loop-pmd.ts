@@ -39,6 +39,7 @@ class LoopRx {
 
   rxBurst(mbufs: Uint32Array, n: number): number {
     const got = this.ring.dequeueBurst(mbufs, n, 0);
+    if (got === 0) return 0;
     const r = mem();
     for (let i = 0; i < got; i++) {
       const m = mbufs[i];
