@@ -41,7 +41,7 @@ t.test('every report names its timestamps', async (t) => {
   t.match(formatTick(tick, streams), /\(software timestamps\)\n$/);
   const lat = { count: 5, min: 1000, max: 3000, mean: 2000, p50: 2000, p99: 3000, p999: 3000 };
   const r: TrialResult = {
-    timestamps: 'hardware', durationS: 1, txPackets: 1000, rxPackets: 1000, lost: 0, lossPct: 0, foreign: 0, crossed: 0, lcores: [1], workerGcs: 0, workerHeapGrowth: 0,
+    timestamps: 'hardware', durationS: 1, txPackets: 1000, rxPackets: 1000, lost: 0, lossPct: 0, foreign: 0, crossed: 0, lcores: [1], workerGcs: 0, workerHeapGrowth: 0, workerYoungGrowth: 0,
     tx: [{ id: 0, port: 0, queue: 0, targetPps: 1000, packets: 1000, bytes: 64000, pps: 1000, skipped: 0, refused: 0, nombuf: 0, gaps: { ...lat, stddev: 0 } }],
     rx: [{ id: 0, rx: 1000, unique: 1000, lost: 0, lossPct: 0, dup: 0, reorder: 0, late: 0, latency: lat }],
     probes: { sent: 6, measured: 5, lost: 1, clockErrorNs: 1500 },
@@ -50,7 +50,7 @@ t.test('every report names its timestamps', async (t) => {
   t.match(out, /^pktgen: 1 s, timestamps: hardware\n/);
   t.match(out, /latency \(hardware\) min 1\.0 mean 2\.0/);
   t.match(out, /hardware timestamps: 5 of 6 probes measured, 1 lost or not stamped; clock offsets known to \+-1\.5 us/);
-  t.match(out, /\ngenerator lcore 1: 0 GCs, heap \+0 bytes over the trial\n$/);
+  t.match(out, /\ngenerator lcore 1: 0 GCs, heap \+0 bytes \(young generation \+0\) over the trial\n$/);
   t.match(formatResult({ ...r, crossed: 7, lcores: [1, 2] }), /not counted \(they reached a second RX lcore; counted as lost\): 7: .*\ngenerator lcores 1,2: /);
 });
 
@@ -93,9 +93,10 @@ t.test('hardware timestamps end to end on a looping port with IEEE 1588 latches'
   t.equal(r.lost, 0, 'no stream packet lost');
   t.equal(r.foreign, 0, 'probes are not counted as foreign packets');
   t.equal(r.workerGcs, 0, `no GC on the generator lcore (heap growth ${r.workerHeapGrowth} B, ${r.txPackets} packets, ${r.probes?.sent} probes)`);
-  // the lcore warms up dry before each trial (gen.ts warmUp): what is left is a few compiles, not the interpreter's
-  // boxed doubles (1 to 10 MB a trial before the warm-up; 35 to 75 kB with it)
-  t.ok(r.workerHeapGrowth < 1e6, `the generator lcore's heap grew ${r.workerHeapGrowth} B in the trial (under 1 MB)`);
+  // the lcore warms up dry before each trial (gen.ts warmUp), so the interpreter's boxed doubles are gone (0.4 to 3.4
+  // MB of young generation a trial before it). The heap as a whole still grows by what the JIT compiles late, more
+  // on a loaded host (1.1 MB once)
+  t.ok(r.workerYoungGrowth < 256 * 1024, `the trial allocated ${r.workerYoungGrowth} B on the generator lcore (under 256 kB)`);
   pktio.devStop(port);
   t.equal(pool.inUseCount(), 0, 'every mbuf back');
   pktio.devClose(port);

@@ -143,6 +143,8 @@ interface Ctx {
   held: Uint32Array;
   nheld: number;
   holds: number;
+  /** 1 until this lcore's streams have stopped (see pass()) */
+  sending: number;
 }
 
 const OWN_MINE = 1;
@@ -153,6 +155,10 @@ const T_TX = 1;
 const T_RX = 2;
 /** when the next probe is due */
 const T_PROBE = 3;
+/** the trial's end, the longest drain after it, and the drain's end once every sender has stopped (Infinity before) */
+const T_END = 4;
+const T_DRAIN = 5;
+const T_DRAIN_END = 6;
 
 /** A PTPv2 Sync message over Ethernet (IEEE 1588 annex F, EtherType 0x88F7), padded to the 60-byte minimum. */
 const ETH_P_1588 = 0x88f7;
@@ -178,7 +184,7 @@ function writeProbe(u8: Uint8Array, e: number, macs: Uint8Array, s: number, seq:
  */
 function probeStep(c: Ctx, tx: TxStream[]): void {
   const tm = c.tm;
-  if (tm[T_PASS] < tm[T_PROBE] || Atomics.load(c.ctl, CTL_PROBE) !== PROBE_IDLE) return;
+  if (!reached(tm, T_PROBE) || Atomics.load(c.ctl, CTL_PROBE) !== PROBE_IDLE) return;
   tm[T_PROBE] = tm[T_PASS] + c.probeNs;
   const i = c.probeNext;
   const one = c.one;
@@ -218,12 +224,27 @@ function notStream(c: Ctx, m: number, e: number, port: number): boolean {
   return true;
 }
 
+/**
+ * Whether the pass's time tm[T_PASS] has reached the time in tm[i]. The code that runs every pass (pass(), the
+ * steps' early returns) leaves doubles to small functions like this one that return booleans or small integers:
+ * when a step is deoptimized (a driver's first real burst meets a branch the warm-up could not run), V8 interprets
+ * the pass until it has compiled it again, and the interpreter boxes each double a function touches, one heap
+ * number each, millions of passes a second.
+ */
+function reached(tm: Float64Array, i: number): boolean {
+  return tm[T_PASS] >= tm[i];
+}
+
+/** How many packets stream s may send now: a burst, or what its limit leaves, as a small integer. */
+function room(s: TxStream, burst: number): number {
+  const left = s.limit - s.st[TX_PACKETS];
+  return left < burst ? left | 0 : burst;
+}
+
 /** Sends what stream s has due at c.tm[T_PASS]; returns packets sent. */
 function txStep(c: Ctx, s: TxStream): number {
   const st = s.st;
-  // what the limit leaves, as a small int32 (a double argument would be boxed)
-  const left = s.limit - st[TX_PACKETS];
-  const k = s.pacer.dueAt(c.tm, T_PASS, left < c.burst ? left | 0 : c.burst);
+  const k = s.pacer.dueAt(c.tm, T_PASS, room(s, c.burst));
   if (k === 0) return 0;
   const pkts = c.pkts;
   const got = pktmbufAllocBurst(c.pool, pkts, k, 0);
@@ -274,7 +295,9 @@ function txStep(c: Ctx, s: TxStream): number {
 /** Receives one burst on (port, queue) and counts it; returns packets received. */
 function rxStep(c: Ctx, port: number, queue: number, q: Float64Array): number {
   const pkts = c.pkts;
-  let n = rxBurst(port, queue, pkts, c.dry === 0 ? c.burst : 0);
+  // read before the choice: a field read only on the trial's side would have no type feedback from the warm-up
+  const burst = c.burst;
+  let n = rxBurst(port, queue, pkts, c.dry === 0 ? burst : 0);
   if (c.dry !== 0) n = dryTake(c, pkts);
   if (n === 0) return 0;
   const tm = c.tm;
@@ -392,38 +415,72 @@ function startTogether(ctl: Int32Array, clock: NsClock, workers: number): number
 /**
  * The trial's loop on one lcore: its streams until endNs, then its RX queues for drainNs more. The drain counts from
  * the moment every lcore of the trial has stopped sending, not from endNs: a sender descheduled near the end sends
- * its last departures late (see below), and an RX lcore that stopped at endNs + drainNs would count them as lost.
+ * its last departures late (see pass()), and an RX lcore that stopped at endNs + drainNs would count them as lost.
  * With c.early the drain ends sooner, once every packet sent has arrived: a runner can then wait long for a DUT
  * that stalled (RFC 2544 waits 2 s) and lose no time on trials that lost nothing.
+ * The work is in pass(), one call a pass. This loop only repeats it and touches no double, so it allocates nothing
+ * even before V8 has compiled it; pass() itself is compiled in the warm-up's passes (warmUp), not in the trial.
  */
 function loop(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array, endNs: number, drainNs: number): void {
+  const tm = c.tm;
+  tm[T_END] = endNs;
+  tm[T_DRAIN] = drainNs;
+  tm[T_DRAIN_END] = Infinity;
+  c.sending = 1;
+  while (pass(c, tx, rxPorts, rxQueues, rxq, ctl) !== 0);
+}
+
+/** One pass of the trial's loop: what is due on each stream, then a burst from each RX queue. 0: the loop ends. */
+function pass(c: Ctx, tx: TxStream[], rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array): number {
+  if (quitRequested() || Atomics.load(ctl, CTL_STOP) !== 0) return 0;
   const ntx = tx.length;
   const nrx = rxPorts.length;
-  let sending = true;
-  let drainEnd = Infinity;
-  while (!quitRequested() && Atomics.load(ctl, CTL_STOP) === 0) {
-    const tm = c.tm;
-    c.clock.nowInto(tm, T_PASS);
-    if (sending && tm[T_PASS] >= endNs) {
-      // the departures scheduled before the end still go (a sender descheduled near the end would otherwise
-      // offer less than rate x duration), then TX stops. Before, not at: the departure at the end itself is the
-      // first of the next interval (20 kpps for 0.5 s is 10,000 packets, not 10,001)
-      tm[T_PASS] = endNs - 0.5;
-      for (let i = 0; i < ntx; i++) while (txStep(c, tx[i]) > 0);
-      sending = false;
-      lastOf(ctl, CTL_TX_DONE, c.workers, 2);
-    }
-    // the last sender's end seen here: one Atomics.load a pass, in the drain only
-    if (!sending && drainEnd === Infinity && Atomics.load(ctl, CTL_TX_DONE) >= c.workers) drainEnd = Math.max(tm[T_PASS], endNs) + drainNs;
-    if (!sending && (nrx === 0 || tm[T_PASS] >= drainEnd || (c.early !== 0 && drainEnd !== Infinity && allArrived(c)))) break;
-    if (sending) for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
-    if (sending && c.probeNs > 0 && ntx > 0) probeStep(c, tx);
-    for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
+  const tm = c.tm;
+  c.clock.nowInto(tm, T_PASS);
+  if (c.sending !== 0 && reached(tm, T_END)) stopSending(c, tx, ctl);
+  if (c.sending === 0) {
+    if (nrx === 0 || drained(c, ctl)) return 0;
+  } else {
+    for (let i = 0; i < ntx; i++) txStep(c, tx[i]);
+    if (c.probeNs > 0 && ntx > 0) probeStep(c, tx);
   }
-  // what already waits in the RX queues at the drain's end arrived in time, even if this lcore was descheduled past
-  // the end and looks only now: empty them (a bounded number of bursts each), so a late look is not counted as loss
+  for (let i = 0; i < nrx; i++) rxStep(c, rxPorts[i], rxQueues[i], rxq[i]);
+  return 1;
+}
+
+/**
+ * The trial's end has come: the departures scheduled before it still go (a sender descheduled near the end would
+ * otherwise offer less than rate x duration), then TX stops. Before, not at: the departure at the end itself is
+ * the first of the next interval (20 kpps for 0.5 s is 10,000 packets, not 10,001).
+ */
+function stopSending(c: Ctx, tx: TxStream[], ctl: Int32Array): void {
+  const tm = c.tm;
+  tm[T_PASS] = tm[T_END] - 0.5;
+  for (let i = 0; i < tx.length; i++) while (txStep(c, tx[i]) > 0);
+  c.sending = 0;
+  lastOf(ctl, CTL_TX_DONE, c.workers, 2);
+}
+
+/** In the drain: whether it is over (its time is up, or with c.early every packet is back). */
+function drained(c: Ctx, ctl: Int32Array): boolean {
+  const tm = c.tm;
+  // the last sender's end seen here: one Atomics.load a pass, in the drain only
+  if (tm[T_DRAIN_END] === Infinity) {
+    if (Atomics.load(ctl, CTL_TX_DONE) < c.workers) return false;
+    tm[T_DRAIN_END] = Math.max(tm[T_PASS], tm[T_END]) + tm[T_DRAIN];
+  }
+  return tm[T_PASS] >= tm[T_DRAIN_END] || (c.early !== 0 && allArrived(c));
+}
+
+/**
+ * After loop(): what already waits in the RX queues at the drain's end arrived in time, even if this lcore was
+ * descheduled past the end and looks only now: empty them (a bounded number of bursts each), so a late look is not
+ * counted as loss. Not in loop() itself: V8 compiles that loop while it runs (on-stack replacement), before the
+ * code after it has ever run, and that code then deoptimizes at every trial's end.
+ */
+function drainLast(c: Ctx, rxPorts: Int32Array, rxQueues: Int32Array, rxq: Float64Array[], ctl: Int32Array): void {
   if (Atomics.load(ctl, CTL_STOP) !== 0 || quitRequested()) return;
-  for (let i = 0; i < nrx; i++) for (let k = 0; k < 1024 && rxStep(c, rxPorts[i], rxQueues[i], rxq[i]) > 0; k++);
+  for (let i = 0; i < rxPorts.length; i++) for (let k = 0; k < 1024 && rxStep(c, rxPorts[i], rxQueues[i], rxq[i]) > 0; k++);
 }
 
 /**
@@ -444,8 +501,11 @@ function scratch(n: number): Float64Array {
 const WARM_NS = 20e6;
 const WARM_DRAIN_NS = 2e6;
 const WARM_MAX = 90;
-/** a pass that grows the heap by less than this allocated nothing per packet or per burst: the JIT is done */
-const WARM_QUIET_BYTES = 4096;
+/**
+ * a pass that grows the heap by less than this allocated nothing per packet or per burst: the JIT is done (the two
+ * heap readings around it take about 800 B themselves)
+ */
+const WARM_QUIET_BYTES = 2048;
 
 /**
  * Runs the trial's own loop dry, before the trial, until it allocates nothing: V8 interprets a function before it
@@ -466,33 +526,58 @@ function warmUp(a: GenArgs, c: Ctx, z: GenZone, rxPorts: Int32Array, rxQueues: I
   const txAll = z.tx.map((x) => scratch(x.length));
   const d = newCtx(c.u8, c.u32, c.u16, c.pool, c.clock, c.burst, rx, lat, c.tag, ctl, c.probeNs, specs, 1, 1, txAll, c.nstreams, c.early);
   const live = a.tx.length > 0 ? 1 : 0;
-  const tx = specs.map((s) => newTxStream(s, d.burst, a, txAll[s.id], new Histogram(scratch(HIST_WORDS)), live));
+  const tx = specs.map((s) => newTxStream({ ...s, rate: warmRate(s.rate) }, d.burst, a, txAll[s.id], new Histogram(scratch(HIST_WORDS)), live));
   const rxq = Array.from(rxPorts, () => scratch(z.rxq[0].length));
   let n = 0;
   let quiet = 0;
   while (n < WARM_MAX && quiet < 2 && Atomics.load(z.ctl, CTL_STOP) === 0 && !quitRequested()) {
-    const h0 = v8.getHeapStatistics().used_heap_size;
+    // counters from zero in every pass, as the trial's are: their first-packet branches run in each
+    for (const x of txAll) x.fill(0);
+    for (const x of rx) x.reset();
+    for (const h of lat) h.reset();
+    for (const s of tx) s.gaps.reset();
     d.ctl.fill(0);
     d.probeNext = 0;
     d.tm[T_PROBE] = 0;
     const now = d.clock.now();
     for (const s of tx) s.pacer.start(now);
+    const h0 = v8.getHeapStatistics().used_heap_size;
     loop(d, tx, rxPorts, rxQueues, rxq, d.ctl, now + WARM_NS, WARM_DRAIN_NS);
+    drainLast(d, rxPorts, rxQueues, rxq, d.ctl);
+    // a pass in which a GC ran (the heap shrank) says nothing: it is not a quiet one
+    const grew = v8.getHeapStatistics().used_heap_size - h0;
+    quiet = grew >= 0 && grew < WARM_QUIET_BYTES ? quiet + 1 : 0;
     pktmbufFreeBulk(d.held, d.nheld, 0);
     d.nheld = 0;
     n++;
-    quiet = v8.getHeapStatistics().used_heap_size - h0 < WARM_QUIET_BYTES ? quiet + 1 : 0;
   }
   return n;
+}
+
+/** packets per second a dry stream runs at, at least: 400 packets a pass, so the per-packet code is compiled in a few */
+const WARM_RATE = 20000;
+
+/**
+ * The rate of a stream's dry stand-in: its own, times the smallest power of ten that reaches WARM_RATE (at 1 kpps,
+ * a pass would run the per-packet code 20 times, and it might never be compiled before the trial). Its own rate
+ * if the product is an integer where the rate is not, or its gap (1e9 / rate) is not an integer where the rate's
+ * is: V8 keeps the pacer's fields as small integers or doubles as their first values were, and a dry pacer that
+ * changed that would deoptimize the trial's own.
+ */
+function warmRate(rate: number): number {
+  let k = 1;
+  while (rate * k < WARM_RATE) k *= 10;
+  const w = rate * k;
+  return Number.isInteger(w) === Number.isInteger(rate) && Number.isInteger(1e9 / w) === Number.isInteger(1e9 / rate) ? w : rate;
 }
 
 /** The per-lcore state of a trial (or of a dry pass): one shape for both, so the JIT compiles one. */
 function newCtx(u8: Uint8Array, u32: Uint32Array, u16: Uint16Array, pool: Mempool, clock: NsClock, burst: number, rx: StreamRx[], lat: Histogram[], tag: number,
   ctl: Int32Array, probeNs: number, tx: TxStreamArgs[], workers: number, dry: number, txAll: Float64Array[], nstreams: number, early: number): Ctx {
-  return { u8, u32, u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst, rx, lat, tag, tm: new Float64Array(4),
+  return { u8, u32, u16, pool, clock, pkts: new Uint32Array(MAX_BURST), burst, rx, lat, tag, tm: new Float64Array(8),
     ctl, probeNs, probeNext: 0, one: new Uint32Array(1),
     probeMacs: tx.map((s) => Uint8Array.from([...s.flow.dstMac, ...s.flow.srcMac])),
-    workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, txAll, nstreams, early, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0 };
+    workers, me: lcoreId() + 1, mine: new Uint8Array(MAX_STREAMS), dry, txAll, nstreams, early, held: new Uint32Array(4 * MAX_BURST), nheld: 0, holds: 0, sending: 1 };
 }
 
 function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Array, gaps: Histogram, live: number): TxStream {
@@ -501,7 +586,12 @@ function newTxStream(s: TxStreamArgs, burst: number, a: GenArgs, st: Float64Arra
 }
 
 /** Entry point for remoteLaunch: runs one trial and returns when it is over (counters are in the zone). */
-export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; heapGrowth: number } {
+/** Bytes in use in V8's young generation, where JS objects are born (what a GC of the data path would collect). */
+function youngBytes(): number {
+  return v8.getHeapSpaceStatistics().find((x) => x.space_name === 'new_space')?.space_used_size ?? 0;
+}
+
+export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; heapGrowth: number; youngGrowth: number } {
   const r = mem();
   mbufBind(r);
   const z = GenZone.lookup();
@@ -523,10 +613,13 @@ export default function pktgenMain(a: GenArgs): { lcore: number; gcs: number; he
   const prof = new v8.GCProfiler();
   prof.start();
   const heap0 = v8.getHeapStatistics().used_heap_size;
+  const young0 = youngBytes();
   loop(c, tx, rxPorts, rxQueues, rxq, z.ctl, start + a.durationNs, a.drainNs);
+  drainLast(c, rxPorts, rxQueues, rxq, z.ctl);
   for (const s of tx) s.st[TX_SKIPPED] = s.pacer.skipped;
   const heap1 = v8.getHeapStatistics().used_heap_size;
+  const young1 = youngBytes();
   const gcs = prof.stop().statistics.length;
   lastOf(z.ctl, CTL_DONE, a.workers, 3);
-  return { lcore: lcoreId(), gcs, heapGrowth: heap1 - heap0 };
+  return { lcore: lcoreId(), gcs, heapGrowth: heap1 - heap0, youngGrowth: young1 - young0 };
 }

@@ -15,6 +15,9 @@ import {
 
 export class GenError extends Error {}
 
+/** What each generator lcore returns (gen.ts pktgenMain) */
+type WorkerReport = { gcs: number; heapGrowth: number; youngGrowth: number };
+
 /**
  * Where timestamps come from. 'software': CLOCK_MONOTONIC read around txBurst/rxBurst, so latency includes the
  * generator's own queueing (PMD rings, one loop pass). 'hardware': the NICs' IEEE 1588 times of probe frames (a
@@ -73,9 +76,14 @@ export interface TrialResult {
   crossed: number;
   /** the worker lcores of the trial */
   lcores: number[];
-  /** garbage collections on the generator's lcores during the trial (summed), and their heap growth in bytes */
+  /**
+   * garbage collections on the generator's lcores during the trial (summed), their heap growth in bytes, and the part
+   * of it in the young generation: objects the trial's JS allocated (the rest is code the JIT compiled, and its
+   * data). Without a GC, the young generation's growth is all the trial allocated there
+   */
   workerGcs: number;
   workerHeapGrowth: number;
+  workerYoungGrowth: number;
   /** hardware timestamps: probes sent, measured (both times read), lost (or not stamped); the offsets' error bound */
   probes?: { sent: number; measured: number; lost: number; clockErrorNs: number };
 }
@@ -165,7 +173,7 @@ export class Generator {
       try {
         // a launch refused (the lcore is busy) stops the others as a failed worker does
         pktio.remoteLaunch(l, genModule, { ...common, ...plan.get(l)! } satisfies GenArgs);
-        return (await pktio.waitLcore(l)) as { gcs: number; heapGrowth: number };
+        return (await pktio.waitLcore(l)) as WorkerReport;
       } catch (e) {
         this.stop();
         throw e;
@@ -175,13 +183,14 @@ export class Generator {
     if (probeTimer) clearInterval(probeTimer);
     const failed = settled.find((x) => x.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    const ws = settled.map((x) => (x as PromiseFulfilledResult<{ gcs: number; heapGrowth: number }>).value);
+    const ws = settled.map((x) => (x as PromiseFulfilledResult<WorkerReport>).value);
     reader?.poll(); // a probe that arrived at the very end
     const probes = reader && t.hw ?
       { sent: Atomics.load(z.ctl, CTL_PROBES_SENT), measured: reader.measured, lost: reader.lost, clockErrorNs: t.hw.errorNs } : undefined;
     return {
       ...this.result(t), lcores, workerGcs: ws.reduce((a, w) => a + (w?.gcs ?? 0), 0),
-      workerHeapGrowth: ws.reduce((a, w) => a + (w?.heapGrowth ?? 0), 0), ...(probes ? { probes } : {}),
+      workerHeapGrowth: ws.reduce((a, w) => a + (w?.heapGrowth ?? 0), 0), workerYoungGrowth: ws.reduce((a, w) => a + (w?.youngGrowth ?? 0), 0),
+      ...(probes ? { probes } : {}),
     };
   }
 
@@ -226,7 +235,7 @@ export class Generator {
     Atomics.store(this.zone.ctl, 0, 1);
   }
 
-  private result(t: Trial): Omit<TrialResult, 'lcores' | 'workerGcs' | 'workerHeapGrowth'> {
+  private result(t: Trial): Omit<TrialResult, 'lcores' | 'workerGcs' | 'workerHeapGrowth' | 'workerYoungGrowth'> {
     const z = this.zone;
     const tx: TxResult[] = t.streams.map((s) => {
       const st = z.tx[s.id];

@@ -40,7 +40,8 @@ export function formatResult(r: TrialResult): string {
   }
   if (r.foreign) out.push(`foreign packets (no pktgen stamp): ${r.foreign}`);
   if (r.crossed) out.push(`stream packets not counted (they reached a second RX lcore; counted as lost): ${r.crossed}: put the RX queues a stream arrives on under one lcore`);
-  out.push(`generator lcore${r.lcores.length > 1 ? 's' : ''} ${r.lcores.join(',')}: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes over the trial`);
+  out.push(`generator lcore${r.lcores.length > 1 ? 's' : ''} ${r.lcores.join(',')}: ${r.workerGcs} GCs, heap ${r.workerHeapGrowth >= 0 ? '+' : ''}${r.workerHeapGrowth} bytes ` +
+    `(young generation ${r.workerYoungGrowth >= 0 ? '+' : ''}${r.workerYoungGrowth}) over the trial`);
   return out.join('\n') + '\n';
 }
 
