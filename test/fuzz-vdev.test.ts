@@ -27,7 +27,7 @@ t.test('--vdev strings of every virtual driver', { skip: !canUnshare && 'needs r
   const line = /FUZZ-RESULT (.*)/.exec(r.stdout)?.[1];
   t.equal(r.status, 0, 'the child finished', { saw: `${r.error ?? ''} ${r.signal ?? ''}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}` });
   if (!line) return;
-  const res = JSON.parse(line) as Record<string, FuzzResult & { missing?: boolean }> & { portsLeft: number; fdsLeaked: number };
+  const res = JSON.parse(line) as Record<string, FuzzResult & { missing?: boolean; fdsLeft: string[] }> & { portsLeft: number; fdsLeaked: number; fdsLeft: string[] };
   const only = process.env.PKTIO_FUZZ_VDEV_DRIVERS?.split(',');
   for (const c of CATALOG.filter((e) => e.vdev && (!only || only.includes(e.name)))) {
     const x = res[c.name];
@@ -36,7 +36,8 @@ t.test('--vdev strings of every virtual driver', { skip: !canUnshare && 'needs r
     t.comment(`${c.name}: ${x.n} strings, ${x.accepted} probed and closed, ${x.rejected} rejected, slowest ${x.maxMs.toFixed(1)} ms`);
     t.same(x.bad, [], `${c.name}: every rejection is an EthdevError with a one-line message`);
     t.ok(x.maxMs < 5000, `${c.name}: no probe hung (slowest ${x.maxMs.toFixed(1)} ms)`);
+    if (x.fdsLeft.length) t.comment(`${c.name}: descriptors open after its strings: ${x.fdsLeft.join(', ')}`);
   }
   t.equal(res.portsLeft, 0, 'no port left open');
-  t.equal(res.fdsLeaked, 0, 'no fd left open');
+  t.equal(res.fdsLeaked, 0, `no fd left open${res.fdsLeft.length ? ` (open: ${res.fdsLeft.join(', ')})` : ''}`);
 });

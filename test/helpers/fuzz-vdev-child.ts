@@ -1,7 +1,7 @@
 // Run by test/fuzz-vdev.test.ts in a network namespace of its own (unshare --net) and a scratch directory: probes
 // mutated --vdev strings of every virtual driver in the CATALOG, closes what probed, and prints one JSON result.
 //   node <tap's TypeScript loader> fuzz-vdev-child.ts N
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import * as pktio from '../../src/index.js';
 import { fuzz, mutateString, pick } from './fuzz.js';
 
@@ -33,7 +33,19 @@ function writePcap(file: string): void {
 const n = Number(process.argv[2] ?? 1000);
 await pktio.init(['--no-huge', '-m', '128', '-l', `${pktio.cpusAllowed()[0]}`, '--no-pci', '--log-level', 'silent']);
 writePcap('in.pcap');
-const fds0 = readdirSync('/proc/self/fd').length;
+/** This process's open descriptors, each with what it is (a path, socket:[inode], anon_inode:[eventfd], ...). */
+function fdTable(): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try { m.set(fd, readlinkSync(`/proc/self/fd/${fd}`)); } catch { /* the directory's own descriptor, closed */ }
+  }
+  return m;
+}
+/** The descriptors of `now` that `before` did not have, as "fd -> what". */
+function newFds(before: Map<string, string>, now: Map<string, string>): string[] {
+  return [...now].filter(([fd, what]) => before.get(fd) !== what).map(([fd, what]) => `${fd} -> ${what}`);
+}
+const fds0 = fdTable();
 const out: Record<string, unknown> = {};
 let seed = 100;
 // PKTIO_FUZZ_VDEV_DRIVERS=net_null,net_ring: only these (a long run without net_tap, whose create/delete waits on RCU)
@@ -52,10 +64,15 @@ for (const c of pktio.CATALOG.filter((e) => e.vdev && (!only || only.includes(e.
     return s;
   };
   // probeVdev is devProbe without the loading (done above): synchronous, so fuzz() times each call
-  out[c.name] = fuzz(n, seed++, gen, (s) => pktio.devClose(pktio.probeVdev(s)), [pktio.EthdevError]);
+  const before = fdTable();
+  out[c.name] = { ...fuzz(n, seed++, gen, (s) => pktio.devClose(pktio.probeVdev(s)), [pktio.EthdevError]), fdsLeft: [] as string[] };
+  // what this driver left open (a failure names the descriptors; the loaded module's own count as its driver's)
+  (out[c.name] as { fdsLeft: string[] }).fdsLeft = newFds(before, fdTable());
   process.stderr.write(`fuzz-vdev: ${c.name} done: ${JSON.stringify(out[c.name])}\n`); // progress of a long run
 }
 out.portsLeft = pktio.portIds().length;
-out.fdsLeaked = readdirSync('/proc/self/fd').length - fds0;
+const left = newFds(fds0, fdTable());
+out.fdsLeaked = left.length;
+out.fdsLeft = left;
 await pktio.cleanup();
 process.stdout.write(`FUZZ-RESULT ${JSON.stringify(out)}\n`);
