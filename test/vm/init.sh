@@ -32,9 +32,10 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none out $R$OUT 
 : > $R$OUT/started   # run.sh: from here on, a QEMU crash is the command's failure, not a boot to retry
 # The heartbeat (run.sh --heartbeat S): every S seconds, on the second serial port, which QEMU writes to
 # OUT/heartbeat.log on the host. It uses only this initramfs's busybox and /proc, never the 9p shares, since a hung
-# share is one way a guest stalls. Each process (not kernel threads) as "pid ppid state wchan args", the kernel
+# share is one way a guest stalls. Each process (not kernel threads) as "pid ppid state wchan comm: args", the kernel
 # stack of each one in uninterruptible sleep (D), and the kernel's messages since the last heartbeat (the console
-# shows only errors).
+# shows only errors). The args are read under a 1 s timeout: reading /proc/PID/cmdline takes the process's mmap
+# lock, and a process whose lock a stuck thread holds (a page fault on a hung share) would stop the heartbeat too.
 # A guest command that runs out of time shows its last heartbeat.
 heartbeat() {
     n=0 seen=$(dmesg | wc -l)
@@ -45,11 +46,11 @@ heartbeat() {
         echo "=== heartbeat $n: up $up s, load $l1 $l2 $l3, $(grep MemAvailable /proc/meminfo | tr -s ' ')"
         for d in /proc/[0-9]*; do
             read -r st < "$d/stat" 2>/dev/null || continue
-            st=${st##*) } state=${st%% *} st=${st#* } ppid=${st%% *}
+            c=${st#*(} c=${c%)*} st=${st##*) } state=${st%% *} st=${st#* } ppid=${st%% *}
             [ "$ppid" = 2 ] || [ "$ppid" = 0 ] && [ "${d#/proc/}" != 1 ] && continue
             w=; read -r w < "$d/wchan" 2>/dev/null
-            echo "${d#/proc/} $ppid $state ${w:--} $(tr '\0' ' ' < "$d/cmdline" 2>/dev/null | cut -c1-160)"
-            [ "$state" = D ] && cat "$d/stack" 2>/dev/null
+            echo "${d#/proc/} $ppid $state ${w:--} $c: $(timeout -s KILL 1 cat "$d/cmdline" 2>/dev/null | tr '\0' ' ' | cut -c1-160)"
+            [ "$state" = D ] && timeout -s KILL 1 cat "$d/stack" 2>/dev/null
         done
         total=$(dmesg | wc -l)
         [ "$total" -gt "$seen" ] && { echo "--- kernel:"; dmesg | tail -n $((total - seen)) | tail -n 40; }

@@ -39,7 +39,10 @@
 # More QEMU arguments: PKTIO_VM_QEMU_ARGS (split on spaces).
 # --heartbeat S (or PKTIO_VM_HEARTBEAT; default 30, 0 for none): every S seconds the guest writes what each process
 # is doing to a second serial port, kept in OUT/heartbeat.log (init.sh says what); a command that runs out of time
-# prints the last one, and where the vCPUs were just before the kill.
+# prints the last one, and where the vCPUs were just before the kill. A guest that writes no heartbeat for four
+# periods (two minutes at 30) has stalled: run.sh says so, injects an NMI, which the guest kernel answers with a
+# panic that prints every task's stack and every CPU's backtrace on the console, and ends the run (status 124)
+# without waiting for --timeout.
 # QEMU (--qemu, or PKTIO_VM_QEMU): 10 is the QEMU 10 that provision.sh unpacks into the cache, system is the
 # host's qemu-system-x86_64 (Debian 12: 7.2, no igb); auto (default) takes 10 when it is provisioned.
 set -euo pipefail
@@ -159,6 +162,9 @@ Q+=(-accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-
 KEEP=$(cd "$(dirname "$0")/../.." && pwd -P)
 case "$OUT$KEEP" in *\ *) echo "run.sh: paths with spaces cannot go on the kernel command line" >&2; exit 2 ;; esac
 ARGS="console=ttyS0 panic=-1 no_timer_check quiet loglevel=3 pktio.out=$OUT pktio.keep=$KEEP default_hugepagesz=2M"
+# an NMI from QEMU's monitor (a stalled guest, see below) panics the guest, which first prints all tasks (0x1), the
+# timers (0x4) and every CPU's backtrace (0x40); TCG has no PMU, so no watchdog NMI ever comes uninvited
+ARGS="$ARGS sysctl.kernel.unknown_nmi_panic=1 panic_print=0x45 nmi_watchdog=0"
 if [ "$HEARTBEAT" != 0 ]; then
     # ttyS1 for the heartbeat, into a host file that QEMU writes (the out share may be what hangs)
     Q+=(-chardev "file,id=hb,path=$OUT/heartbeat.log" -device isa-serial,chardev=hb)
@@ -218,19 +224,19 @@ Q+=(-append "$ARGS")
 
 pidfile=$OUT/qemu.pid
 Q+=(-pidfile "$pidfile" -monitor "unix:$OUT/qemu.mon,server=on,wait=off")
+# monitor CMD: runs one command on QEMU's monitor and prints its answer (nothing if QEMU does not answer in 5 s)
+monitor() {
+    node -e 'const s = require("net").connect(process.argv[1]); let o = "", sent = false;
+        const done = () => { s.destroy(); process.stdout.write(o.slice(o.indexOf("\n", o.indexOf(process.argv[2])) + 1).replace(/\(qemu\) $/, "")); };
+        const t = setTimeout(done, 5000);
+        s.on("data", (d) => { o += d; if (!sent && /\(qemu\) $/.test(o)) { sent = true; s.write(process.argv[2] + "\n"); }
+            else if (sent && /\n\(qemu\) $/.test(o)) { clearTimeout(t); done(); } });
+        s.on("error", () => {});' "$OUT/qemu.mon" "$1" || true
+}
 # Where the vCPUs are, said on stderr of a guest that hangs: QEMU's monitor gives each one's RIP (firmware below 1 MiB,
 # the kernel at 0xffffffff8..., randomised by KASLR) and whether it halted
 vcpus() {
-    node -e 'const s = require("net").connect(process.argv[1]); let o = "";
-        const done = () => { s.destroy(); let cpu = "";
-            for (const l of o.split(/\r?\n/)) {
-                if (/^CPU#\d+/.test(l)) cpu = l.trim();
-                const m = /^(RIP=\S+).*(HLT=\d)/.exec(l);
-                if (m) process.stderr.write(`run.sh: ${cpu}: ${m[1]} ${m[2]}\n`);
-            } };
-        const t = setTimeout(done, 5000);
-        s.on("data", (d) => { o += d; if (/\n\(qemu\) $/.test(o)) { clearTimeout(t); done(); } });
-        s.on("error", () => {}); s.on("connect", () => s.write("info registers -a\n"));' "$OUT/qemu.mon" || true
+    monitor "info registers -a" | awk '/^CPU#[0-9]+/ { cpu = $1 } match($0, /^RIP=[^ ]+/) { rip = substr($0, RSTART, RLENGTH); h = $0; sub(/.*HLT=/, "HLT=", h); print "run.sh: " cpu ": " rip " " substr(h, 1, 5) }' >&2
 }
 stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -258,15 +264,29 @@ for try in 1 2; do
     set +e
     "${IN[@]}" env "${ENVS[@]}" timeout -k 5 "$TIMEOUT" "${Q[@]}" < /dev/null > "$OUT/console.log" 2>&1 &
     qpid=$!
-    t0=$SECONDS hung=0
+    t0=$SECONDS hung=0 stalled=0
     while kill -0 $qpid 2>/dev/null && [ ! -e "$OUT/started" ]; do
         if [ $((SECONDS - t0)) -ge "$BOOT_LIMIT" ]; then hung=1; vcpus; kill "$(cat "$pidfile")" 2>/dev/null; break; fi
         sleep 1
     done
     boot=$((SECONDS - t0))
-    # a command that runs out of time: where the vCPUs are, 5 s before timeout(1) ends QEMU
+    # a command that runs out of time: where the vCPUs are, 5 s before timeout(1) ends QEMU. A guest whose heartbeat
+    # stopped: the same, then its kernel's account of every task (an NMI, answered with a panic), then the end
     while [ $hung = 0 ] && kill -0 $qpid 2>/dev/null; do
         if [ $((SECONDS - t0)) -ge $((TIMEOUT - 5)) ]; then vcpus; break; fi
+        if [ "$HEARTBEAT" != 0 ] && [ -e "$OUT/heartbeat.log" ]; then
+            stalled=$(($(date +%s) - $(stat -c %Y "$OUT/heartbeat.log")))
+            if [ $stalled -ge $((4 * HEARTBEAT)) ]; then
+                echo "run.sh: the guest stalled: no heartbeat for ${stalled}s (every ${HEARTBEAT}s), $((SECONDS - t0))s after QEMU started" >&2
+                vcpus
+                echo "run.sh: an NMI for the guest's account of its tasks and CPUs (on its console, below)" >&2
+                monitor nmi > /dev/null
+                for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 $qpid 2>/dev/null || break; sleep 1; done
+                [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+                break
+            fi
+            stalled=0
+        fi
         sleep 1
     done
     wait $qpid
@@ -285,6 +305,8 @@ for try in 1 2; do
     else
         if [ "$st" = 124 ] || [ "$st" = 137 ]; then
             echo "run.sh: the guest reached its command after ${boot}s; the command then ran out of time" >&2
+        elif [ $stalled != 0 ]; then
+            echo "run.sh: the guest reached its command after ${boot}s; it then stalled (QEMU exit $st)" >&2
         fi
         break
     fi
@@ -292,12 +314,23 @@ for try in 1 2; do
     mv "$OUT/console.log" "$OUT/console.1.log"
     echo "run.sh: booting once more" >&2
 done
-# the console carries the command's output
-grep -v -E '^(SeaBIOS|Booting|iPXE|$)' "$OUT/console.log" | sed 's/\r$//' || true
+# the console carries the command's output; a stalled guest's panic (below) is summed up on stderr instead
+grep -v -E '^(SeaBIOS|Booting|iPXE|$)' "$OUT/console.log" | sed 's/\r$//' | sed '/NMI received for unknown reason/,$d' || true
 rc=$(cat "$OUT/rc" 2>/dev/null || true)
 if [ $hung = 1 ]; then echo "run.sh: timeout: neither boot reached the guest's command" >&2; rc=124
-elif [ "$st" = 124 ] || [ "$st" = 137 ]; then
-    echo "run.sh: timeout after ${TIMEOUT}s" >&2; rc=124
+elif [ "$st" = 124 ] || [ "$st" = 137 ] || [ $stalled != 0 ]; then
+    if [ $stalled != 0 ]; then echo "run.sh: stalled: no heartbeat for ${stalled}s" >&2; else echo "run.sh: timeout after ${TIMEOUT}s" >&2; fi
+    rc=124
+    if grep -q 'Kernel panic - not syncing: NMI' "$OUT/console.log"; then
+        # the CPUs' backtraces and every task that was running or in uninterruptible sleep, without registers
+        echo "run.sh: the guest kernel's answer to the NMI (all of it, every task and the timers, in $OUT/console.log):" >&2
+        sed 's/\r$//' "$OUT/console.log" | awk '
+            /NMI backtrace for cpu|Kernel panic/ { blk = 1 }
+            /task:.* state:[DR] / { blk = 1 }
+            /task:.* state:[SITXPZ] / { blk = 0 }
+            blk && !/(RAX|RDX|RBP|R10|R13|RSP): |Code: |CR0: |CS: |FS: |PKRU|Hardware name|Kernel Offset/ { sub(/^\[ *[0-9.]+\] /, ""); print }
+            /<\/TASK>/ { blk = 0 }' | head -200 >&2
+    fi
     if [ -s "$OUT/heartbeat.log" ]; then
         echo "run.sh: the guest's last heartbeat (every ${HEARTBEAT}s; all of them in $OUT/heartbeat.log):" >&2
         sed 's/\r$//' "$OUT/heartbeat.log" | awk '/^=== heartbeat/ { last = "" } { last = last $0 "\n" } END { printf "%s", last }' >&2
