@@ -16,6 +16,7 @@
 //   the clock must be read at least every half wrap: `watchMs` reads it on a timer (Linux's ixgbe does the same
 //   every 30 s), unref'd so it keeps no process alive.
 import type { Regs } from './regs.js';
+import { IntelPort } from './port.js';
 
 /** Where a family keeps its timesync registers (byte offsets in BAR 0) and which bits say "latched". */
 export interface TimesyncRegs {
@@ -116,5 +117,79 @@ export class IntelTimesync {
     const g = this.regs;
     if ((this.r.rd(g.txCtl) & g.txValid) === 0) return null;
     return this.time(this.rd64(g.txStampL, g.txStampH));
+  }
+}
+
+/** The control registers a family's timesyncDisable clears (byte offsets in BAR 0). */
+export interface TimesyncControlRegs {
+  txCtl: number;
+  rxCtl: number;
+  /** the enable bit of both control registers */
+  enable: number;
+  /** the EtherType filter that recognises PTP frames */
+  etqf: number;
+  /** the increment register: 0 stops the clock */
+  timinca: number;
+}
+
+/**
+ * An Intel port with IEEE 1588 ops (igb, ixgbe; the 82574 has none, so e1000e extends IntelPort itself and its
+ * ports answer "not supported"). A family programs the clock, filter and stamping in timesyncStart, the steps of
+ * DPDK's <family>_timesync_enable, and names its control registers; the latches' reads and the clock's offset are
+ * the same everywhere.
+ */
+export abstract class IntelTimesyncPort extends IntelPort {
+  private tsync: IntelTimesync | null = null;
+  protected abstract readonly timesyncRegs: TimesyncControlRegs;
+
+  /** The family's enable steps, the clock stopped and cleared first; returns where its latches are. */
+  protected abstract timesyncStart(): IntelTimesync;
+
+  /** The latches, once timesyncEnable ran; otherwise one line saying what to call first. */
+  private timesync(what: string): IntelTimesync {
+    if (this.tsync === null) throw new Error(`${this.driverName} ${this.name}: ${what} needs timesyncEnable(port) first`);
+    return this.tsync;
+  }
+
+  /** Forgets the clock (its watch timer stopped): on disable, and before a reset that stops it. */
+  protected timesyncForget(): void {
+    this.tsync?.stop();
+    this.tsync = null;
+  }
+
+  timesyncEnable(): void {
+    this.timesyncForget();
+    this.tsync = this.timesyncStart();
+    this.tsync.start();
+  }
+
+  /** DPDK's igb/ixgbe_timesync_disable: stamping off, the PTP filter cleared, the clock stopped. */
+  timesyncDisable(): void {
+    const c = this.timesyncRegs;
+    this.r.clear(c.txCtl, c.enable);
+    this.r.clear(c.rxCtl, c.enable);
+    this.r.wr(c.etqf, 0);
+    this.r.wr(c.timinca, 0);
+    this.timesyncForget();
+  }
+
+  timesyncReadRxTimestamp(_flags: number): bigint | null {
+    return this.timesync('timesyncReadRxTimestamp').readRx();
+  }
+
+  timesyncReadTxTimestamp(): bigint | null {
+    return this.timesync('timesyncReadTxTimestamp').readTx();
+  }
+
+  timesyncReadTime(): bigint {
+    return this.timesync('timesyncReadTime').readTime();
+  }
+
+  timesyncWriteTime(ns: bigint): void {
+    this.timesync('timesyncWriteTime').writeTime(ns);
+  }
+
+  timesyncAdjustTime(deltaNs: bigint): void {
+    this.timesync('timesyncAdjustTime').adjustTime(deltaNs);
   }
 }

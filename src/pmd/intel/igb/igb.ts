@@ -33,14 +33,14 @@ import { log } from '../../../eal/log.js';
 import type { Mempool } from '../../../mempool/mempool.js';
 import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice } from '../devices.js';
-import { IntelPort, type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
+import { type FamilyTraits, type RingRegs, type IntrRegs } from '../common/port.js';
 import type { IntelRxSpec, IntelTxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
 import { macFromRar, rarFromMac } from '../common/regs.js';
 import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
 import { E1000_STAT_REGS, e1000HwStats, gbeLink } from '../common/gbe.js';
-import { IntelTimesync } from '../common/timesync.js';
+import { IntelTimesync, IntelTimesyncPort } from '../common/timesync.js';
 import * as R from './regs.js';
 
 export const IGB_DRIVER = 'net_igb';
@@ -91,7 +91,7 @@ function traitsFor(model: IntelDevice): FamilyTraits {
   };
 }
 
-export class IgbPort extends IntelPort {
+export class IgbPort extends IntelTimesyncPort {
   /** SRRCTL.DROP_EN per RX queue (RxConf.dropEn) */
   private readonly dropEn: boolean[] = [];
 
@@ -504,13 +504,7 @@ export class IgbPort extends IntelPort {
   }
 
   // ---- IEEE 1588 (DPDK's igb_timesync_*, the 82576 datasheet's time sync chapter) ---------------------------------
-  private tsync: IntelTimesync | null = null;
-
-  /** The latches, once timesyncEnable ran; otherwise one line saying what to call first. */
-  private timesync(what: string): IntelTimesync {
-    if (this.tsync === null) throw new Error(`${IGB_DRIVER} ${this.name}: ${what} needs timesyncEnable(port) first`);
-    return this.tsync;
-  }
+  protected readonly timesyncRegs = { txCtl: R.TSYNCTXCTL, rxCtl: R.TSYNCRXCTL, enable: R.TSYNC_EN, etqf: R.ETQF(R.ETQF_FILTER_1588), timinca: R.TIMINCA };
 
   /**
    * The steps of DPDK's igb_timesync_enable: clock stopped (TIMINCA 0) and cleared, DISABLE_SYSTIME off, clock
@@ -518,9 +512,8 @@ export class IgbPort extends IntelPort {
    * of message type TSYNCRXCFG.MSGT (0, Sync: what DPDK leaves it at) and TX stamping on. A frame is stamped only
    * while the latch is free: one RX and one TX time at a time (read them to stamp the next).
    */
-  timesyncEnable(): void {
+  protected timesyncStart(): IntelTimesync {
     const r = this.r;
-    this.tsync?.stop();
     r.wr(R.TIMINCA, 0);
     r.wr(R.SYSTIML, 0);
     r.wr(R.SYSTIMH, 0);
@@ -530,43 +523,11 @@ export class IgbPort extends IntelPort {
     r.wr(R.TSYNCRXCFG, 0);
     r.wr(R.TSYNCRXCTL, (r.rd(R.TSYNCRXCTL) & ~R.TSYNCRXCTL_TYPE_MASK) | R.TSYNCRXCTL_TYPE_L2_V2 | R.TSYNC_EN);
     r.set(R.TSYNCTXCTL, R.TSYNC_EN);
-    this.tsync = new IntelTimesync(r, {
+    return new IntelTimesync(r, {
       systimL: R.SYSTIML, systimH: R.SYSTIMH,
       rxCtl: R.TSYNCRXCTL, rxValid: R.TSYNC_VALID, rxStampL: R.RXSTMPL, rxStampH: R.RXSTMPH, rxRelease: [R.RXSATRL, R.RXSATRH],
       txCtl: R.TSYNCTXCTL, txValid: R.TSYNC_VALID, txStampL: R.TXSTMPL, txStampH: R.TXSTMPH,
     });
-    this.tsync.start();
-  }
-
-  /** DPDK's igb_timesync_disable: stamping off, the PTP filter cleared, the clock stopped. */
-  timesyncDisable(): void {
-    const r = this.r;
-    r.clear(R.TSYNCTXCTL, R.TSYNC_EN);
-    r.clear(R.TSYNCRXCTL, R.TSYNC_EN);
-    r.wr(R.ETQF(R.ETQF_FILTER_1588), 0);
-    r.wr(R.TIMINCA, 0);
-    this.tsync?.stop();
-    this.tsync = null;
-  }
-
-  timesyncReadRxTimestamp(_flags: number): bigint | null {
-    return this.timesync('timesyncReadRxTimestamp').readRx();
-  }
-
-  timesyncReadTxTimestamp(): bigint | null {
-    return this.timesync('timesyncReadTxTimestamp').readTx();
-  }
-
-  timesyncReadTime(): bigint {
-    return this.timesync('timesyncReadTime').readTime();
-  }
-
-  timesyncWriteTime(ns: bigint): void {
-    this.timesync('timesyncWriteTime').writeTime(ns);
-  }
-
-  timesyncAdjustTime(deltaNs: bigint): void {
-    this.timesync('timesyncAdjustTime').adjustTime(deltaNs);
   }
 
   // ---- statistics, shutdown ------------------------------------------------------------------------------------
@@ -576,8 +537,7 @@ export class IgbPort extends IntelPort {
 
   /** Firmware told the driver is gone, then the same global reset as at probe: the NIC stops all DMA. */
   protected hwShutdown(): void {
-    this.tsync?.stop();
-    this.tsync = null; // the reset below stops the clock
+    this.timesyncForget(); // the reset below stops the clock
     this.r.clear(R.CTRL_EXT, R.CTRL_EXT_DRV_LOAD);
     this.globalReset(false);
   }

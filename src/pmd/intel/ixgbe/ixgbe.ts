@@ -52,13 +52,13 @@ import {
 import type { Mempool } from '../../../mempool/mempool.js';
 import type { PciDeviceAccess } from '../../pci/access.js';
 import type { IntelDevice, IntelFamily } from '../devices.js';
-import { IntelPort, ETHER_OVERHEAD, VLAN_TAG, type FamilyTraits, type RingRegs } from '../common/port.js';
+import { ETHER_OVERHEAD, VLAN_TAG, type FamilyTraits, type RingRegs } from '../common/port.js';
 import type { IntelRxSpec } from '../common/layout.js';
 import { intelPmd } from '../common/pmd.js';
 import { macFromRar, rarFromMac } from '../common/regs.js';
 import { delayMs } from '../../../eal/lcore.js';
 import type { StatReg } from '../common/stats.js';
-import { IntelTimesync } from '../common/timesync.js';
+import { IntelTimesync, IntelTimesyncPort } from '../common/timesync.js';
 import * as R from './regs.js';
 
 export const IXGBE_DRIVER = 'net_ixgbe';
@@ -131,7 +131,7 @@ function traitsFor(family: IntelFamily): FamilyTraits {
   };
 }
 
-export class IxgbePort extends IntelPort {
+export class IxgbePort extends IntelTimesyncPort {
   /** SRRCTL.DROP_EN per RX queue (RxConf.dropEn; DPDK's default is off) */
   private readonly dropEn: boolean[] = [];
 
@@ -393,12 +393,7 @@ export class IxgbePort extends IntelPort {
   }
 
   // ---- IEEE 1588 (DPDK's ixgbe_timesync_*; untested on hardware) -------------------------------------------------
-  private tsync: IntelTimesync | null = null;
-
-  private timesync(what: string): IntelTimesync {
-    if (this.tsync === null) throw new Error(`${IXGBE_DRIVER} ${this.name}: ${what} needs timesyncEnable(port) first`);
-    return this.tsync;
-  }
+  protected readonly timesyncRegs = { txCtl: R.TSYNCTXCTL, rxCtl: R.TSYNCRXCTL, enable: R.TSYNC_EN, etqf: R.ETQF(R.ETQF_FILTER_1588), timinca: R.TIMINCA };
 
   /** TIMINCA for the link speed and how many fraction bits SYSTIM then has (DPDK's ixgbe_start_timecounters). */
   private timinca(): { inca: number; shift: number } {
@@ -418,12 +413,11 @@ export class IxgbePort extends IntelPort {
    * speed (enable again after the speed changed), EtherType filter 3 for 0x88F7 with its 1588 bit, RX stamping of
    * L2 PTP V2 Sync frames (RXMTRL 0), TX stamping.
    */
-  timesyncEnable(): void {
+  protected timesyncStart(): IntelTimesync {
     if (this.family() === 'x550') {
       throw new Error(`timesyncEnable is not supported by ${IXGBE_DRIVER} on the ${this.model.name} (its SYSTIM counts seconds and nanoseconds; pktio handles the 82599 and X540)`);
     }
     const r = this.r;
-    this.tsync?.stop();
     r.wr(R.TIMINCA, 0);
     r.wr(R.SYSTIML, 0);
     r.wr(R.SYSTIMH, 0);
@@ -434,49 +428,16 @@ export class IxgbePort extends IntelPort {
     r.wr(R.RXMTRL, 0);
     r.wr(R.TSYNCRXCTL, (r.rd(R.TSYNCRXCTL) & ~R.TSYNCRXCTL_TYPE_MASK) | R.TSYNC_EN);
     r.set(R.TSYNCTXCTL, R.TSYNC_EN);
-    this.tsync = new IntelTimesync(r, {
+    return new IntelTimesync(r, {
       systimL: R.SYSTIML, systimH: R.SYSTIMH,
       rxCtl: R.TSYNCRXCTL, rxValid: R.TSYNC_VALID, rxStampL: R.RXSTMPL, rxStampH: R.RXSTMPH, rxRelease: [],
       txCtl: R.TSYNCTXCTL, txValid: R.TSYNC_VALID, txStampL: R.TXSTMPL, txStampH: R.TXSTMPH,
     }, shift, 10000);
-    this.tsync.start();
-  }
-
-  /** DPDK's ixgbe_timesync_disable: stamping off, the PTP filter cleared, the clock stopped. */
-  timesyncDisable(): void {
-    const r = this.r;
-    r.clear(R.TSYNCTXCTL, R.TSYNC_EN);
-    r.clear(R.TSYNCRXCTL, R.TSYNC_EN);
-    r.wr(R.ETQF(R.ETQF_FILTER_1588), 0);
-    r.wr(R.TIMINCA, 0);
-    this.tsync?.stop();
-    this.tsync = null;
-  }
-
-  timesyncReadRxTimestamp(_flags: number): bigint | null {
-    return this.timesync('timesyncReadRxTimestamp').readRx();
-  }
-
-  timesyncReadTxTimestamp(): bigint | null {
-    return this.timesync('timesyncReadTxTimestamp').readTx();
-  }
-
-  timesyncReadTime(): bigint {
-    return this.timesync('timesyncReadTime').readTime();
-  }
-
-  timesyncWriteTime(ns: bigint): void {
-    this.timesync('timesyncWriteTime').writeTime(ns);
-  }
-
-  timesyncAdjustTime(deltaNs: bigint): void {
-    this.timesync('timesyncAdjustTime').adjustTime(deltaNs);
   }
 
   /** Receiver off, DMA quiesced, global reset (which also clears CTRL_EXT.DRV_LOAD), interrupts masked. */
   protected hwShutdown(): void {
-    this.tsync?.stop();
-    this.tsync = null;
+    this.timesyncForget();
     this.maskInterrupts();
     this.quiesce();
     this.globalReset();
