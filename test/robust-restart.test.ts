@@ -4,13 +4,11 @@
 // the shared pool meanwhile, so the pool's free count says nothing about this one).
 import t, { type Test } from 'tap';
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as pktio from '../src/index.js';
 import { startPort } from './helpers/ports.js';
+import { fullGc } from '../src/lib/gc.js';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
 const cpus = pktio.cpusAllowed();
 const HUGE = 2 * 1048576;
 const hugeMount = pktio.hugetlbfsMounts().find((m) => m.pageSize === HUGE);
@@ -23,8 +21,8 @@ interface Sample { rss: number; heap: number; fds: number; hugeKb: number; hugeF
 const hugetlbKb = () => Number(/^HugetlbPages:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
 
 function sample(): Sample {
-  gc();
-  gc();
+  fullGc();
+  fullGc();
   return {
     rss: process.memoryUsage.rss(), heap: v8.getHeapStatistics().used_heap_size, fds: readdirSync('/proc/self/fd').length,
     hugeKb: hugetlbKb(), hugeFiles: hugeMount ? readdirSync(hugeMount.dir).filter((f) => f.startsWith(PREFIX)).length : 0,
