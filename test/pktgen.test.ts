@@ -313,17 +313,20 @@ t.test('generator over net_ring', async (t) => {
   });
   t.test('two lcores: each sends one stream and counts the other, exactly', async (t) => {
     // stream 0: port 0 (lcore 1) -> pg_b -> port 1, counted on lcore 2; stream 1: port 1 (lcore 2) -> pg_c -> port 2,
-    // counted on lcore 1. They start together: both streams' first departures are within a few ms
+    // counted on lcore 1. They start together: both streams' first departures are within a few ms. Each stream's
+    // whole trial fits in its ring (8,192): the counts stay exact even when the counting lcore is descheduled for
+    // the whole trial (at 20 kpps, 10,000 packets, a load of 7 on 2 CPUs once left lcore 2 off the CPU past the
+    // ring's 0.4 s, and stream 0's last 1,585 were refused at the end: a test of the scheduler)
     const r = await gen.run({
-      streams: [{ ...stream(20000, 0), lcore: 1 }, { ...stream(10000, 1), id: 1, lcore: 2 }],
+      streams: [{ ...stream(10000, 0), lcore: 1 }, { ...stream(5000, 1), id: 1, lcore: 2 }],
       rx: [{ port: 1, queue: 0, lcore: 2 }, { port: 2, queue: 0, lcore: 1 }], durationS: 0.5, drainS: 0.2, burst: 32, backlogS: 1,
     });
     t.comment(`lcores ${r.lcores}: sent ${r.tx.map((x) => x.packets)}, received ${r.rx.map((x) => x.rx)}, GCs ${r.workerGcs}`);
     t.same(r.lcores, [1, 2]);
-    t.same(r.tx.map((x) => x.packets), [10000, 5000], 'each stream sent rate x duration');
-    t.match(r.rx, [{ rx: 10000, lost: 0, dup: 0, reorder: 0 }, { rx: 5000, lost: 0, dup: 0, reorder: 0 }]);
+    t.same(r.tx.map((x) => x.packets), [5000, 2500], 'each stream sent rate x duration');
+    t.match(r.rx, [{ rx: 5000, lost: 0, dup: 0, reorder: 0 }, { rx: 2500, lost: 0, dup: 0, reorder: 0 }]);
     t.equal(r.crossed, 0);
-    t.equal(r.rxPackets, 15000);
+    t.equal(r.rxPackets, 7500);
     t.equal(gen.zone.ctl[1], 3, 'the phase says finished once both are done');
   });
 
