@@ -238,6 +238,19 @@ monitor() {
 vcpus() {
     monitor "info registers -a" | awk '/^CPU#[0-9]+/ { cpu = $1 } match($0, /^RIP=[^ ]+/) { rip = substr($0, RSTART, RLENGTH); h = $0; sub(/.*HLT=/, "HLT=", h); print "run.sh: " cpu ": " rip " " substr(h, 1, 5) }' >&2
 }
+# The local APICs of a stalled guest, twice a second apart: the timer (LVTT, counts), the vectors in service and
+# pending (ISR, IRR) and the priorities. A vCPU whose timer interrupt waits in IRR behind a vector in service that
+# never ends takes no tick: its sleepers never wake, and a thread polling in user space runs on alone
+lapics() {
+    local n
+    for snap in 1 2; do
+        for n in $(seq 0 $((SMP - 1))); do
+            monitor "info lapic $n" | tr -d '\r' | awk -v n="$n" -v s="$snap" '$1 ~ /^(LVTT|Timer|ISR|IRR|APR)$/ { $1 = $1; l = l (l ? "; " : "") $0 }
+                END { print "run.sh: APIC " n " (look " s "): " l }' >&2
+        done
+        sleep 1
+    done
+}
 stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     if [ -n "$NETNS" ]; then
@@ -279,6 +292,7 @@ for try in 1 2; do
             if [ $stalled -ge $((4 * HEARTBEAT)) ]; then
                 echo "run.sh: the guest stalled: no heartbeat for ${stalled}s (every ${HEARTBEAT}s), $((SECONDS - t0))s after QEMU started" >&2
                 vcpus
+                lapics
                 echo "run.sh: an NMI for the guest's account of its tasks and CPUs (on its console, below)" >&2
                 monitor nmi > /dev/null
                 for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 $qpid 2>/dev/null || break; sleep 1; done
