@@ -251,6 +251,16 @@ lapics() {
         sleep 1
     done
 }
+# The 9p shares' request queues as QEMU sees them (a guest process waiting in p9_client_rpc: is its request still in
+# QEMU's 9p server (inuse > 0), or answered and signalled (used_idx = signalled_used) and the interrupt not taken?)
+shares() {
+    local d
+    for d in 0 1; do
+        monitor "info virtio-queue-status /machine/peripheral-anon/device[$d]/virtio-backend 0" | tr -d '\r' |
+            awk -v d="$d" '$1 ~ /^(inuse|used_idx|signalled_used|last_avail_idx|shadow_avail_idx):$/ { l = l " " $1 " " $2 }
+                END { print "run.sh: 9p share " (d == 0 ? "host" : "out") " queue 0:" l }' >&2
+    done
+}
 stop() {
     [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
     if [ -n "$NETNS" ]; then
@@ -286,13 +296,14 @@ for try in 1 2; do
     # a command that runs out of time: where the vCPUs are, 5 s before timeout(1) ends QEMU. A guest whose heartbeat
     # stopped: the same, then its kernel's account of every task (an NMI, answered with a panic), then the end
     while [ $hung = 0 ] && kill -0 $qpid 2>/dev/null; do
-        if [ $((SECONDS - t0)) -ge $((TIMEOUT - 5)) ]; then vcpus; break; fi
+        if [ $((SECONDS - t0)) -ge $((TIMEOUT - 5)) ]; then vcpus; lapics; shares; break; fi
         if [ "$HEARTBEAT" != 0 ] && [ -e "$OUT/heartbeat.log" ]; then
             stalled=$(($(date +%s) - $(stat -c %Y "$OUT/heartbeat.log")))
             if [ $stalled -ge $((4 * HEARTBEAT)) ]; then
                 echo "run.sh: the guest stalled: no heartbeat for ${stalled}s (every ${HEARTBEAT}s), $((SECONDS - t0))s after QEMU started" >&2
                 vcpus
                 lapics
+                shares
                 echo "run.sh: an NMI for the guest's account of its tasks and CPUs (on its console, below)" >&2
                 monitor nmi > /dev/null
                 for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 $qpid 2>/dev/null || break; sleep 1; done
