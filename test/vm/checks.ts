@@ -1,5 +1,6 @@
 // What the VM tests check of a guest's KEY=VALUE output, one function per guest script, so a test can run several
 // scripts in one guest (guest/nic-suite.sh prefixes each one's keys with its name).
+import * as os from 'node:os';
 import type { Test } from 'tap';
 import type { VmMode } from './vm.js';
 
@@ -26,10 +27,16 @@ export function checkL2fwd(t: Test, k: Kv, out: string, o: { mode: VmMode; ports
   // Intel models transmit inside the doorbell write, so there l2fwd never finds its ring full and drops nothing.
   // Either way every frame is accounted for: sent on port 1 or counted as dropped, and each datagram missing at ns1
   // is one of those.
+  // How late that loop is depends on the host: with a CPU free, 0 in 56 guests and 32 (one burst) in 2; beside more
+  // runnable threads than CPUs (the unit suite and other guests at a load of 6 to 7 on 2 CPUs), 110, 416 and 647 of
+  // 10,000. So the 1% bound holds when the host has a CPU to spare; on a busier host the check is that the ring keeps
+  // being reclaimed (a TX path that stopped reclaiming would refuse all but the first 256 frames).
   const dropped = o.virtio ? n('pktio_port1_drop') : 0;
   if (o.virtio) {
-    t.comment(`frames port 1's TX ring refused (l2fwd's drops): ${dropped}`);
-    t.ok(dropped <= count / 100, `at most 1% refused by a full virtio TX ring (${dropped})`);
+    const load = os.loadavg()[0];
+    t.comment(`frames port 1's TX ring refused (l2fwd's drops): ${dropped}, host load ${load.toFixed(1)} on ${os.cpus().length} CPUs`);
+    if (load < os.cpus().length) t.ok(dropped <= count / 100, `at most 1% refused by a full virtio TX ring (${dropped})`);
+    else t.ok(dropped <= count / 4, `at most a quarter refused by a full virtio TX ring on a busy host (${dropped})`);
   }
   t.equal(n('pktio_port1_tx') + dropped, n('pktio_port0_rx'), o.virtio
     ? 'pktio port 1 sent every frame port 0 received, or counted it as dropped'
