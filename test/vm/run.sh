@@ -293,10 +293,10 @@ for try in 1 2; do
         sleep 1
     done
     boot=$((SECONDS - t0))
-    # a command that runs out of time: where the vCPUs are, 5 s before timeout(1) ends QEMU. A guest whose heartbeat
+    # a command that runs out of time: where the vCPUs are, 10 s before timeout(1) ends QEMU. A guest whose heartbeat
     # stopped: the same, then its kernel's account of every task (an NMI, answered with a panic), then the end
     while [ $hung = 0 ] && kill -0 $qpid 2>/dev/null; do
-        if [ $((SECONDS - t0)) -ge $((TIMEOUT - 5)) ]; then vcpus; lapics; shares; break; fi
+        if [ $((SECONDS - t0)) -ge $((TIMEOUT - 10)) ]; then vcpus; lapics; shares; break; fi
         if [ "$HEARTBEAT" != 0 ] && [ -e "$OUT/heartbeat.log" ]; then
             stalled=$(($(date +%s) - $(stat -c %Y "$OUT/heartbeat.log")))
             if [ $stalled -ge $((4 * HEARTBEAT)) ]; then
