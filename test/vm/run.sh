@@ -49,6 +49,9 @@ set -euo pipefail
 C=${PKTIO_VM_CACHE:-/var/cache/pktio-vm}
 MODE=type1 TOPO=l2fwd NIC=${PKTIO_VM_NIC:-e1000e} QEMU=${PKTIO_VM_QEMU:-auto} MEM=1536 SMP=2 TIMEOUT=300 OUT= AW=48
 PACKED=off VLEGACY=0 MQ=1 HEARTBEAT=${PKTIO_VM_HEARTBEAT:-30}
+# PKTIO_VM_TCG_THREAD=single: one host thread for all vCPUs instead of one each (multi), which has none of
+# multi-threaded TCG's races between vCPU threads (see README: a lost EOI write stalls a guest now and then)
+TCG_THREAD=${PKTIO_VM_TCG_THREAD:-multi}
 DESCRIBE=0
 while [ $# -gt 0 ]; do
     case $1 in
@@ -77,6 +80,7 @@ case $NIC in e1000e|igb|mixed|virtio) ;; *) echo "run.sh: --nic e1000e, igb, mix
 case $PACKED in on|off) ;; *) echo "run.sh: --packed on or off" >&2; exit 2 ;; esac
 case $MQ in [1-8]) ;; *) echo "run.sh: --mq 1 to 8" >&2; exit 2 ;; esac
 if [ "$MQ" -gt 1 ] && [ "$NIC" != virtio ]; then echo "run.sh: --mq is for --nic virtio" >&2; exit 2; fi
+case $TCG_THREAD in single|multi) ;; *) echo "run.sh: PKTIO_VM_TCG_THREAD=single or multi" >&2; exit 2 ;; esac
 case $HEARTBEAT in 0|[1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;; *) echo "run.sh: --heartbeat 0 (none) to 999 seconds" >&2; exit 2 ;; esac
 
 # the layout: role -> hub, slot, model, MAC
@@ -153,7 +157,7 @@ if [ "$QEMU" = 10 ]; then
     # its own pvh.bin, linuxboot_dma.bin and SeaBIOS first (the host's /usr/share/qemu is 7.2's)
     for d in $QEMU10_DATA; do Q+=(-L "$d"); done
 fi
-Q+=(-accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-config
+Q+=(-accel "tcg,thread=$TCG_THREAD" -cpu max -m "$MEM" -smp "$SMP" -nodefaults -no-user-config
    -display none -serial stdio -no-reboot -kernel "$C/vmlinux" -initrd "$C/initrd.gz"
    -fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap
    -device virtio-9p-pci,fsdev=host,mount_tag=host,addr=0x10
