@@ -333,7 +333,7 @@ for try in $(seq 1 $TRIES); do
         # map that another thread has just replaced (a BAR enabled by a driver bind, a vIOMMU remap). Nothing the
         # guest does is wrong there, and a fresh boot runs the command from its start (the guest scripts overwrite
         # their files in the out share)
-        echo "run.sh: QEMU aborted after $((SECONDS - t0))s in iotlb_to_section, a race in its multi-threaded TCG (QEMU issue 1921), not the guest's doing" >&2
+        echo "run.sh: QEMU aborted after $((SECONDS - t0))s in iotlb_to_section (QEMU issue 1921, a race between the vCPU threads of multi-threaded TCG; this guest ran ${TCG_THREAD}-threaded), not the guest's doing" >&2
     else
         if [ "$st" = 124 ] || [ "$st" = 137 ]; then
             echo "run.sh: the guest reached its command after ${boot}s; the command then ran out of time" >&2
