@@ -331,8 +331,8 @@ for try in $(seq 1 $TRIES); do
     elif [ "$st" = 134 ] && grep -q 'iotlb_to_section: Assertion' "$OUT/console.log"; then
         # QEMU's own race (its issue 1921): a vCPU thread of multi-threaded TCG looks up an MMIO access in a memory
         # map that another thread has just replaced (a BAR enabled by a driver bind, a vIOMMU remap). Nothing the
-        # guest does is wrong there, and a fresh boot runs the command from its start (the guest scripts overwrite
-        # their files in the out share)
+        # guest does is wrong there; with multi a fresh boot runs the command from its start (the guest scripts
+        # overwrite their files in the out share), single-threaded TCG should never get here and fails the run
         echo "run.sh: QEMU aborted after $((SECONDS - t0))s in iotlb_to_section (QEMU issue 1921, a race between the vCPU threads of multi-threaded TCG; this guest ran ${TCG_THREAD}-threaded), not the guest's doing" >&2
     else
         if [ "$st" = 124 ] || [ "$st" = 137 ]; then
